@@ -1,0 +1,66 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Local runs: DEBUG on, a throwaway key, mails printed to the console.
+RUN_ENV := DEBUG=1 TRACKER_INSECURE_DEV_KEY=1
+
+# Django 6 needs Python >= 3.12; the first interpreter found that is new enough builds .venv.
+find_python = for c in $$PYTHON python3.14 python3.13 python3.12 python3 \
+	$$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do \
+	  [ -n "$$c" ] || continue; \
+	  command -v "$$c" >/dev/null 2>&1 || [ -x "$$c" ] || continue; \
+	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$c"; exit 0; }; \
+	done; exit 1
+
+.PHONY: run test venv migrate browser messages lint clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	@py=$$($(find_python)) || { echo "ERROR: Python 3.12 or newer is needed (Django 6). Install it (e.g. pyenv install 3.12) or set PYTHON=/path/to/python3.12." >&2; exit 1; }; \
+	  echo "Using $$py ($$($$py --version))"; \
+	  [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { rm -rf $(VENV); $$py -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+
+run: migrate
+	$(RUN_ENV) $(PY) manage.py loaddata bozhou_2022 demo
+	@echo ""
+	@echo "  Target tracker: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Demo logins (invented accounts, password demo-pass-2022):"
+	@$(RUN_ENV) $(PY) manage.py shell -c "from tracker.accounts.models import Membership as M; [print(f'    {m.user.username:<22} {m.get_role_display()} · {m.unit}') for m in M.objects.select_related('user','unit').order_by('role','unit__code')]"
+	@echo "  Reminders: make reminders (or see README: worker and beat)."
+	@echo ""
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Debian's chromium for the browser tests; best effort here, required in CI.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	      || echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	  else echo "NOTE: chromium not installed; browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: venv browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+
+# Extract strings into each app's locale/zh_Hans/django.po, then compile (.mo files are committed).
+APPS := targets accounts audit reports reminders imports ops
+messages: venv
+	for d in $(APPS); do mkdir -p tracker/$$d/locale; \
+	  (cd tracker/$$d && $(RUN_ENV) $(CURDIR)/$(PY) $(CURDIR)/manage.py makemessages -l zh_Hans --no-obsolete); done
+	mkdir -p tracker/locale && cd tracker && $(RUN_ENV) $(CURDIR)/$(PY) $(CURDIR)/manage.py makemessages -l zh_Hans --no-obsolete \
+	  $(foreach a,$(APPS),--ignore=$(a)/*)
+	$(RUN_ENV) $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

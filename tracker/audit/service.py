@@ -1,0 +1,86 @@
+"""Snapshot a row before a write and record what changed."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models.fields.files import FieldFile
+
+from tracker.audit.models import Change
+
+# Fields that change on every save and say nothing about the content.
+IGNORED = {"updated_at", "version"}
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value == value.to_integral_value() else str(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    return value
+
+
+def snapshot(obj):
+    """The audited field values of a model instance, as JSON-friendly values."""
+    if obj is None or obj.pk is None:
+        return {}
+    data = {}
+    for field in obj._meta.concrete_fields:
+        if field.name in IGNORED or field.primary_key:
+            continue
+        data[field.attname] = _plain(getattr(obj, field.attname))
+    return data
+
+
+def diff(before, after):
+    keys = set(before) | set(after)
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def owner_unit_id(obj):
+    for attr in ("lead_unit_id",):
+        if hasattr(obj, attr):
+            return getattr(obj, attr)
+    target = getattr(obj, "target", None)
+    return getattr(target, "lead_unit_id", None)
+
+
+def record(obj, user, source, before=None, action=None, reason="", changes=None):
+    """Write one history row for `obj`; returns None when nothing changed."""
+    after = snapshot(obj)
+    if changes is None:
+        changes = diff(before or {}, after)
+    if action is None:
+        action = Change.Action.UPDATE if before else Change.Action.CREATE
+    if not changes and action == Change.Action.UPDATE:
+        return None
+    return Change.objects.create(
+        model=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        unit_id=owner_unit_id(obj),
+        action=action,
+        user=user if getattr(user, "pk", None) else None,
+        source=source,
+        changes=changes,
+        reason=reason,
+    )
+
+
+def record_many(rows):
+    """Bulk variant: rows of (obj, user, source, before, action, reason)."""
+    changes = []
+    for obj, user, source, before, action, reason in rows:
+        after = snapshot(obj)
+        delta = diff(before or {}, after)
+        action = action or (Change.Action.UPDATE if before else Change.Action.CREATE)
+        if not delta and action == Change.Action.UPDATE:
+            continue
+        changes.append(Change(
+            model=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj)[:200],
+            unit_id=owner_unit_id(obj), action=action, user=user if getattr(user, "pk", None) else None,
+            source=source, changes=delta, reason=reason,
+        ))
+    Change.objects.bulk_create(changes, batch_size=500)
+    return changes

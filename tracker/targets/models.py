@@ -1,0 +1,461 @@
+"""The plan, its units and targets, and the monthly year-to-date entries.
+
+Conventions (see shared/DOMAIN.md): an entry holds the cumulative figure for
+months 1..N as published; growth rates are entered as published, never
+recomputed; some indicators have no January figure (1-2月 combined).
+"""
+
+import calendar
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class BilingualNameMixin:
+    """`display_name` picks the English name when the active language is English."""
+
+    @property
+    def display_name(self):
+        if (get_language() or "").startswith("en") and getattr(self, "name_en", ""):
+            return self.name_en
+        return self.name
+
+
+class Unit(BilingualNameMixin, models.Model):
+    class Kind(models.TextChoices):
+        BUREAU = "bureau", _("Bureau")
+        SECTION = "section", _("Section (科室)")
+        COUNTY = "county", _("County / district")
+        ZONE = "zone", _("Development zone")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SECTION)
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent unit")
+    )
+    email = models.EmailField(_("contact email"), blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+
+    def __str__(self):
+        return self.display_name
+
+
+class Plan(models.Model):
+    """A year's work plan (工作要点) with its status thresholds.
+
+    Thresholds: for counts and amounts the ratio actual/expected (by now);
+    below `ratio_at_risk` is at risk, below `ratio_off_track` off track.
+    For growth targets the gap in percentage points below the target (after
+    the 左右 tolerance); beyond `points_at_risk` at risk, beyond
+    `points_off_track` off track. Targets may override each.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("English title"), max_length=300, blank=True)
+    source = models.TextField(_("source"), blank=True)
+    ratio_at_risk = models.DecimalField(
+        _("at risk below (share of expected)"), max_digits=5, decimal_places=3, default=Decimal("0.900")
+    )
+    ratio_off_track = models.DecimalField(
+        _("off track below (share of expected)"), max_digits=5, decimal_places=3, default=Decimal("0.700")
+    )
+    points_at_risk = models.DecimalField(
+        _("at risk when behind by more than (points)"), max_digits=6, decimal_places=2, default=Decimal("0.00")
+    )
+    points_off_track = models.DecimalField(
+        _("off track when behind by more than (points)"), max_digits=6, decimal_places=2, default=Decimal("2.00")
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.ratio_off_track is not None and self.ratio_at_risk is not None:
+            if self.ratio_off_track > self.ratio_at_risk:
+                raise ValidationError(_("The off-track ratio must not be above the at-risk ratio."))
+        if self.points_off_track is not None and self.points_at_risk is not None:
+            if self.points_off_track < self.points_at_risk:
+                raise ValidationError(_("The off-track gap must not be smaller than the at-risk gap."))
+
+
+class Section(BilingualNameMixin, models.Model):
+    plan = models.ForeignKey(Plan, models.CASCADE, related_name="sections", verbose_name=_("plan"))
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["plan", "number"]
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="unique_section_number")]
+
+    def __str__(self):
+        return f"{self.number}. {self.display_name}"
+
+
+class Measure(models.TextChoices):
+    PERCENT = "%", "%"
+    POINTS = "百分点", _("percentage points (百分点)")
+    FIRMS = "家", _("firms (家)")
+    ITEMS = "个", _("items (个)")
+    TIMES = "次", _("times (次)")
+    HOUSEHOLDS = "户", _("enterprises (户)")
+    PROJECTS = "项", _("projects (项)")
+    SETS = "台", _("sets (台)")
+    YI_YUAN = "亿元", _("100 million yuan (亿元)")
+    WAN_YUAN = "万元", _("10 thousand yuan (万元)")
+
+
+class Target(BilingualNameMixin, models.Model):
+    class Kind(models.TextChoices):
+        GROWTH = "growth", _("YTD growth rate vs target rate")
+        MARGIN = "margin", _("YTD growth above a comparator")
+        CUMULATIVE = "cumulative", _("Cumulative count or amount")
+        MILESTONE = "milestone", _("Milestone")
+        RECURRING = "recurring", _("Recurring event")
+        QUALITATIVE = "qualitative", _("Qualitative task")
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", _("Higher is better")
+        LOWER = "lower", _("Lower is better")
+
+    class Frequency(models.TextChoices):
+        MONTH = "month", _("Every month")
+        QUARTER = "quarter", _("Every quarter")
+        HALF = "half", _("Every half year")
+        YEAR = "year", _("Once a year")
+
+    plan = models.ForeignKey(Plan, models.CASCADE, related_name="targets", verbose_name=_("plan"))
+    section = models.ForeignKey(Section, models.PROTECT, related_name="targets", verbose_name=_("section"))
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    name_en = models.CharField(_("English name"), max_length=400, blank=True)
+    description = models.TextField(_("wording in the plan"), blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    measure = models.CharField(_("unit of measure"), max_length=10, choices=Measure.choices, blank=True)
+    target_value = models.DecimalField(
+        _("target value"), max_digits=16, decimal_places=4, null=True, blank=True,
+        help_text=_("Growth kinds: the rate in %; margin: the points above the comparator; "
+                    "recurring: events required in the year."),
+    )
+    tolerance = models.DecimalField(
+        _("tolerance (左右)"), max_digits=16, decimal_places=4, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("How far from the figure still counts as met, for targets worded 'about'."),
+    )
+    direction = models.CharField(_("direction"), max_length=6, choices=Direction.choices, default=Direction.HIGHER)
+    baseline_value = models.DecimalField(_("baseline"), max_digits=16, decimal_places=4, null=True, blank=True)
+    baseline_period = models.CharField(
+        _("baseline period"), max_length=40, blank=True, help_text=_("e.g. 2021年1~11月")
+    )
+    comparator_name = models.CharField(
+        _("comparator series"), max_length=200, blank=True, help_text=_("e.g. 全省规上工业增加值增速")
+    )
+    combined_jan_feb = models.BooleanField(
+        _("January and February reported together"), default=False,
+        help_text=_("No January figure is expected (1月份数据免报)."),
+    )
+    frequency = models.CharField(_("frequency"), max_length=8, choices=Frequency.choices, blank=True)
+    lead_unit = models.ForeignKey(
+        Unit, models.PROTECT, related_name="led_targets", verbose_name=_("lead unit (牵头单位)")
+    )
+    responsible_units = models.ManyToManyField(
+        Unit, blank=True, related_name="supported_targets", verbose_name=_("responsible units (责任单位)")
+    )
+    responsible_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("responsible person (责任人)"),
+    )
+    deadline = models.DateField(_("deadline (完成时限)"), null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent target"), help_text=_("For a sub-target in a decomposition (目标分解)."),
+    )
+    ratio_at_risk = models.DecimalField(
+        _("at risk below (override)"), max_digits=5, decimal_places=3, null=True, blank=True
+    )
+    ratio_off_track = models.DecimalField(
+        _("off track below (override)"), max_digits=5, decimal_places=3, null=True, blank=True
+    )
+    points_at_risk = models.DecimalField(
+        _("at risk gap (override, points)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    points_off_track = models.DecimalField(
+        _("off track gap (override, points)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["section__number", "order", "code"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        indexes = [models.Index(fields=["lead_unit", "plan"])]
+
+    def __str__(self):
+        return f"{self.code} {self.display_name}"
+
+    @property
+    def needs_comparator(self):
+        return self.kind == self.Kind.MARGIN
+
+    @property
+    def is_growth(self):
+        return self.kind in (self.Kind.GROWTH, self.Kind.MARGIN)
+
+    def expects_entry(self, month):
+        """Whether a figure is expected for this month (no January for 1-2月 indicators)."""
+        return not (self.combined_jan_feb and month == 1)
+
+    def clean(self):
+        errors = {}
+        numeric = {self.Kind.GROWTH, self.Kind.MARGIN, self.Kind.CUMULATIVE, self.Kind.RECURRING}
+        if self.kind in numeric and self.target_value is None:
+            errors["target_value"] = _("This kind of target needs a target value.")
+        if self.kind == self.Kind.MARGIN and not self.comparator_name:
+            errors["comparator_name"] = _("Name the comparator series (e.g. the province's growth).")
+        if self.kind == self.Kind.RECURRING and not self.frequency:
+            errors["frequency"] = _("A recurring event needs a frequency.")
+        if self.kind == self.Kind.MILESTONE and not self.deadline:
+            errors["deadline"] = _("A milestone needs a deadline.")
+        if self.kind in (self.Kind.CUMULATIVE, self.Kind.RECURRING) and self.target_value is not None:
+            if self.target_value < 0:
+                errors["target_value"] = _("A count or amount cannot be negative.")
+        if self.parent_id and self.parent_id == self.pk:
+            errors["parent"] = _("A target cannot be its own parent.")
+        if self.plan_id and self.section_id and self.section.plan_id != self.plan_id:
+            errors["section"] = _("The section belongs to another plan.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class MonthlyPlanPoint(models.Model):
+    """Optional 分月计划: the cumulative value expected by the end of a month."""
+
+    target = models.ForeignKey(Target, models.CASCADE, related_name="plan_points", verbose_name=_("target"))
+    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    value = models.DecimalField(_("expected by end of month"), max_digits=16, decimal_places=4)
+
+    class Meta:
+        ordering = ["target", "month"]
+        verbose_name = _("monthly plan point")
+        verbose_name_plural = _("monthly plan (分月计划)")
+        constraints = [models.UniqueConstraint(fields=["target", "month"], name="unique_plan_point")]
+
+    def __str__(self):
+        return f"{self.target.code} {self.month}: {self.value}"
+
+
+class RecordedResult(BilingualNameMixin, models.Model):
+    """A figure the plan's source reports for an earlier period (e.g. 2021 results)."""
+
+    plan = models.ForeignKey(Plan, models.CASCADE, related_name="results", verbose_name=_("plan"))
+    section = models.ForeignKey(
+        Section, models.SET_NULL, null=True, blank=True, related_name="results", verbose_name=_("section")
+    )
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    name_en = models.CharField(_("English name"), max_length=400, blank=True)
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=4)
+    measure = models.CharField(_("unit of measure"), max_length=10, choices=Measure.choices, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    through_month = models.PositiveSmallIntegerField(
+        _("through month"), null=True, blank=True, help_text=_("Blank for the whole year or 'so far'.")
+    )
+    period_label = models.CharField(_("period"), max_length=40, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["plan", "code"]
+        verbose_name = _("recorded result")
+        verbose_name_plural = _("recorded results")
+
+    def __str__(self):
+        return f"{self.code} {self.display_name}: {self.value}{self.measure}"
+
+
+# Sanity bounds for published growth rates, in percent: a typo like 5000% is
+# caught, while genuine swings (e.g. -60% or +300% in small series) still fit.
+GROWTH_MIN = Decimal("-100")
+GROWTH_MAX = Decimal("1000")
+
+
+class ProgressEntry(models.Model):
+    """One target's year-to-date figure for one month (1..N月累计)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Returned")
+
+    class Assessment(models.TextChoices):
+        ACHIEVED = "achieved", _("Achieved")
+        ON_TRACK = "on_track", _("On track")
+        AT_RISK = "at_risk", _("At risk")
+        OFF_TRACK = "off_track", _("Off track")
+
+    target = models.ForeignKey(Target, models.CASCADE, related_name="entries", verbose_name=_("target"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    value = models.DecimalField(_("year-to-date value"), max_digits=16, decimal_places=4, null=True, blank=True)
+    comparator = models.DecimalField(
+        _("comparator value"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    is_done = models.BooleanField(_("completed"), default=False)
+    done_on = models.DateField(_("completed on"), null=True, blank=True)
+    assessed_status = models.CharField(
+        _("reviewer's assessment"), max_length=10, choices=Assessment.choices, blank=True
+    )
+    note = models.TextField(_("progress (进展情况)"), blank=True)
+    problems = models.TextField(_("problems (存在问题)"), blank=True)
+    evidence = models.FileField(_("evidence file"), upload_to="evidence/%Y/%m/", blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    # Optimistic locking: every save increments it; a save based on an older
+    # version is a conflict, never a silent overwrite.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("entered by"),
+    )
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    is_late = models.BooleanField(_("submitted late"), default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.TextField(_("review comment"), blank=True)
+
+    class Meta:
+        ordering = ["target", "year", "month"]
+        verbose_name = _("progress entry")
+        verbose_name_plural = _("progress entries")
+        constraints = [
+            models.UniqueConstraint(fields=["target", "year", "month"], name="unique_entry_per_period"),
+        ]
+        indexes = [
+            models.Index(fields=["year", "month", "state"]),
+            models.Index(fields=["-updated_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.target.code} {self.period_label}"
+
+    @property
+    def period(self):
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def period_label(self):
+        return period_label(self.year, self.month, self.target.combined_jan_feb if self.target_id else False)
+
+    @property
+    def is_locked(self):
+        return self.state == self.State.APPROVED
+
+    def clean(self):
+        errors = validate_entry_values(
+            self.target if self.target_id else None, self.year, self.month, self.value, self.comparator
+        )
+        if errors:
+            raise ValidationError(errors)
+
+
+def period_label(year, month, combined_jan_feb=False):
+    """'2022年1~6月' style label for a year-to-date period."""
+    if month == 1:
+        return f"{year}年1月"
+    if month == 2 and combined_jan_feb:
+        return f"{year}年1~2月"
+    return f"{year}年1~{month}月"
+
+
+def parse_period(text):
+    """'2022-06' -> (2022, 6); raises ValueError with a readable message."""
+    try:
+        year_s, month_s = str(text).strip().split("-")
+        year, month = int(year_s), int(month_s)
+        datetime.date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValueError(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": text}) from None
+    return year, month
+
+
+def period_end(year, month):
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def validate_period(plan_year, year, month, today=None):
+    """Errors for a period outside the plan's year or in the future (a month can be entered once it has begun)."""
+    today = today or timezone.localdate()
+    if year != plan_year:
+        return _("The period %(period)s is outside the plan's year %(year)s.") % {
+            "period": f"{year}-{month:02d}", "year": plan_year}
+    if (year, month) > (today.year, today.month):
+        return _("The period %(period)s is in the future.") % {"period": f"{year}-{month:02d}"}
+    return None
+
+
+def validate_entry_values(target, year, month, value, comparator, today=None):
+    """Field errors for one entry; shared by admin forms, the entry screen and imports."""
+    errors = {}
+    if target is None:
+        return errors
+    if year and month:
+        if not 1 <= month <= 12:
+            errors["month"] = _("The month must be between 1 and 12.")
+        else:
+            msg = validate_period(target.plan.year, year, month, today)
+            if msg:
+                errors["month"] = msg
+            elif not target.expects_entry(month):
+                errors["month"] = _(
+                    "%(target)s is reported for January and February together; enter it for February (1~2月)."
+                ) % {"target": target.code}
+    Kind = Target.Kind
+    if value is not None:
+        if target.kind in (Kind.CUMULATIVE, Kind.RECURRING, Kind.MILESTONE) and value < 0:
+            errors["value"] = _("A count or amount cannot be negative.")
+        elif target.kind == Kind.RECURRING and value != value.to_integral_value():
+            errors["value"] = _("The number of events held must be a whole number.")
+        elif target.is_growth and not (GROWTH_MIN <= value <= GROWTH_MAX):
+            errors["value"] = _("A growth rate of %(value)s%% is not plausible (allowed %(min)s to %(max)s).") % {
+                "value": value, "min": GROWTH_MIN, "max": GROWTH_MAX}
+    if target.kind == Kind.MARGIN:
+        if value is not None and comparator is None:
+            errors["comparator"] = _("Enter the comparator (%(name)s) for the same months.") % {
+                "name": target.comparator_name or _("comparator")}
+        elif comparator is not None and not (GROWTH_MIN <= comparator <= GROWTH_MAX):
+            errors["comparator"] = _("A growth rate of %(value)s%% is not plausible (allowed %(min)s to %(max)s).") % {
+                "value": comparator, "min": GROWTH_MIN, "max": GROWTH_MAX}
+    elif comparator is not None:
+        errors["comparator"] = _("This target has no comparator series; leave it empty.")
+    return errors
