@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("imports/", include("tracker.imports.urls")),
     path("", include("tracker.reports.urls")),
     path("", include("tracker.ops.urls")),
 ]
