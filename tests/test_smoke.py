@@ -35,3 +35,16 @@ def test_it_captures_mail_in_tests(mailoutbox):
     from django.core import mail
     mail.send_mail("s", "b", "a@example.com", ["b@example.com"])
     assert len(mailoutbox) == 1
+
+
+def test_it_keeps_a_zero_figure():
+    import datetime
+    unit = make_unit()
+    target = make_target(Target.Kind.CUMULATIVE, lead_unit=unit)
+    clerk = make_user(unit=unit)
+    today = datetime.date(2022, 4, 5)
+    assert save_entries(clerk, [EntryRow(target, 2022, 3, {"value": Decimal("0")})], "t", today=today).created
+    entry = ProgressEntry.objects.get()
+    assert entry.value == 0
+    result = save_entries(clerk, [EntryRow(target, 2022, 3, {"value": None})], "t", today=today)
+    assert result.changed and ProgressEntry.objects.get().value is None

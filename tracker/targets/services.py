@@ -75,6 +75,11 @@ def _normalise(values):
     return out
 
 
+def _is_blank(value):
+    # Explicit: Decimal("0") and False-y numbers are real figures, not blanks.
+    return value is None or value == "" or value is False
+
+
 def _same(entry, values):
     for key, new in values.items():
         old = getattr(entry, key)
@@ -82,10 +87,12 @@ def _same(entry, values):
             if new:  # a newly uploaded file always counts as a change
                 return False
             continue
+        if _is_blank(old) and _is_blank(new):
+            continue
         if isinstance(old, Decimal) and isinstance(new, Decimal):
             if old.compare(new) != 0:
                 return False
-        elif (old or None) != (new or None):
+        elif old != new:
             return False
     return True
 
@@ -145,7 +152,7 @@ def _save(user, rows, source, result, today):
             continue
         entry = existing.get(key)
         if entry is None:
-            if not any(v not in (None, "", False) for v in values.values()):
+            if all(_is_blank(v) for v in values.values()):
                 continue  # an empty row on the entry screen: nothing to create
             entry = ProgressEntry(target=target, year=row.year, month=row.month, entered_by=user, entered_at=now)
             for k, v in values.items():
