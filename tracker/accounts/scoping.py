@@ -1,13 +1,19 @@
-"""Who may see which rows. Every list, form, export and report goes through here.
+"""Who may see, edit and review which rows. Every list, form, export and report goes through here.
 
 A clerk or reviewer sees the targets led by their units and those units'
-sub-units; leaders, administrators and superusers see everything.
+sub-units; leaders, administrators and superusers see everything. Seeing is
+not editing: leaders read everything and edit nothing; only clerks,
+reviewers and administrators enter figures, and only reviewers and
+administrators review them. Inactive or anonymous users get nothing.
 """
 
 from tracker.accounts.models import Membership
 from tracker.targets.models import ProgressEntry, Target, Unit
 
-WIDE_ROLES = {Membership.Role.LEADER, Membership.Role.ADMIN}
+Role = Membership.Role
+WIDE_ROLES = {Role.LEADER, Role.ADMIN}
+EDIT_ROLES = {Role.CLERK, Role.REVIEWER}
+REVIEW_ROLES = {Role.REVIEWER}
 
 
 def _memberships(user):
@@ -17,25 +23,30 @@ def _memberships(user):
     return user._tracker_memberships
 
 
-def sees_all(user):
-    if not user.is_authenticated or not user.is_active:
+def _usable(user):
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def is_admin(user):
+    """Superusers and holders of the administrator role: every unit, every action."""
+    if not _usable(user):
         return False
-    if user.is_superuser:
-        return True
-    return any(role in WIDE_ROLES for _, role in _memberships(user))
+    return user.is_superuser or any(role == Role.ADMIN for _, role in _memberships(user))
+
+
+def sees_all(user):
+    if not _usable(user):
+        return False
+    return user.is_superuser or any(role in WIDE_ROLES for _, role in _memberships(user))
 
 
 def roles(user):
-    if not user.is_authenticated:
+    if not _usable(user):
         return set()
     return {role for _, role in _memberships(user)}
 
 
-def unit_ids(user, role=None):
-    """Ids of the units this user works for (with all sub-units); None means all units."""
-    if sees_all(user):
-        return None
-    own = {unit_id for unit_id, r in _memberships(user) if role is None or r == role}
+def _with_descendants(own):
     if not own:
         return set()
     children = {}
@@ -48,6 +59,37 @@ def unit_ids(user, role=None):
             result.add(pk)
             stack.extend(children.get(pk, []))
     return result
+
+
+def _unit_ids_for(user, wanted_roles):
+    if not _usable(user):
+        return set()
+    return _with_descendants({unit_id for unit_id, r in _memberships(user) if r in wanted_roles})
+
+
+def unit_ids(user, role=None):
+    """Ids of the units whose rows this user may SEE (with all sub-units); None means all units."""
+    if sees_all(user):
+        return None
+    return _unit_ids_for(user, set(Role) if role is None else {role})
+
+
+def edit_unit_ids(user):
+    """Ids of the units whose entries this user may enter or change; None means all units.
+
+    Leaders see everything but edit nothing unless they also hold a clerk or
+    reviewer membership somewhere.
+    """
+    if is_admin(user):
+        return None
+    return _unit_ids_for(user, EDIT_ROLES)
+
+
+def review_unit_ids(user):
+    """Ids of the units whose entries this user may approve, return and reopen; None means all."""
+    if is_admin(user):
+        return None
+    return _unit_ids_for(user, REVIEW_ROLES)
 
 
 def visible_units(user):
@@ -67,6 +109,25 @@ def visible_entries(user, queryset=None):
     return qs if ids is None else qs.filter(target__lead_unit_id__in=ids)
 
 
-def can_edit_unit(user, unit_id):
+def visible_changes(user, queryset=None):
+    """History rows of the units this user sees (rows with no unit only for those who see all)."""
+    from tracker.audit.models import Change
+
+    qs = Change.objects.all() if queryset is None else queryset
     ids = unit_ids(user)
+    return qs if ids is None else qs.filter(unit_id__in=ids)
+
+
+def can_see_unit(user, unit_id):
+    ids = unit_ids(user)
+    return ids is None or unit_id in ids
+
+
+def can_edit_unit(user, unit_id):
+    ids = edit_unit_ids(user)
+    return ids is None or unit_id in ids
+
+
+def can_review_unit(user, unit_id):
+    ids = review_unit_ids(user)
     return ids is None or unit_id in ids

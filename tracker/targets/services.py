@@ -122,7 +122,8 @@ def _save(user, rows, source, result, today):
         qs = ProgressEntry.objects.select_for_update().filter(target_id__in=target_ids)
         for entry in qs.filter(year__in={k[1] for k in keys}, month__in={k[2] for k in keys}):
             existing[(entry.target_id, entry.year, entry.month)] = entry
-    allowed = scoping.unit_ids(user) if user is not None else None
+    # Leaders see every unit but enter figures for none (unless also a clerk somewhere).
+    allowed = scoping.edit_unit_ids(user) if user is not None else None
     seen = set()
     now = timezone.now()
     to_create, to_update, history = [], [], []
