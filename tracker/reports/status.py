@@ -1,0 +1,664 @@
+"""The status engine: how a target stands at a period, and why.
+
+`assess` is pure (no database): it takes a target and that target's entries of
+the year (model instances or any objects with the same attributes) and returns
+an `Assessment`. `assess_period` loads what a set of targets needs in a fixed
+number of queries and calls `assess` for each.
+
+Rules per kind (thresholds from the plan, each overridable on the target):
+
+- growth: gap = YTD growth - expected rate (plan curve point, else the target
+  rate), in percentage points. Behind by no more than the 左右 tolerance +
+  `points_at_risk` is on track, by no more than tolerance + `points_off_track`
+  at risk, beyond that off track. A full-year figure that meets it: achieved.
+- margin: the same on (growth - comparator) against the required margin; the
+  comparator for the same months must be entered, else no data.
+- cumulative: expected = plan curve (分月计划) or target × N/12; ratio =
+  actual / expected; below `ratio_at_risk` at risk, below `ratio_off_track`
+  off track; actual ≥ target: achieved. Lower-is-better targets are ceilings:
+  ratio = expected / actual, and passing the annual ceiling is off track.
+  A parent with no figure of its own sums its sub-targets (目标分解).
+- milestone: done → achieved; due date passed undone → off track; otherwise
+  the reviewer's assessment or not due.
+- recurring: events required by now = target × completed periods / periods per
+  year; a completed period without its event is a miss, judged by the ratio.
+- qualitative: the reviewer's assessment; else done → achieved, overdue → off
+  track, problems noted → at risk, progress noted → on track.
+
+An entry holds the cumulative figure for months 1..N. When the period's own
+figure is missing, the latest earlier figure is judged against the expectation
+for its own month, and the reason says which months it covers.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_data", "not_due")
+
+ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA, NOT_DUE = STATUSES
+
+# Display order for "worst first" lists: red, yellow, then the rest.
+SEVERITY = {OFF_TRACK: 0, AT_RISK: 1, NO_DATA: 2, ON_TRACK: 3, ACHIEVED: 4, NOT_DUE: 5}
+
+DEFAULT_THRESHOLDS = {
+    "ratio_at_risk": Decimal("0.900"),
+    "ratio_off_track": Decimal("0.700"),
+    "points_at_risk": Decimal("0.00"),
+    "points_off_track": Decimal("2.00"),
+}
+
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "half": 2, "year": 1}
+
+Q2 = Decimal("0.01")
+Q4 = Decimal("0.0001")
+TWELVE = Decimal(12)
+
+
+def status_label(status):
+    """The translated name of a status key."""
+    return {
+        ACHIEVED: _("Achieved"),
+        ON_TRACK: _("On track"),
+        AT_RISK: _("At risk"),
+        OFF_TRACK: _("Off track"),
+        NO_DATA: _("No data"),
+        NOT_DUE: _("Not due"),
+    }[status]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    ratio_at_risk: Decimal
+    ratio_off_track: Decimal
+    points_at_risk: Decimal
+    points_off_track: Decimal
+
+    @classmethod
+    def for_target(cls, target, plan_thresholds=None):
+        """The plan's thresholds (Plan, Thresholds, dict or None for defaults) with the target's overrides."""
+        values = {}
+        for name, default in DEFAULT_THRESHOLDS.items():
+            own = getattr(target, name, None)
+            if own is not None:
+                values[name] = Decimal(own)
+                continue
+            if isinstance(plan_thresholds, dict):
+                base = plan_thresholds.get(name)
+            else:
+                base = getattr(plan_thresholds, name, None)
+            values[name] = Decimal(base) if base is not None else default
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    status: str
+    expected: Decimal | None = None
+    actual: Decimal | None = None
+    comparator: Decimal | None = None
+    gap: Decimal | None = None
+    completion: Decimal | None = None
+    time_adjusted: Decimal | None = None
+    forecast: Decimal | None = None
+    reason_zh: str = ""
+    reason_en: str = ""
+    # The month whose year-to-date figure was judged (None when there was none).
+    as_of_month: int | None = None
+
+    @property
+    def reason(self):
+        return self.reason_en if (translation.get_language() or "").startswith("en") else self.reason_zh
+
+    @property
+    def label(self):
+        return status_label(self.status)
+
+
+# --- small helpers -----------------------------------------------------------------------------------
+
+
+def _dec(value):
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _q(value, places=Q2):
+    return None if value is None else value.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def fmt_number(value, places=None):
+    """Plain text for a number: no trailing zeros beyond `places`, thousands left alone."""
+    if value is None:
+        return ""
+    value = _dec(value)
+    if places is not None:
+        return f"{_q(value, Decimal(1).scaleb(-places)):f}"
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):f}"
+    text = f"{_q(value, Q2):f}".rstrip("0").rstrip(".")
+    return text
+
+
+def fmt_rate(value):
+    """A growth rate or a number of points as published: one decimal, more if needed."""
+    value = _dec(value)
+    if value == _q(value, Decimal("0.1")):
+        return fmt_number(value, 1)
+    return fmt_number(value, 2)
+
+
+def months_label(month, combined_jan_feb=False):
+    """'1–6月' / 'Jan–Jun' for the months a year-to-date figure covers, in the active language."""
+    if (translation.get_language() or "").startswith("en"):
+        names = ["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return names[1] if month == 1 else f"Jan–{names[month]}"
+    return "1月" if month == 1 else f"1–{month}月"
+
+
+def _get(obj, name, default=None):
+    return getattr(obj, name, default)
+
+
+def _entries_upto(entries, year, month):
+    return sorted(
+        (e for e in entries if _get(e, "year", year) == year and _get(e, "month") <= month),
+        key=lambda e: e.month,
+    )
+
+
+def _latest_value(entries):
+    for e in reversed(entries):
+        if e.value is not None:
+            return e
+    return None
+
+
+def _share(month):
+    return Decimal(month) / TWELVE
+
+
+def _period_end(year, month):
+    nxt = datetime.date(year + (month == 12), month % 12 + 1, 1)
+    return nxt - datetime.timedelta(days=1)
+
+
+def _curve_value(points, month, final, growth):
+    """Expected cumulative value (or rate) by `month` from a 分月计划 {month: value}.
+
+    Counts: linear between the known points, from 0 at month 0 and to the annual target at month 12.
+    Rates: the latest point at or before the month, else the target rate.
+    """
+    if not points:
+        return None
+    if growth:
+        earlier = [m for m in points if m <= month]
+        return _dec(points[max(earlier)]) if earlier else final
+    if month in points:
+        return _dec(points[month])
+    known = {0: Decimal(0), **{m: _dec(v) for m, v in points.items()}}
+    if final is not None and 12 not in known:
+        known[12] = final
+    lower = max(m for m in known if m < month)
+    uppers = [m for m in known if m > month]
+    if not uppers:
+        return known[lower]
+    upper = min(uppers)
+    return known[lower] + (known[upper] - known[lower]) * (month - lower) / (upper - lower)
+
+
+class _Reason:
+    """A message rendered in Chinese and English from the same gettext call."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def render(self):
+        with translation.override("zh-hans"):
+            zh = self.build()
+        with translation.override("en"):
+            en = self.build()
+        return zh, en
+
+
+def _name(target):
+    if (translation.get_language() or "").startswith("en") and _get(target, "name_en"):
+        return target.name_en
+    return target.name
+
+
+def _measure(target):
+    return _get(target, "measure", "") or ""
+
+
+def _result(status, build_reason, **values):
+    zh, en = _Reason(build_reason).render()
+    return Assessment(status=status, reason_zh=zh, reason_en=en, **values)
+
+
+def _by_ratio(ratio, th):
+    if ratio >= th.ratio_at_risk:
+        return ON_TRACK
+    if ratio >= th.ratio_off_track:
+        return AT_RISK
+    return OFF_TRACK
+
+
+def _by_points(shortfall, tolerance, th):
+    """Status from how many points a growth figure is behind (positive = behind)."""
+    if shortfall <= tolerance + th.points_at_risk:
+        return ON_TRACK
+    if shortfall <= tolerance + th.points_off_track:
+        return AT_RISK
+    return OFF_TRACK
+
+
+def _stale_note(as_of, month):
+    """Appended when the judged figure is older than the period asked for."""
+    if as_of >= month:
+        return ""
+    return _("; no figure yet for %(period)s") % {"period": months_label(month)}
+
+
+# --- the engine --------------------------------------------------------------------------------------
+
+
+def assess(target, entries, year, month, thresholds, today=None, plan_points=None, children=None):
+    """How `target` stands at year-to-date period (year, month).
+
+    entries: the target's entries of the year (any order; later months are ignored).
+    thresholds: the plan (or a Thresholds/dict); the target's own overrides win.
+    plan_points: optional {month: expected cumulative value} (分月计划).
+    children: optional [(sub_target, sub_entries)] for a decomposed count/amount.
+    """
+    today = today or timezone.localdate()
+    th = Thresholds.for_target(target, thresholds)
+    upto = _entries_upto(entries, year, month)
+    kind = target.kind
+    if kind in ("growth", "margin"):
+        return _assess_growth(target, upto, year, month, th, today, plan_points or {})
+    if kind == "cumulative":
+        return _assess_cumulative(target, upto, year, month, th, today, plan_points or {}, children or [])
+    if kind == "milestone":
+        return _assess_milestone(target, upto, year, month, today)
+    if kind == "recurring":
+        return _assess_recurring(target, upto, year, month, th, today)
+    return _assess_qualitative(target, upto, year, month, today)
+
+
+def _missing(target, year, month, today):
+    """No figure at all up to the period: not due yet, or no data."""
+    combined = _get(target, "combined_jan_feb", False)
+    if combined and month == 1:
+        return _result(NOT_DUE, lambda: _("%(name)s is reported for January and February together.") % {
+            "name": _name(target)})
+    if today <= _period_end(year, month):
+        return _result(NOT_DUE, lambda: _("The figure for %(period)s is not due yet.") % {
+            "period": months_label(month, combined)})
+    return _result(NO_DATA, lambda: _("No figure entered for %(period)s.") % {
+        "period": months_label(month, combined)})
+
+
+def _assess_growth(target, upto, year, month, th, today, points):
+    entry = _latest_value(upto)
+    if entry is None:
+        return _missing(target, year, month, today)
+    as_of = entry.month
+    combined = _get(target, "combined_jan_feb", False)
+    actual = _dec(entry.value)
+    required = _dec(target.target_value)
+    if required is None:
+        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)},
+                       actual=actual, as_of_month=as_of)
+    tolerance = _dec(_get(target, "tolerance")) or Decimal(0)
+    lower = _get(target, "direction", "higher") == "lower"
+    comparator = None
+    if target.kind == "margin":
+        comparator = _dec(entry.comparator)
+        if comparator is None:
+            return _result(NO_DATA, lambda: _("%(period)s %(name)s: the comparator (%(comparator)s) is missing.") % {
+                "period": months_label(as_of, combined), "name": _name(target),
+                "comparator": _get(target, "comparator_name") or _("comparator")},
+                actual=actual, as_of_month=as_of)
+        margin = _curve_value(points, as_of, required, growth=True) or required
+        expected = comparator + margin
+    else:
+        expected = _curve_value(points, as_of, required, growth=True)
+        if expected is None:
+            expected = required
+    gap = actual - expected  # in percentage points; positive = above
+    shortfall = gap if lower else -gap
+    status = _by_points(shortfall, tolerance, th)
+    if status == ON_TRACK and as_of == 12:
+        status = ACHIEVED
+
+    def reason():
+        values = {
+            "period": months_label(as_of, combined), "name": _name(target), "actual": fmt_rate(actual),
+            "points": fmt_rate(abs(gap)), "expected": fmt_rate(expected),
+        }
+        if target.kind == "margin":
+            values.update(comparator=fmt_rate(comparator), comparator_name=_get(target, "comparator_name") or "",
+                          margin=fmt_rate(actual - comparator), required=fmt_rate(expected - comparator))
+            if gap >= 0:
+                text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points above %(comparator_name)s "
+                         "(%(comparator)s%%), meeting the required %(required)s points") % values
+            else:
+                text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points against %(comparator_name)s "
+                         "(%(comparator)s%%), %(points)s points short of the required %(required)s") % values
+        elif gap == 0:
+            text = _("%(period)s %(name)s grew %(actual)s%%, equal to the target") % values
+        elif gap < 0:
+            text = _("%(period)s %(name)s grew %(actual)s%%, %(points)s points below the target") % values
+        else:
+            text = _("%(period)s %(name)s grew %(actual)s%%, %(points)s points above the target") % values
+        if status in (ON_TRACK, ACHIEVED) and shortfall > 0:
+            text += _(" (within the tolerance of ±%(tolerance)s)") % {"tolerance": fmt_rate(tolerance)}
+        return text + _stale_note(as_of, month)
+
+    return _result(status, reason, expected=_q(expected), actual=actual, comparator=comparator, gap=_q(gap),
+                   as_of_month=as_of)
+
+
+def _rollup(children, year, month):
+    """Sum of the sub-targets' latest figures up to the period: (total, latest month, reported, count)."""
+    total, latest, reported = Decimal(0), 0, 0
+    for _child, child_entries in children:
+        entry = _latest_value(_entries_upto(child_entries, year, month))
+        if entry is not None:
+            total += _dec(entry.value)
+            latest = max(latest, entry.month)
+            reported += 1
+    return total, latest, reported, len(children)
+
+
+def _assess_cumulative(target, upto, year, month, th, today, points, children):
+    combined = _get(target, "combined_jan_feb", False)
+    entry = _latest_value(upto)
+    rolled = None
+    if entry is not None:
+        actual, as_of = _dec(entry.value), entry.month
+    elif children:
+        total, latest, reported, count = _rollup(children, year, month)
+        if not reported:
+            return _missing(target, year, month, today)
+        actual, as_of, rolled = total, latest, (reported, count)
+    else:
+        return _missing(target, year, month, today)
+    annual = _dec(target.target_value)
+    if annual is None:
+        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)},
+                       actual=actual, as_of_month=as_of)
+    lower = _get(target, "direction", "higher") == "lower"
+    expected = _curve_value(points, as_of, annual, growth=False)
+    if expected is None:
+        expected = annual * _share(as_of)
+    gap = actual - expected
+    completion = actual / annual if annual else None
+    time_adjusted = completion / _share(as_of) if completion is not None else None
+    curve_to_date = expected
+    forecast = None
+    if curve_to_date:
+        forecast = actual * annual / curve_to_date if points else actual * TWELVE / Decimal(as_of)
+    if lower:
+        if actual > annual:
+            status = OFF_TRACK
+        elif as_of == 12:
+            status = ACHIEVED
+        elif actual <= expected:
+            status = ON_TRACK
+        else:
+            status = _by_ratio(expected / actual, th)
+    elif actual >= annual:
+        status = ACHIEVED
+    elif expected <= 0:
+        status = ON_TRACK
+    else:
+        status = _by_ratio(actual / expected, th)
+
+    def reason():
+        values = {
+            "period": months_label(as_of, combined), "name": _name(target), "actual": fmt_number(actual),
+            "measure": _measure(target), "annual": fmt_number(annual), "expected": fmt_number(_q(expected)),
+            "completion": fmt_number(_q(completion * 100, Decimal("0.1")) if completion is not None else None),
+            "gap": fmt_number(_q(abs(gap))),
+        }
+        if lower:
+            if actual > annual:
+                text = _("%(period)s %(name)s reached %(actual)s%(measure)s, above the ceiling of "
+                         "%(annual)s%(measure)s for the year") % values
+            elif actual > expected:
+                text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(gap)s%(measure)s above the "
+                         "%(expected)s%(measure)s expected by now (ceiling %(annual)s%(measure)s)") % values
+            else:
+                text = _("%(period)s %(name)s reached %(actual)s%(measure)s, within the %(expected)s%(measure)s "
+                         "expected by now (ceiling %(annual)s%(measure)s)") % values
+        elif actual >= annual:
+            text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target "
+                     "of %(annual)s%(measure)s") % values
+        elif gap < 0:
+            text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
+                     "%(gap)s%(measure)s behind the %(expected)s%(measure)s expected by now") % values
+        else:
+            text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
+                     "at or ahead of the %(expected)s%(measure)s expected by now") % values
+        if rolled:
+            text += _(" (sum of %(reported)s of %(count)s sub-targets)") % {
+                "reported": rolled[0], "count": rolled[1]}
+        return text + _stale_note(as_of, month)
+
+    return _result(
+        status, reason, expected=_q(expected), actual=actual, gap=_q(gap), completion=_q(completion, Q4),
+        time_adjusted=_q(time_adjusted, Q4), forecast=_q(forecast), as_of_month=as_of,
+    )
+
+
+def _done_entry(upto):
+    for e in upto:
+        if _get(e, "is_done", False):
+            return e
+    return None
+
+
+def _reviewer_status(upto):
+    for e in reversed(upto):
+        if _get(e, "assessed_status", ""):
+            return e
+    return None
+
+
+def _overdue(deadline, year, month, today):
+    """Whether a deadline had passed by the period: its end for a past month, today for the current one."""
+    if deadline is None:
+        return False
+    if isinstance(deadline, str):
+        deadline = datetime.date.fromisoformat(deadline)
+    end = _period_end(year, month)
+    return deadline <= end if today > end else deadline < today
+
+
+def _as_date(value):
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _assess_milestone(target, upto, year, month, today):
+    deadline = _as_date(_get(target, "deadline"))
+    done = _done_entry(upto)
+    if done is not None:
+        done_on = _as_date(_get(done, "done_on"))
+        late = deadline is not None and done_on is not None and done_on > deadline
+
+        def reason():
+            values = {"name": _name(target), "date": done_on.isoformat() if done_on else
+                      months_label(done.month), "deadline": deadline.isoformat() if deadline else ""}
+            if late:
+                return _("%(name)s was completed on %(date)s, after the due date %(deadline)s") % values
+            return _("%(name)s was completed (%(date)s)") % values
+
+        return _result(ACHIEVED, reason, as_of_month=done.month)
+    if _overdue(deadline, year, month, today):
+        return _result(OFF_TRACK, lambda: _("%(name)s was due on %(deadline)s and is not completed") % {
+            "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
+    reviewed = _reviewer_status(upto)
+    if reviewed is not None:
+        return _reviewed(target, reviewed)
+    if deadline is None:
+        return _result(NOT_DUE, lambda: _("%(name)s has no due date") % {"name": _name(target)})
+    return _result(NOT_DUE, lambda: _("%(name)s is due on %(deadline)s") % {
+        "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
+
+
+def _reviewed(target, entry):
+    status = entry.assessed_status
+    note = (_get(entry, "review_comment", "") or _get(entry, "note", "") or "").strip()
+
+    def reason():
+        values = {"name": _name(target), "status": status_label(status), "note": _first_line(note)}
+        if note:
+            return _("%(name)s: assessed as %(status)s by the reviewer: %(note)s") % values
+        return _("%(name)s: assessed as %(status)s by the reviewer") % values
+
+    return _result(status, reason, as_of_month=entry.month)
+
+
+def _first_line(text, limit=60):
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _period_name(frequency, count):
+    names = {
+        "month": (pgettext("count", "month"), pgettext("count", "months")),
+        "quarter": (pgettext("count", "quarter"), pgettext("count", "quarters")),
+        "half": (pgettext("count", "half-year"), pgettext("count", "half-years")),
+        "year": (pgettext("count", "year"), pgettext("count", "years")),
+    }[frequency]
+    return names[0] if count == 1 else names[1]
+
+
+def _assess_recurring(target, upto, year, month, th, today):
+    frequency = _get(target, "frequency") or "year"
+    per_year = PERIODS_PER_YEAR.get(frequency, 1)
+    required = _dec(target.target_value)
+    if required is None:
+        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)})
+    completed = month * per_year // 12
+    expected = required * completed / per_year
+    entry = _latest_value(upto)
+    held = _dec(entry.value) if entry is not None else None
+    as_of = entry.month if entry is not None else None
+    if held is None:
+        if completed == 0:
+            return _result(NOT_DUE, lambda: _("No %(frequency)s of %(name)s has ended yet.") % {
+                "frequency": _period_name(frequency, 1), "name": _name(target)}, expected=_q(expected))
+        return _missing(target, year, month, today)
+    completion = held / required if required else None
+    forecast = held * per_year / completed if completed else None
+    gap = held - expected
+    if held >= required:
+        status = ACHIEVED
+    elif expected == 0 or held >= expected:
+        status = ON_TRACK
+    else:
+        status = _by_ratio(held / expected, th)
+
+    def reason():
+        values = {
+            "name": _name(target), "held": fmt_number(held), "completed": completed,
+            "periods": _period_name(frequency, completed), "expected": fmt_number(_q(expected)),
+            "missed": fmt_number(_q(-gap)), "required": fmt_number(required),
+            "period": months_label(month),
+        }
+        if status == ACHIEVED:
+            return _("%(period)s %(name)s: held %(held)s times, meeting the %(required)s required this year") % values
+        if gap < 0:
+            return _("%(period)s %(name)s: %(completed)s %(periods)s ended, %(expected)s events due, %(held)s held "
+                     "(%(missed)s missed)") % values
+        return _("%(period)s %(name)s: %(completed)s %(periods)s ended, %(expected)s events due, "
+                 "%(held)s held") % values
+
+    return _result(status, reason, expected=_q(expected), actual=held, gap=_q(gap), completion=_q(completion, Q4),
+                   forecast=_q(forecast), as_of_month=as_of)
+
+
+def _assess_qualitative(target, upto, year, month, today):
+    reviewed = _reviewer_status(upto)
+    if reviewed is not None:
+        return _reviewed(target, reviewed)
+    done = _done_entry(upto)
+    if done is not None:
+        return _result(ACHIEVED, lambda: _("%(name)s is reported completed") % {"name": _name(target)},
+                       as_of_month=done.month)
+    deadline = _as_date(_get(target, "deadline"))
+    if _overdue(deadline, year, month, today):
+        return _result(OFF_TRACK, lambda: _("%(name)s was due on %(deadline)s and is not completed") % {
+            "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
+    latest = upto[-1] if upto else None
+    if latest is not None and (_get(latest, "problems", "") or "").strip():
+        return _result(AT_RISK, lambda: _("%(period)s %(name)s: problems reported: %(text)s") % {
+            "period": months_label(latest.month), "name": _name(target),
+            "text": _first_line(latest.problems)}, as_of_month=latest.month)
+    if latest is not None and (_get(latest, "note", "") or "").strip():
+        return _result(ON_TRACK, lambda: _("%(period)s %(name)s: %(text)s") % {
+            "period": months_label(latest.month), "name": _name(target),
+            "text": _first_line(latest.note)}, as_of_month=latest.month)
+    return _missing(target, year, month, today)
+
+
+# --- loading a period --------------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodData:
+    """Everything the engine needs for a set of targets, loaded in a fixed number of queries."""
+
+    targets: list
+    entries: dict  # target id -> [entries of the year]
+    points: dict  # target id -> {month: value}
+    children: dict  # parent id -> [(child, [entries])]
+
+
+def load_period(targets_queryset, year):
+    """Targets (with plan, section and lead unit), their entries of the year, plan points and sub-targets: 5 queries."""
+    from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
+
+    targets = list(targets_queryset.select_related("plan", "section", "lead_unit"))
+    ids = [t.pk for t in targets]
+    entries, points, children = {}, {}, {}
+    if not ids:
+        return PeriodData(targets, entries, points, children)
+    id_subquery = targets_queryset.values("pk")
+    for e in ProgressEntry.objects.filter(target__in=id_subquery, year=year).order_by("target_id", "month"):
+        entries.setdefault(e.target_id, []).append(e)
+    for p in MonthlyPlanPoint.objects.filter(target__in=id_subquery).only("target_id", "month", "value"):
+        points.setdefault(p.target_id, {})[p.month] = p.value
+    # Sub-targets are loaded even when outside the queryset (e.g. another unit's share of a city target).
+    kids = list(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
+    if kids:
+        kid_entries = {}
+        for e in ProgressEntry.objects.filter(target__in=[k.pk for k in kids], year=year):
+            kid_entries.setdefault(e.target_id, []).append(e)
+        for kid in kids:
+            children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
+    return PeriodData(targets, entries, points, children)
+
+
+def assess_loaded(data, year, month, today=None):
+    today = today or timezone.localdate()
+    return {
+        t.pk: assess(
+            t, data.entries.get(t.pk, []), year, month, t.plan, today=today,
+            plan_points=data.points.get(t.pk), children=data.children.get(t.pk),
+        )
+        for t in data.targets
+    }
+
+
+def assess_period(targets_queryset, year, month, today=None):
+    """{target id: Assessment} for every target in the queryset, in a constant number of queries."""
+    return assess_loaded(load_period(targets_queryset, year), year, month, today)
