@@ -1,4 +1,9 @@
+from django.urls import path
+
+from tracker.ops import views
 
 app_name = "ops"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+]
