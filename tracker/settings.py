@@ -145,9 +145,13 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 LOGIN_URL = "admin:login"
 
 # Email: configured from the standard variables (EMAIL_BACKEND, EMAIL_HOST, ...)
-# into Django 6.1's MAILERS. The default console backend prints mails, so
-# reminders are visible on a laptop with no SMTP server.
-EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# into Django 6.1's MAILERS. With DEBUG on the default console backend prints
+# mails, so reminders are visible on a laptop with no SMTP server; production
+# defaults to SMTP (check --deploy rejects the console backend).
+EMAIL_BACKEND_PATH = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
 _mail_options = {}
 if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
     _mail_options = {
