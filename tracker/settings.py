@@ -181,6 +181,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How often beat runs the reminder sweep; the sweep itself decides what is due.
 REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 300)
+# One static schedule (django-celery-beat does not support Django 6.1); run exactly one `celery beat`.
+# Each sweep expires after one period so sweeps queued while no worker runs do not pile up.
+CELERY_BEAT_SCHEDULE = {
+    "reminder-sweep": {
+        "task": "tracker.reminders.tasks.sweep_reminders",
+        "schedule": REMINDER_SWEEP_SECONDS,
+        "options": {"expires": REMINDER_SWEEP_SECONDS},
+    },
+}
+# Scheduled sweeps send nothing before this local hour (the command runs whenever it is called).
+REMINDER_SEND_HOUR = env_int("REMINDER_SEND_HOUR", 8)
 
 # Upload limits (imports and evidence files).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
