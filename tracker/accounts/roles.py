@@ -1,0 +1,103 @@
+"""Roles map to Django groups, and groups carry the model permissions.
+
+Which rows a person may touch is decided by their unit memberships (see
+`scoping`); which kinds of rows and actions, by these groups. A person's
+groups follow their memberships automatically (see `signals`).
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+
+from tracker.accounts.models import Membership
+
+Role = Membership.Role
+
+ROLE_GROUPS = {
+    Role.CLERK: "clerk",
+    Role.REVIEWER: "reviewer",
+    Role.LEADER: "leader",
+    Role.ADMIN: "administrator",
+}
+
+REVIEW_CODENAME = "review_progressentry"
+REVIEW_PERMISSION = f"targets.{REVIEW_CODENAME}"
+
+CLERK_PERMISSIONS = {
+    "targets.add_progressentry",
+    "targets.change_progressentry",
+    "targets.view_progressentry",
+    "targets.view_target",
+    "targets.view_monthlyplanpoint",
+    "audit.view_change",
+}
+REVIEWER_PERMISSIONS = CLERK_PERMISSIONS | {REVIEW_PERMISSION}
+# Throttling records are for administrators only.
+LEADER_HIDDEN = {"accounts.view_loginfailure"}
+# History is written by the code, never by hand; permission rows belong to Django.
+NOBODY = {f"{label}.{action}_{model}" for label, model in (("audit", "change"), ("auth", "permission"))
+          for action in ("add", "change", "delete")}
+
+
+def tracker_app_labels():
+    return {cfg.label for cfg in global_apps.get_app_configs() if cfg.name.startswith("tracker.")}
+
+
+def ensure_review_permission():
+    from tracker.targets.models import ProgressEntry
+
+    content_type = ContentType.objects.get_for_model(ProgressEntry)
+    perm, _ = Permission.objects.get_or_create(
+        codename=REVIEW_CODENAME, content_type=content_type,
+        defaults={"name": "Can review (approve, return, reopen) progress entry"},
+    )
+    return perm
+
+
+def _label(perm):
+    return f"{perm.content_type.app_label}.{perm.codename}"
+
+
+def permissions_for(role):
+    """The Permission rows a role's group should hold."""
+    ensure_review_permission()
+    tracker = tracker_app_labels()
+    every = list(Permission.objects.select_related("content_type"))
+    if role == Role.ADMIN:
+        return [p for p in every if p.content_type.app_label in tracker | {"auth"} and _label(p) not in NOBODY]
+    if role == Role.LEADER:
+        return [p for p in every if p.content_type.app_label in tracker and p.codename.startswith("view_")
+                and _label(p) not in LEADER_HIDDEN]
+    wanted = REVIEWER_PERMISSIONS if role == Role.REVIEWER else CLERK_PERMISSIONS
+    return [p for p in every if _label(p) in wanted]
+
+
+def sync_role_groups(sender=None, **kwargs):
+    """Create the role groups if missing and set their permissions. Idempotent.
+
+    Connected to post_migrate, which fires once per app; only the last app's
+    signal acts, when auth has created the permissions of every model.
+    """
+    if sender is not None:
+        with_models = [cfg for cfg in global_apps.get_app_configs() if cfg.models_module is not None]
+        if with_models and sender.label != with_models[-1].label:
+            return
+    for role, name in ROLE_GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(permissions_for(role))
+
+
+def sync_user_groups(user):
+    """Put the user in exactly the role groups of their memberships; other groups are left alone."""
+    wanted = {ROLE_GROUPS[role] for role in user.memberships.values_list("role", flat=True)}
+    role_groups = {g.name: g for g in Group.objects.filter(name__in=ROLE_GROUPS.values())}
+    current = set(user.groups.filter(name__in=ROLE_GROUPS.values()).values_list("name", flat=True))
+    missing = [role_groups[n] for n in wanted - current if n in role_groups]
+    stale = [role_groups[n] for n in current - wanted]
+    if missing:
+        user.groups.add(*missing)
+    if stale:
+        user.groups.remove(*stale)
+    # Django caches permissions on the instance; drop the cache so checks see the change.
+    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_tracker_memberships"):
+        user.__dict__.pop(attr, None)
