@@ -99,5 +99,6 @@ def sync_user_groups(user):
     if stale:
         user.groups.remove(*stale)
     # Django caches permissions on the instance; drop the cache so checks see the change.
-    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_tracker_memberships"):
+    for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_tracker_memberships",
+                 "_tracker_unit_ids"):
         user.__dict__.pop(attr, None)

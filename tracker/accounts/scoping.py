@@ -64,7 +64,12 @@ def _with_descendants(own):
 def _unit_ids_for(user, wanted_roles):
     if not _usable(user):
         return set()
-    return _with_descendants({unit_id for unit_id, r in _memberships(user) if r in wanted_roles})
+    own = frozenset(unit_id for unit_id, r in _memberships(user) if r in wanted_roles)
+    # Cached per request like the memberships: a page asks many times, the unit tree is read once.
+    cache = user.__dict__.setdefault("_tracker_unit_ids", {})
+    if own not in cache:
+        cache[own] = _with_descendants(own)
+    return set(cache[own])
 
 
 def unit_ids(user, role=None):

@@ -1,0 +1,190 @@
+"""The review workflow: draft → submitted → approved, or returned with a comment.
+
+Approved entries are locked (`save_entries` refuses them); `reopen` by a
+reviewer, with a reason, is the only way to unlock one. Every transition is
+written to the history with who, when and why (action "transition").
+A clerk (or anyone who may edit the unit) submits; reviewers of the unit and
+administrators approve, return and reopen; leaders only read.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tracker.accounts import scoping
+from tracker.audit import service as audit
+from tracker.audit.models import Change
+from tracker.targets.models import ProgressEntry
+
+State = ProgressEntry.State
+REVIEW_PERMISSION = "targets.review_progressentry"
+# Fields a transition writes; `version` is left alone so a clerk's open form
+# stays valid (the lock, not the version, stops edits of approved entries).
+TRANSITION_FIELDS = ["state", "submitted_by", "submitted_at", "is_late", "reviewed_by", "reviewed_at",
+                     "review_comment", "updated_at"]
+FALLBACK_DUE_DAY = 5
+
+
+class ReviewError(Exception):
+    """A transition that is not allowed; the message is for the user."""
+
+
+@dataclass
+class BulkResult:
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (entry, message)
+
+
+def deadline(entry):
+    """The reporting deadline for the entry's month.
+
+    Taken from the reporting policy (tracker.reminders.deadlines) when that app
+    provides it; otherwise the 5th calendar day of the following month.
+    """
+    try:
+        from tracker.reminders.deadlines import entry_deadline
+    except ImportError:
+        entry_deadline = None
+    if entry_deadline is not None:
+        return entry_deadline(entry.target, entry.year, entry.month)
+    year, month = (entry.year + 1, 1) if entry.month == 12 else (entry.year, entry.month + 1)
+    return datetime.date(year, month, FALLBACK_DUE_DAY)
+
+
+def is_late(entry, when):
+    return timezone.localdate(when) > deadline(entry)
+
+
+def can_submit(user, entry):
+    return user.has_perm("targets.change_progressentry") and scoping.can_edit_unit(user, entry.target.lead_unit_id)
+
+
+def can_review(user, entry):
+    return user.has_perm(REVIEW_PERMISSION) and scoping.can_review_unit(user, entry.target.lead_unit_id)
+
+
+def _is_empty(entry):
+    return entry.value is None and not entry.is_done and not entry.note.strip()
+
+
+def _period(entry):
+    return f"{entry.target.code} {entry.year}-{entry.month:02d}"
+
+
+def _check(user, entry, action):
+    """The reason `action` is refused for this entry, or None when allowed."""
+    p = _period(entry)
+    if action == "submit":
+        if not can_submit(user, entry):
+            return _("You may not submit %(entry)s (another unit's entry).") % {"entry": p}
+        if entry.state not in (State.DRAFT, State.RETURNED):
+            return _("%(entry)s is %(state)s; only a draft or returned entry can be submitted.") % {
+                "entry": p, "state": entry.get_state_display()}
+        if _is_empty(entry):
+            return _("%(entry)s has no figure or progress note yet; enter one before submitting.") % {"entry": p}
+        return None
+    if not can_review(user, entry):
+        return _("You may not review %(entry)s (not a reviewer of its unit).") % {"entry": p}
+    if action in ("approve", "return") and entry.state != State.SUBMITTED:
+        return _("%(entry)s is %(state)s; only a submitted entry can be approved or returned.") % {
+            "entry": p, "state": entry.get_state_display()}
+    if action == "reopen" and entry.state != State.APPROVED:
+        return _("%(entry)s is %(state)s; only an approved entry can be reopened.") % {
+            "entry": p, "state": entry.get_state_display()}
+    return None
+
+
+def _apply(user, entry, action, comment, now):
+    if action == "submit":
+        if entry.submitted_at is None:
+            # Lateness is judged on the first submission: a resubmission after
+            # a reviewer's return does not make an on-time entry late.
+            entry.is_late = is_late(entry, now)
+        entry.state, entry.submitted_by, entry.submitted_at = State.SUBMITTED, user, now
+    else:
+        entry.state = {"approve": State.APPROVED, "return": State.RETURNED, "reopen": State.RETURNED}[action]
+        entry.reviewed_by, entry.reviewed_at, entry.review_comment = user, now, comment
+    entry.updated_at = now
+
+
+def _locked(queryset):
+    return queryset.select_for_update(of=("self",)).select_related("target")
+
+
+def transition(user, entry, action, comment="", source="admin", base_version=None):
+    """Move one entry through the workflow. Raises ReviewError with a readable message.
+
+    `base_version`: the version the reviewer was looking at; approving a
+    figure that was changed since is refused.
+    """
+    comment = (comment or "").strip()
+    if action in ("return", "reopen") and not comment:
+        raise ReviewError(_("Give a reason: the clerk sees it with the returned entry."))
+    now = timezone.now()
+    with transaction.atomic():
+        entry = _locked(ProgressEntry.objects.filter(pk=entry.pk)).first()
+        if entry is None or not scoping.visible_entries(user).filter(pk=entry.pk).exists():
+            raise ReviewError(_("This entry does not exist or is not yours to see."))
+        problem = _check(user, entry, action)
+        if problem:
+            raise ReviewError(problem)
+        if base_version is not None and entry.version != base_version:
+            who = entry.entered_by.get_username() if entry.entered_by_id else "?"
+            raise ReviewError(_("%(entry)s was changed by %(who)s meanwhile (now %(value)s); reload and check "
+                                "it again.") % {"entry": _period(entry), "who": who, "value": entry.value})
+        before = audit.snapshot(entry)
+        _apply(user, entry, action, comment, now)
+        entry.save(update_fields=TRANSITION_FIELDS)
+        audit.record(entry, user, source, before=before, action=Change.Action.TRANSITION, reason=comment)
+    return entry
+
+
+def submit(user, entry, source="admin"):
+    return transition(user, entry, "submit", source=source)
+
+
+def approve(user, entry, comment="", source="admin", base_version=None):
+    return transition(user, entry, "approve", comment, source, base_version)
+
+
+def return_entry(user, entry, comment, source="admin"):
+    return transition(user, entry, "return", comment, source)
+
+
+def reopen(user, entry, reason, source="admin"):
+    return transition(user, entry, "reopen", reason, source)
+
+
+def bulk_transition(user, queryset, action, comment="", source="admin action"):
+    """Apply `action` to every entry of the queryset the user may act on; the rest are skipped with a reason.
+
+    A fixed number of queries however many entries are selected.
+    """
+    comment = (comment or "").strip()
+    if action in ("return", "reopen") and not comment:
+        raise ReviewError(_("Give a reason: the clerk sees it with the returned entry."))
+    result = BulkResult()
+    now = timezone.now()
+    with transaction.atomic():
+        entries = list(_locked(scoping.visible_entries(user, queryset)).order_by("pk"))
+        changed, history = [], []
+        for entry in entries:
+            problem = _check(user, entry, action)
+            if problem:
+                result.skipped.append((entry, problem))
+                continue
+            before = audit.snapshot(entry)
+            _apply(user, entry, action, comment, now)
+            changed.append(entry)
+            history.append((entry, user, source, before, Change.Action.TRANSITION, comment))
+        ProgressEntry.objects.bulk_update(changed, TRANSITION_FIELDS, batch_size=500)
+        audit.record_many(history)
+        result.done = changed
+    return result
+
+
+def bulk_approve(user, queryset, comment="", source="admin action"):
+    return bulk_transition(user, queryset, "approve", comment, source)
