@@ -1,2 +1,45 @@
+"""An uploaded file between its preview and its confirmation."""
 
-# Create your models here.
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportBatch(models.Model):
+    """The rows read from one upload, kept so that "confirm" applies exactly what was previewed.
+
+    Only parsed values are kept (never the file); confirming runs them through
+    the entry service again, so rights, locks and values are checked anew.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        APPLIED = "applied", _("Applied")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="import_batches", verbose_name=_("uploaded by")
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    rows = models.JSONField(_("rows"), default=list)
+    problems = models.JSONField(_("problems"), default=list)
+    skipped = models.PositiveIntegerField(_("rows left empty"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    changed = models.PositiveIntegerField(_("changed"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def can_confirm(self):
+        return self.status == self.Status.PREVIEWED and not self.problems and bool(self.rows)

@@ -1,0 +1,106 @@
+"""Admin pages: download a unit's template, upload a file, preview every row, confirm."""
+
+import hashlib
+from collections import Counter
+from dataclasses import asdict
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tracker.accounts import scoping
+from tracker.imports.forms import TemplateForm, UploadForm, previous_month
+from tracker.imports.models import ImportBatch
+from tracker.imports.parsing import Problem
+from tracker.imports.service import Outcome, import_rows, rows_from_report, run_import
+from tracker.imports.workbook import build_template, template_file_name
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROWS_PER_PAGE = 500
+
+
+def _render(request, template, title, **context):
+    return render(request, template, {**admin.site.each_context(request), "title": title, **context})
+
+
+@staff_member_required
+def template_download(request):
+    form = TemplateForm(request.user, request.GET or None, initial={"period": previous_month()})
+    if form.is_bound and form.is_valid():
+        unit = form.cleaned_data["unit"]
+        year, month = form.cleaned_data["period"]
+        response = HttpResponse(build_template(unit, year, month), content_type=XLSX)
+        response["Content-Disposition"] = content_disposition_header(True, template_file_name(unit, year, month))
+        return response
+    return _render(request, "imports/template_form.html", _("Download a template"), form=form)
+
+
+@staff_member_required
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read()
+        report = run_import(request.user, data, dry_run=True)
+        batch = ImportBatch.objects.create(
+            user=request.user, file_name=upload.name[:255], sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data), rows=report.rows, problems=[asdict(p) for p in report.problems],
+            skipped=report.skipped,
+        )
+        return redirect("imports:batch", batch.pk)
+    recent = ImportBatch.objects.filter(user=request.user).defer("rows", "problems")[:10]
+    return _render(request, "imports/upload.html", _("Import progress figures"), form=form, recent=recent)
+
+
+def _visible_batches(user):
+    qs = ImportBatch.objects.select_related("user")
+    return qs if scoping.sees_all(user) else qs.filter(user=user)
+
+
+@staff_member_required
+def batch_detail(request, pk):
+    batch = get_object_or_404(_visible_batches(request.user), pk=pk)
+    counts = Counter(row["outcome"] for row in batch.rows)
+    page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
+               .exclude(pk=batch.pk).order_by("-applied_at").first())
+    title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
+    return _render(
+        request, "imports/batch.html", title % {"file": batch.file_name},
+        batch=batch, page=page, problems=[Problem(**p) for p in batch.problems], earlier=earlier,
+        counts={name: counts.get(name, 0) for name in (Outcome.CREATED, Outcome.CHANGED, Outcome.UNCHANGED,
+                                                       Outcome.ERROR)},
+        can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
+    )
+
+
+@staff_member_required
+@require_POST
+def batch_confirm(request, pk):
+    with transaction.atomic():
+        batch = get_object_or_404(ImportBatch.objects.select_for_update(), pk=pk, user=request.user)
+        if not batch.can_confirm:
+            messages.error(request, _("This import cannot be confirmed (already applied or it has problems)."))
+            return redirect("imports:batch", batch.pk)
+        # The stored rows go through every check again: rights, locks and values may have changed since.
+        report = import_rows(request.user, rows_from_report(batch.rows))
+        batch.rows = report.rows
+        batch.problems = [asdict(p) for p in report.problems]
+        if report.ok:
+            batch.status = ImportBatch.Status.APPLIED
+            batch.applied_at = timezone.now()
+            batch.created, batch.changed, batch.unchanged = report.created, report.changed, report.unchanged
+        batch.save()
+    if report.ok:
+        messages.success(request, _("Imported: %(created)s created, %(changed)s changed, %(unchanged)s unchanged.") % {
+            "created": report.created, "changed": report.changed, "unchanged": report.unchanged})
+    else:
+        messages.error(request, _("Nothing was written: the figures no longer pass the checks; see the problems."))
+    return redirect("imports:batch", batch.pk)
