@@ -115,6 +115,7 @@ class ParsedFile:
     skipped: int = 0
     sheet_period: tuple | None = None
     sheet_unit: str = ""
+    letters: dict = field(default_factory=dict)  # column key -> spreadsheet letter, for messages
 
 
 class Formula(str):
@@ -308,6 +309,7 @@ def _map_columns(header, line, result):
             result.problems.append(Problem(line, key, _("The column appears twice."), letter))
         else:
             columns[key] = position
+            result.letters[key] = letter
     for key in REQUIRED:
         if key not in columns and not (key == "period" and result.sheet_period):
             result.problems.append(Problem(line, key, _("The column '%(name)s' is missing.") % {"name": key}))

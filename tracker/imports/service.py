@@ -48,21 +48,23 @@ def run_import(user, data, dry_run=False, today=None, source=SOURCE):
         parsed = parse(data)
     except ImportFileError as exc:
         return ImportReport(problems=[Problem(None, "file", str(exc))])
-    report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems)
+    report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems,
+                         letters=parsed.letters)
     report.skipped = parsed.skipped
     return report
 
 
-def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=()):
+def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None):
     """Save ParsedRows (all or none); with earlier `problems` it only checks the rows."""
     report = ImportReport(problems=list(problems))
+    letters = letters or {}
     targets = {t.code: t for t in Target.objects.select_related("plan").filter(code__in={r.code for r in rows})}
     entry_rows = []
     for row in rows:
         target = targets.get(row.code)
         if target is None:
             report.problems.append(Problem(row.line, "target", _("Unknown target code '%(code)s'.") % {
-                "code": row.code}))
+                "code": row.code}, letters.get("target", "")))
             continue
         values = {"value": row.value, "comparator": row.comparator, "note": row.note}
         # An empty cell leaves the stored figure alone: a file never blanks what is there.
@@ -71,7 +73,8 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
     previous = _stored_values(entry_rows)
     result = save_entries(user, entry_rows, source, dry_run=dry_run or not report.ok, today=today)
     for error in result.errors:
-        report.problems.append(Problem(error.line, FIELD_TO_COLUMN.get(error.field, error.field), error.message))
+        column = FIELD_TO_COLUMN.get(error.field, error.field)
+        report.problems.append(Problem(error.line, column, error.message, letters.get(column, "")))
     report.problems.sort(key=lambda p: (p.line or 0,))
     report.written = report.ok and not dry_run
 
