@@ -1,0 +1,55 @@
+"""Rendering reminder emails, healthchecks style.
+
+Each email `<name>` has three templates: `emails/<name>-subject.txt`,
+`emails/<name>-body-text.txt` and `emails/<name>-body-html.html`. They are
+rendered in the recipient's language.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+
+# The monthly entry screen, once it exists; the admin's entry list otherwise.
+ENTRY_URL_NAMES = ("admin:targets_progressentry_monthly", "admin:targets_progressentry_changelist")
+
+
+def absolute(path):
+    return settings.SITE_URL + path
+
+
+def entry_url(unit_id, year, month):
+    """Link to where a unit's figures for a month are entered."""
+    query = f"?unit={unit_id}&period={year:04d}-{month:02d}"
+    for name in ENTRY_URL_NAMES:
+        try:
+            return absolute(reverse(name)) + query
+        except NoReverseMatch:
+            continue
+    return absolute("/")
+
+
+def review_url():
+    return absolute(reverse("admin:targets_progressentry_changelist")) + "?state__exact=submitted"
+
+
+def report_url(year, month):
+    return absolute(f"/reports/{year:04d}-{month:02d}/")
+
+
+def render(name, context, language):
+    """(subject, text, html) for template set `name`, rendered in `language`."""
+    with translation.override(language):
+        ctx = {"site_url": settings.SITE_URL, **context}
+        subject = render_to_string(f"emails/{name}-subject.txt", ctx)
+        text = render_to_string(f"emails/{name}-body-text.txt", ctx)
+        html = render_to_string(f"emails/{name}-body-html.html", ctx)
+    # A subject is one line, whatever the template's line breaks.
+    return " ".join(subject.split()), text, html
+
+
+def build_message(subject, text, html, to):
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,533 @@
+"""The reminder sweep: decide from the data what is due on a day, claim each email, hand it to delivery.
+
+A sweep on day D (a working day) looks at the plans of D's year and the year
+before and, for each month of them, at the figures still missing (no entry in
+state submitted or approved by the end of D):
+
+- due soon: the deadline is 1..K working days after D (one email per window);
+- due today: D is the deadline;
+- overdue: D is 1..cap working days after the deadline (every working day);
+- escalation: to the unit's reviewers (else its leaders, else the parent
+  unit's) once figures are E or more working days overdue;
+- review: entries submitted and waiting, to the reviewers of their units;
+- digest: to leaders, the first working day after the default deadline of the
+  latest month, within the chase window.
+
+Each person gets one email per kind per run listing all that is theirs. Every
+email is claimed first by inserting a `Reminder` row under the unique key
+(user, kind, period, day); whoever fails to insert it leaves it alone.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tracker.accounts import scoping
+from tracker.accounts.models import Membership
+from tracker.reminders import deadlines, emails
+from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.targets.models import ProgressEntry, Target, period_label
+
+logger = logging.getLogger(__name__)
+
+Kind = Reminder.Kind
+Role = Membership.Role
+SUBMITTED = (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
+CHASE_KINDS = (Kind.DUE_SOON, Kind.DUE_TODAY, Kind.OVERDUE)
+URGENCY = {Kind.OVERDUE: 0, Kind.DUE_TODAY: 1, Kind.DUE_SOON: 2}
+# A claimed email not delivered after this long (a lost task, a dead process) is handed over again.
+STALE_PENDING = datetime.timedelta(minutes=15)
+
+
+class Policies:
+    """The policy for each target: its own, else its lead unit's (or a parent unit's), else the default."""
+
+    def __init__(self):
+        self.default = ReportingPolicy()
+        self.by_unit, self.by_target = {}, {}
+        for policy in ReportingPolicy.objects.order_by("pk"):
+            if policy.target_id:
+                self.by_target[policy.target_id] = policy
+            elif policy.unit_id:
+                self.by_unit[policy.unit_id] = policy
+            elif self.default.pk is None:
+                self.default = policy
+
+    def for_target(self, target):
+        if target.pk in self.by_target:
+            return self.by_target[target.pk]
+        unit, seen = target.lead_unit, set()
+        while unit is not None and unit.pk not in seen:
+            seen.add(unit.pk)
+            if unit.pk in self.by_unit:
+                return self.by_unit[unit.pk]
+            unit = unit.parent
+        return self.default
+
+
+class PeriodName:
+    """A year-to-date period named in the language active when it is shown (emails render per recipient)."""
+
+    def __init__(self, year, month, combined_jan_feb=False):
+        self.year, self.month, self.combined = year, month, combined_jan_feb
+
+    def __str__(self):
+        if (translation.get_language() or "").startswith("en"):
+            from tracker.reports.status import months_label
+
+            return f"{months_label(self.month, self.combined)} {self.year}"
+        return period_label(self.year, self.month, self.combined)
+
+
+class LocalName:
+    """A name with an English variant, shown in the language active at rendering time."""
+
+    def __init__(self, name, name_en=""):
+        self.name, self.name_en = name, name_en
+
+    def __str__(self):
+        return self.name_en if self.name_en and (translation.get_language() or "").startswith("en") else self.name
+
+
+class StatusCount:
+    def __init__(self, status, number):
+        self.status, self.number = status, number
+
+    @property
+    def label(self):
+        from tracker.reports.status import status_label
+
+        return status_label(self.status)
+
+
+@dataclass
+class Item:
+    """One missing figure: a target's month, its deadline and where it stands on the sweep's day."""
+
+    target: Target
+    year: int
+    month: int
+    due: datetime.date
+    kind: str
+    days: int  # working days before (due soon) or after (overdue) the deadline
+    window_start: datetime.date  # the first day of the due-soon window
+    escalate_on: datetime.date
+    escalate: bool
+
+    @property
+    def period(self):
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def period_label(self):
+        return PeriodName(self.year, self.month, self.target.combined_jan_feb)
+
+    @property
+    def unit(self):
+        return self.target.lead_unit
+
+    @property
+    def status_text(self):
+        if self.kind == Kind.DUE_TODAY:
+            return _("due today")
+        if self.kind == Kind.DUE_SOON:
+            return ngettext("due in %(days)s working day", "due in %(days)s working days", self.days) % {
+                "days": self.days}
+        return ngettext("%(days)s working day overdue", "%(days)s working days overdue", self.days) % {
+            "days": self.days}
+
+    @property
+    def url(self):
+        return emails.entry_url(self.target.lead_unit_id, self.year, self.month)
+
+    def as_json(self):
+        return {"target": self.target.pk, "period": self.period}
+
+
+@dataclass
+class Planned:
+    """An email the sweep wants to send."""
+
+    user: object
+    kind: str
+    period: str
+    day: datetime.date
+    template: str
+    targets: list
+    items: list = field(default_factory=list)
+    context: dict = field(default_factory=dict)
+
+    @property
+    def recipient(self):
+        return self.user.email
+
+    @property
+    def key(self):
+        return (self.user.pk, self.kind, self.period, self.day)
+
+    def as_dict(self):
+        return {"recipient": self.recipient, "kind": self.kind, "period": self.period, "targets": self.targets}
+
+
+@dataclass
+class SweepResult:
+    day: datetime.date
+    planned: list = field(default_factory=list)
+    claimed: list = field(default_factory=list)
+    already_claimed: int = 0
+    retried: int = 0
+
+
+def language_of(user):
+    profile = getattr(user, "profile", None)
+    return profile.language if profile is not None else None
+
+
+def _codes(targets):
+    return sorted({t.code for t in targets})
+
+
+def _end_of(day):
+    return timezone.make_aware(datetime.datetime.combine(day + deadlines.ONE_DAY, datetime.time.min))
+
+
+def submitted_by(day):
+    """Entries that count as submitted on `day`: the state says so and they were submitted by then."""
+    return Q(state__in=SUBMITTED) & (Q(submitted_at__isnull=True) | Q(submitted_at__lt=_end_of(day)))
+
+
+def _stand(due, today, policy):
+    """(kind, days, window start, escalation day, escalate now) of a figure due on `due`, or None if not chased."""
+    window_start = deadlines.add_working_days(due, -policy.remind_days_before)
+    escalate_on = deadlines.add_working_days(due, policy.escalate_after_days)
+    if today == due:
+        return Kind.DUE_TODAY, 0, window_start, escalate_on, False
+    days = deadlines.working_days_between(due, today) if today > due else deadlines.working_days_between(today, due)
+    if today < due:
+        if 1 <= days <= policy.remind_days_before:
+            return Kind.DUE_SOON, days, window_start, escalate_on, False
+        return None
+    if 1 <= days <= policy.overdue_cap_days:
+        return Kind.OVERDUE, days, window_start, escalate_on, days >= policy.escalate_after_days
+    return None
+
+
+def _rough_bounds(today, policy):
+    """Calendar-day bounds outside which a deadline cannot be in the chase window (saves counting days)."""
+    slack = 12  # the longest run of non-working days (National Day) plus weekends
+    ahead = datetime.timedelta(days=policy.remind_days_before * 7 // 5 + slack)
+    behind = datetime.timedelta(days=policy.overdue_cap_days * 7 // 5 + slack)
+    return today - behind, today + ahead
+
+
+def missing_items(today, targets, policies):
+    """The chased figures still missing on `today`, for active targets of the given plans."""
+    submitted = set(
+        ProgressEntry.objects.filter(submitted_by(today), target__in=[t.pk for t in targets])
+        .values_list("target_id", "year", "month")
+    )
+    items, stands = [], {}
+    for target in targets:
+        policy = policies.for_target(target)
+        low, high = _rough_bounds(today, policy)
+        year = target.plan.year
+        for month in range(1, 13):
+            if not target.expects_entry(month):
+                continue
+            due = deadlines.due_date(year, month, policy.due_working_day)
+            if not low <= due <= high or (target.pk, year, month) in submitted:
+                continue
+            cache_key = (due, policy.remind_days_before, policy.escalate_after_days, policy.overdue_cap_days)
+            if cache_key not in stands:
+                stands[cache_key] = _stand(due, today, policy)
+            stand = stands[cache_key]
+            if stand is not None:
+                items.append(Item(target, year, month, due, *stand))
+    return items
+
+
+class People:
+    """Active members by unit and role, loaded once per sweep."""
+
+    def __init__(self):
+        self.by_unit_role = {}
+        self.users = {}
+        memberships = Membership.objects.filter(user__is_active=True).select_related("user__profile", "unit")
+        for m in memberships.order_by("user__username"):
+            user = self.users.setdefault(m.user_id, m.user)
+            self.by_unit_role.setdefault((m.unit_id, m.role), []).append(user)
+
+    def of(self, unit_id, role):
+        return self.by_unit_role.get((unit_id, role), [])
+
+    def with_role(self, role):
+        seen = {}
+        for (_unit_id, r), users in self.by_unit_role.items():
+            if r == role:
+                for user in users:
+                    seen.setdefault(user.pk, user)
+        return sorted(seen.values(), key=lambda u: u.get_username())
+
+    def heads_of(self, unit):
+        """Who hears of a unit's overdue figures: its reviewers, else its leaders, else the parent unit's."""
+        seen = set()
+        while unit is not None and unit.pk not in seen:
+            seen.add(unit.pk)
+            heads = self.of(unit.pk, Role.REVIEWER) or self.of(unit.pk, Role.LEADER)
+            if heads:
+                return heads
+            unit = unit.parent
+        return []
+
+
+@dataclass
+class Group:
+    """A unit's missing figures for one month, shown together with one link to the entry screen."""
+
+    unit: object
+    year: int
+    month: int
+    items: list = field(default_factory=list)
+    clerks: list = field(default_factory=list)
+
+    @property
+    def period_label(self):
+        return PeriodName(self.year, self.month, any(i.target.combined_jan_feb for i in self.items))
+
+    @property
+    def url(self):
+        return emails.entry_url(self.unit.pk, self.year, self.month)
+
+
+def _group(items):
+    groups = {}
+    for item in sorted(items, key=lambda i: (i.year, i.month, i.unit.code, i.target.code)):
+        key = (item.unit.pk, item.year, item.month)
+        groups.setdefault(key, Group(item.unit, item.year, item.month)).items.append(item)
+    return list(groups.values())
+
+
+def plan_chasers(today, items, people):
+    """One email per clerk listing every missing figure of their units."""
+    by_user = {}
+    for item in items:
+        for user in people.of(item.target.lead_unit_id, Role.CLERK):
+            by_user.setdefault(user.pk, (user, []))[1].append(item)
+    planned = []
+    for user, mine in by_user.values():
+        mine.sort(key=lambda i: (URGENCY[i.kind], i.year, i.month, i.target.code))
+        kind = mine[0].kind
+        oldest = min(mine, key=lambda i: (i.year, i.month))
+        # Daily kinds are keyed by the day; a due-soon email once per window.
+        day = today if kind != Kind.DUE_SOON else max(i.window_start for i in mine)
+        planned.append(Planned(
+            user, kind, oldest.period, day, "reminder", _codes(i.target for i in mine), mine,
+            {"kind": kind, "groups": _group(mine), "count": len(mine), "first_due": min(i.due for i in mine)},
+        ))
+    return planned
+
+
+def plan_escalations(today, items, people):
+    by_user = {}
+    for item in items:
+        if not item.escalate:
+            continue
+        for user in people.heads_of(item.unit):
+            by_user.setdefault(user.pk, (user, []))[1].append(item)
+    planned = []
+    for user, theirs in by_user.values():
+        oldest = min(theirs, key=lambda i: (i.year, i.month))
+        groups = _group(theirs)
+        for group in groups:
+            group.clerks = people.of(group.unit.pk, Role.CLERK)
+        planned.append(Planned(
+            user, Kind.ESCALATION, oldest.period, max(i.escalate_on for i in theirs), "escalation",
+            _codes(i.target for i in theirs), theirs, {"groups": groups, "count": len(theirs)},
+        ))
+    return planned
+
+
+def plan_reviews(today, people):
+    """Entries submitted by the end of `today` and still waiting, to the reviewers of their units."""
+    waiting = list(
+        ProgressEntry.objects.filter(
+            Q(submitted_at__isnull=True) | Q(submitted_at__lt=_end_of(today)),
+            state=ProgressEntry.State.SUBMITTED, target__is_active=True,
+        ).select_related("target__lead_unit", "submitted_by").order_by("year", "month", "target__code")
+    )
+    if not waiting:
+        return []
+    planned = []
+    for user in people.with_role(Role.REVIEWER):
+        allowed = scoping.review_unit_ids(user)
+        theirs = [e for e in waiting if allowed is None or e.target.lead_unit_id in allowed]
+        if not theirs:
+            continue
+        planned.append(Planned(
+            user, Kind.REVIEW, theirs[0].period, today, "review", _codes(e.target for e in theirs), [],
+            {"rows": [{"entry": e, "period": PeriodName(e.year, e.month, e.target.combined_jan_feb)} for e in theirs],
+             "count": len(theirs), "review_url": emails.review_url()},
+        ))
+    return planned
+
+
+def _digest_month(plan, today, default):
+    """The latest month of the plan whose default deadline has passed, within the chase window."""
+    for month in range(12, 0, -1):
+        due = deadlines.due_date(plan.year, month, default.due_working_day)
+        if due < today:
+            behind = deadlines.working_days_between(due, today)
+            return month if behind <= default.overdue_cap_days else None
+    return None
+
+
+def plan_digests(today, plans, targets, policies, people):
+    from tracker.reports.status import AT_RISK, OFF_TRACK, STATUSES, assess_period
+
+    leaders = people.with_role(Role.LEADER)
+    if not leaders:
+        return []
+    planned = []
+    for plan in plans:
+        month = _digest_month(plan, today, policies.default)
+        if month is None:
+            continue
+        due = deadlines.due_date(plan.year, month, policies.default.due_working_day)
+        plan_targets = [t for t in targets if t.plan_id == plan.pk]
+        assessments = assess_period(
+            Target.objects.filter(pk__in=[t.pk for t in plan_targets]), plan.year, month, today=today
+        )
+        by_id = {t.pk: t for t in plan_targets}
+        submitted = set(
+            ProgressEntry.objects.filter(submitted_by(today), year=plan.year, month=month,
+                                         target__in=list(by_id)).values_list("target_id", flat=True)
+        )
+        silent = {t.lead_unit for t in plan_targets if t.expects_entry(month) and t.pk not in submitted}
+        red = [(by_id[pk], a) for pk, a in assessments.items() if a.status == OFF_TRACK]
+        yellow = [(by_id[pk], a) for pk, a in assessments.items() if a.status == AT_RISK]
+        red.sort(key=lambda pair: pair[0].code)
+        yellow.sort(key=lambda pair: pair[0].code)
+        counts = {s: 0 for s in STATUSES}
+        for a in assessments.values():
+            counts[a.status] += 1
+        label = PeriodName(plan.year, month)
+        status_counts = [StatusCount(s, n) for s, n in counts.items()]
+        for user in leaders:
+            planned.append(Planned(
+                user, Kind.DIGEST, f"{plan.year:04d}-{month:02d}", due, "digest",
+                _codes(t for t, _a in red + yellow), [],
+                {"plan_name": LocalName(plan.title, plan.title_en), "period_label": label, "counts": status_counts,
+                 "red": red, "yellow": yellow, "silent_units": sorted(silent, key=lambda u: u.code),
+                 "report_url": emails.report_url(plan.year, month)},
+            ))
+    return planned
+
+
+def plan_emails(today):
+    """Every email due on `today`, before claiming (nothing is written)."""
+    if not deadlines.is_working_day(today):
+        return []
+    targets = list(
+        Target.objects.filter(is_active=True, plan__year__in=[today.year - 1, today.year])
+        .select_related("plan", "lead_unit__parent__parent")
+        .order_by("plan__year", "code")
+    )
+    policies = Policies()
+    people = People()
+    items = missing_items(today, targets, policies)
+    plans = sorted({t.plan for t in targets}, key=lambda p: p.year)
+    planned = plan_chasers(today, items, people) + plan_escalations(today, items, people)
+    planned += plan_reviews(today, people)
+    planned += plan_digests(today, plans, targets, policies, people)
+    return planned
+
+
+def _claimed_keys(planned):
+    if not planned:
+        return set()
+    rows = Reminder.objects.filter(
+        day__in={p.day for p in planned}, kind__in={p.kind for p in planned}
+    ).values_list("user_id", "kind", "period", "day")
+    return set(rows)
+
+
+def _address_problem(user):
+    if not user.email:
+        return _("%(user)s has no email address.") % {"user": user.get_username()}
+    try:
+        validate_email(user.email)
+    except ValidationError:
+        return _("%(email)s is not a valid email address.") % {"email": user.email}
+    return ""
+
+
+def claim(p, today, now):
+    """Insert the Reminder row for a planned email; None if someone else already holds the key."""
+    language = language_of(p.user) or settings.LANGUAGE_CODE
+    problem = _address_problem(p.user)
+    fields = {"recipient": p.user.email, "targets": p.targets, "items": [i.as_json() for i in p.items],
+              "language": language, "created_at": now, "as_of": today}
+    if problem:
+        fields.update(status=Reminder.Status.FAILED, error=problem)
+    else:
+        try:
+            subject, text, html = emails.render(p.template, {"user": p.user, **p.context}, language)
+            fields.update(subject=subject, body_text=text, body_html=html)
+        except Exception as exc:  # a broken template must not stop the other emails
+            logger.exception("Could not render the %s email for %s", p.kind, p.recipient)
+            fields.update(status=Reminder.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    try:
+        with transaction.atomic():
+            return Reminder.objects.create(user=p.user, kind=p.kind, period=p.period, day=p.day, **fields)
+    except IntegrityError:
+        return None
+
+
+def sweep(today=None, deliver=None, dry_run=False, now=None):
+    """Plan, claim and hand over every email due on `today`; also hand over due retries.
+
+    `deliver(reminder_id, attempt)` sends one claimed email (inline or through a task).
+    With `dry_run`, nothing is written or sent; `result.planned` holds what would go out.
+    """
+    now = now or timezone.now()
+    today = today or timezone.localdate()
+    result = SweepResult(today)
+    planned = plan_emails(today)
+    taken = _claimed_keys(planned)
+    result.already_claimed = sum(1 for p in planned if p.key in taken)
+    result.planned = [p for p in planned if p.key not in taken]
+    if dry_run:
+        return result
+    for p in result.planned:
+        reminder = claim(p, today, now)
+        if reminder is None:
+            result.already_claimed += 1
+            continue
+        result.claimed.append(reminder)
+        if reminder.status == Reminder.Status.PENDING and deliver is not None:
+            deliver(reminder.pk, 1)
+    if deliver is not None:
+        result.retried = hand_over_retries(now, deliver)
+    return result
+
+
+def hand_over_retries(now, deliver):
+    """Emails whose retry time has come, and claims nobody delivered (a lost task or process)."""
+    due = Reminder.objects.filter(
+        Q(status=Reminder.Status.RETRY, next_attempt_at__lte=now)
+        | Q(status=Reminder.Status.PENDING, created_at__lte=now - STALE_PENDING)
+    ).values_list("pk", "attempts")
+    count = 0
+    for pk, attempts in due:
+        deliver(pk, attempts + 1)
+        count += 1
+    return count
