@@ -13,7 +13,8 @@ IGNORED = {"updated_at", "version"}
 
 def _plain(value):
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral_value() else str(value)
+        # Plain notation without trailing zeros: 10.0000 -> "10" (not "1E+1"), 12.50 -> "12.5".
+        return format(value.normalize(), "f")
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     if isinstance(value, FieldFile):

@@ -8,7 +8,7 @@ edits through `ProgressEntry.version`, and records history for each change.
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,7 +107,27 @@ def save_entries(user, rows, source, dry_run=False, today=None):
                 raise _Rollback()
     except _Rollback:
         pass
+    except IntegrityError:
+        # Someone created one of our new entries between our read and our
+        # insert (PostgreSQL waits for their commit, then refuses the duplicate).
+        result = SaveResult(errors=_created_meanwhile(rows, result.created))
     return result
+
+
+def _conflict_message(code, entry):
+    who = entry.entered_by.get_username() if entry.entered_by_id else "?"
+    return _("%(code)s was changed by %(who)s meanwhile (now %(value)s); reload and try again.") % {
+        "code": code, "who": who, "value": entry.value}
+
+
+def _created_meanwhile(rows, attempted):
+    keys = {(e.target_id, e.year, e.month) for e in attempted}
+    found = ProgressEntry.objects.select_related("entered_by").filter(
+        target_id__in={k[0] for k in keys}, year__in={k[1] for k in keys}, month__in={k[2] for k in keys})
+    found = {(e.target_id, e.year, e.month): e for e in found}
+    errors = [RowError(r.line, "value", _conflict_message(r.target.code, found[k]), r.target.code)
+              for r in rows if (k := (r.target.pk, r.year, r.month)) in keys and k in found]
+    return errors or [RowError(None, "target", _("Someone saved the same entries meanwhile; reload and try again."))]
 
 
 class _Rollback(Exception):
@@ -163,9 +183,7 @@ def _save(user, rows, source, result, today):
             continue
         entry.target = target
         if row.base_version is not None and entry.version != row.base_version:
-            who = entry.entered_by.get_username() if entry.entered_by_id else "?"
-            err("value", _("%(code)s was changed by %(who)s meanwhile (now %(value)s); reload and try again.") % {
-                "code": code, "who": who, "value": entry.value})
+            err("value", _conflict_message(code, entry))
             continue
         if _same(entry, values):
             result.unchanged.append(entry)
