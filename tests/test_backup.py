@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from tests.factories import make_entry, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
@@ -30,6 +31,12 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
 
 
 def rows(model):
@@ -110,7 +117,7 @@ def test_it_writes_a_manifest_with_counts_and_migrations(media, tmp_path):
     assert not models & {"contenttypes.contenttype", "auth.permission", "sessions.session"}
 
 
-def test_it_refuses_to_restore_over_a_database_in_use(media, tmp_path):
+def test_it_refuses_to_restore_over_a_database_in_use(media, tmp_path, english):
     populate()
     archive = tmp_path / "b.tar.gz"
     call_command("backup", output=str(archive))
@@ -120,7 +127,7 @@ def test_it_refuses_to_restore_over_a_database_in_use(media, tmp_path):
     assert ProgressEntry.objects.count() == before
 
 
-def test_it_rolls_back_when_the_archive_does_not_match_its_manifest(media, tmp_path):
+def test_it_rolls_back_when_the_archive_does_not_match_its_manifest(media, tmp_path, english):
     populate()
     archive = tmp_path / "b.tar.gz"
     call_command("backup", output=str(archive))
@@ -142,7 +149,7 @@ def test_it_rolls_back_when_the_archive_does_not_match_its_manifest(media, tmp_p
     assert not Target.objects.exists() and not Plan.objects.exists() and not Section.objects.exists()
 
 
-def test_it_refuses_files_that_are_not_backups(media, tmp_path):
+def test_it_refuses_files_that_are_not_backups(media, tmp_path, english):
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not a tar file")
     with pytest.raises(CommandError, match="not a readable"):
@@ -151,7 +158,7 @@ def test_it_refuses_files_that_are_not_backups(media, tmp_path):
         call_command("restore", str(tmp_path / "missing.tar.gz"))
 
 
-def test_it_refuses_archives_with_paths_outside_the_backup_layout(media, tmp_path):
+def test_it_refuses_archives_with_paths_outside_the_backup_layout(media, tmp_path, english):
     evil = tmp_path / "evil.tar.gz"
     with tarfile.open(evil, "w:gz") as tar:
         for name, content in (("manifest.json", json.dumps({"format": "tracker-backup/1"}).encode()),
@@ -173,3 +180,11 @@ def test_it_keeps_only_the_newest_archives(media, tmp_path):
     assert len(left) == 2
     assert left[0] == "tracker-backup-20220103-020000.tar.gz"
     assert tarfile.is_tarfile(out / left[1])
+
+
+def test_it_explains_errors_in_chinese_by_default_and_in_english(media, tmp_path):
+    missing = tmp_path / "missing.tar.gz"
+    with pytest.raises(CommandError, match=f"^{missing} 处没有备份文件。$"):
+        call_command("restore", str(missing))
+    with translation.override("en"), pytest.raises(CommandError, match=f"^No backup file at {missing}.$"):
+        call_command("restore", str(missing))
