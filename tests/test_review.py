@@ -231,3 +231,14 @@ def test_it_refuses_everything_to_an_inactive_reviewer(world):
     entry = entered(world, state=State.SUBMITTED)
     with pytest.raises(review.ReviewError):
         review.approve(world.reviewer, entry)
+
+
+def test_it_judges_lateness_by_the_reporting_policy(world):
+    from tracker.reminders.models import ReportingPolicy
+
+    # March 2022 figures due on the 2nd working day of April 2022: Friday 1 April, Saturday 2 April (调休), ...
+    ReportingPolicy.objects.create(unit=world.qiaocheng, due_working_day=2)
+    entry = entered(world)
+    assert review.deadline(entry) == datetime.date(2022, 4, 2)
+    assert not review.is_late(entry, timezone.make_aware(datetime.datetime(2022, 4, 2, 23, 59)))
+    assert review.is_late(entry, timezone.make_aware(datetime.datetime(2022, 4, 3, 0, 1)))

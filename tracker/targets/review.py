@@ -41,17 +41,18 @@ class BulkResult:
 def deadline(entry):
     """The reporting deadline for the entry's month.
 
-    Taken from the reporting policy (tracker.reminders.deadlines) when that app
-    provides it; otherwise the 5th calendar day of the following month.
+    The reminders app's reporting policy decides (the Nth working day of the
+    following month, per target, unit or default); without that app, the 5th
+    calendar day of the following month.
     """
     try:
-        from tracker.reminders.deadlines import entry_deadline
+        from tracker.reminders.deadlines import due_date
+        from tracker.reminders.sweep import Policies
     except ImportError:
-        entry_deadline = None
-    if entry_deadline is not None:
-        return entry_deadline(entry.target, entry.year, entry.month)
-    year, month = (entry.year + 1, 1) if entry.month == 12 else (entry.year, entry.month + 1)
-    return datetime.date(year, month, FALLBACK_DUE_DAY)
+        year, month = (entry.year + 1, 1) if entry.month == 12 else (entry.year, entry.month + 1)
+        return datetime.date(year, month, FALLBACK_DUE_DAY)
+    policy = Policies().for_target(entry.target)
+    return due_date(entry.year, entry.month, policy.due_working_day)
 
 
 def is_late(entry, when):
