@@ -1,0 +1,52 @@
+"""Large tables: the paginator counts small results exactly and estimates big ones without a full COUNT."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_entry, make_target
+from tracker.ops.paginator import EstimatedCountPaginator, estimated_rows
+from tracker.targets.models import ProgressEntry
+
+pytestmark = pytest.mark.django_db
+
+
+class SmallLimitPaginator(EstimatedCountPaginator):
+    exact_limit = 10
+
+
+def make_entries(targets=6):
+    for _ in range(targets):
+        target = make_target()
+        for month in range(2, 7):
+            make_entry(target, month)
+
+
+def test_it_counts_small_results_exactly():
+    make_entries(2)
+    paginator = EstimatedCountPaginator(ProgressEntry.objects.order_by("pk"), 3)
+    assert paginator.count == 10
+    assert paginator.num_pages == 4
+    assert [e.month for e in paginator.page(2)] == [5, 6, 2]
+
+
+def test_it_estimates_large_results_on_postgresql_without_a_full_count(postgres):
+    make_entries(6)  # 30 rows, above the limit of 10
+    with postgres.cursor() as cursor:
+        cursor.execute("ANALYZE targets_progressentry")
+    everything = ProgressEntry.objects.select_related("target").order_by("-pk")
+    june = everything.filter(month=6)
+    with CaptureQueriesContext(connection) as queries:
+        whole = SmallLimitPaginator(everything, 10).count
+        filtered = SmallLimitPaginator(june, 10).count
+    assert whole == estimated_rows(everything) == 30
+    assert filtered == 6  # exact: below the limit
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 2 and all("LIMIT 11" in sql for sql in counts)
+    assert sum("EXPLAIN" in q["sql"] for q in queries) == 1
+
+
+def test_it_never_reports_fewer_rows_than_it_has_seen(postgres):
+    make_entries(6)
+    # No ANALYZE: whatever the planner guesses, the count is at least the rows already counted.
+    assert SmallLimitPaginator(ProgressEntry.objects.order_by("pk"), 10).count >= 11
