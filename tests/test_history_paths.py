@@ -1,0 +1,132 @@
+"""Every write path to targets and entries leaves a history row (who, when, old -> new),
+and no code writes audited rows behind the history's back."""
+
+import ast
+import datetime
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import translation
+
+from tests.factories import make_entry, make_target, make_unit, make_user
+from tests.import_helpers import csv_bytes
+from tracker.accounts.models import Membership
+from tracker.audit.models import Change
+from tracker.imports.service import run_import
+from tracker.targets import review
+from tracker.targets.models import ProgressEntry
+from tracker.targets.services import EntryRow, save_entries
+
+ROOT = Path(__file__).resolve().parent.parent
+Role = Membership.Role
+State = ProgressEntry.State
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def world(db):
+    unit = make_unit("qiaocheng")
+    w = type("World", (), {})()
+    w.unit = unit
+    w.clerk = make_user("clerk_q", unit=unit, role=Role.CLERK)
+    w.reviewer = make_user("reviewer_q", unit=unit, role=Role.REVIEWER)
+    w.target = make_target(lead_unit=unit, code="Q-1")
+    return w
+
+
+def history(obj):
+    return list(Change.objects.filter(model=obj._meta.label_lower, object_id=str(obj.pk)).order_by("pk"))
+
+
+def test_it_records_the_entry_service_with_old_and_new_values(world):
+    entry = make_entry(world.target, 3, Decimal("5"))
+    result = save_entries(world.clerk, [EntryRow(world.target, 2022, 3, {"value": Decimal("7.5")})], "entry screen",
+                          today=datetime.date(2022, 4, 3))
+    assert result.ok
+    (change,) = history(entry)
+    assert (change.action, change.user, change.source) == (Change.Action.UPDATE, world.clerk, "entry screen")
+    assert change.changes["value"] == ["5", "7.5"]
+    assert change.unit_id == world.unit.pk and change.at is not None
+
+
+def test_it_records_an_import_from_a_file(world):
+    report = run_import(world.clerk, csv_bytes([["Q-1", "2022-03", "9", "", "导入"]]),
+                        today=datetime.date(2022, 4, 3))
+    assert report.ok, report.problems
+    entry = ProgressEntry.objects.get()
+    (change,) = history(entry)
+    assert (change.action, change.user, change.source) == (Change.Action.CREATE, world.clerk, "import")
+    assert change.changes["value"] == [None, "9"] and change.changes["note"] == [None, "导入"]
+
+
+def test_it_records_the_import_command(world, tmp_path):
+    make_entry(world.target, 3, Decimal("1"))
+    path = tmp_path / "progress.csv"
+    path.write_bytes(csv_bytes([["Q-1", "2022-03", "4", "", ""]]))
+    call_command("import_progress", str(path), "--user", "clerk_q", stdout=io.StringIO())
+    (change,) = history(ProgressEntry.objects.get())
+    assert (change.user, change.source, change.changes["value"]) == (world.clerk, "import", ["1", "4"])
+
+
+def test_it_records_every_review_transition_with_the_reason(world):
+    entry = make_entry(world.target, 3, Decimal("5"))
+    review.submit(world.clerk, entry)
+    review.return_entry(world.reviewer, entry, "请补充说明")
+    review.submit(world.clerk, entry)
+    review.approve(world.reviewer, entry, "同意")
+    review.reopen(world.reviewer, entry, "数据修订")
+    rows = [(c.action, c.user.username, c.changes["state"], c.reason) for c in history(entry)]
+    assert rows == [
+        ("transition", "clerk_q", ["draft", "submitted"], ""),
+        ("transition", "reviewer_q", ["submitted", "returned"], "请补充说明"),
+        ("transition", "clerk_q", ["returned", "submitted"], ""),
+        ("transition", "reviewer_q", ["submitted", "approved"], "同意"),
+        ("transition", "reviewer_q", ["approved", "returned"], "数据修订"),
+    ]
+
+
+# --- no write behind the history's back ----------------------------------------------------------
+
+AUDITED = re.compile(r"\b(ProgressEntry|Target|MonthlyPlanPoint)\b|\b(entries|targets|plan_points)\b")
+BULK = {"bulk_update", "bulk_create", "delete"}
+RECORDERS = {"record", "record_many"}
+
+
+def audited_writes():
+    """(file:line, function, receiver, method) for each write on an audited queryset in the app code."""
+    found = []
+    for path in sorted((ROOT / "tracker").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            calls = [n for n in ast.walk(func) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+            records = any(c.func.attr in RECORDERS for c in calls)
+            for call in calls:
+                receiver = ast.unparse(call.func.value)
+                if call.func.attr in BULK | {"update"} and AUDITED.search(receiver):
+                    where = f"{path.relative_to(ROOT)}:{call.lineno}"
+                    found.append((where, func.name, receiver, call.func.attr, records))
+    return found
+
+
+def test_it_finds_no_bare_update_on_audited_models():
+    bare = [w for w in audited_writes() if w[3] == "update"]
+    assert bare == [], "QuerySet.update() skips the history; save through the service instead"
+
+
+def test_it_records_history_wherever_audited_rows_are_written_in_bulk():
+    writes = audited_writes()
+    assert any(w[1] == "_save" for w in writes)  # the scan does see the entry service
+    assert [w for w in writes if not w[4]] == []
