@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TargetsConfig(AppConfig):
-    name = 'tracker.targets'
+    name = "tracker.targets"
+    verbose_name = _("Targets")

@@ -1,0 +1,225 @@
+"""The monthly entry screen: all of a unit's targets for one month, saved all at once.
+
+Both views live inside the admin site (ProgressEntryAdmin.get_urls), so they
+get its login, header and language switcher.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from tracker.accounts import scoping
+from tracker.targets import review
+from tracker.targets.forms import (
+    EntryChooserForm,
+    EntryRowForm,
+    add_row_errors,
+    check_period,
+    default_period,
+    plain_number,
+)
+from tracker.targets.models import ProgressEntry, Target, Unit, parse_period, period_label
+from tracker.targets.services import save_entries
+
+SOURCE = "entry_screen"
+
+
+def entry_screen_url(unit_code, period):
+    """The entry screen of a unit for a period given as 'YYYY-MM'."""
+    return reverse("admin:targets_progressentry_entry", args=[unit_code, period])
+
+
+class AdminPageMixin:
+    model_admin = None
+    template_name = None
+
+    def render(self, request, title, status=200, **context):
+        context = {
+            **self.model_admin.admin_site.each_context(request),
+            "opts": ProgressEntry._meta,
+            "title": title,
+            "chooser_url": reverse("admin:targets_progressentry_entry_chooser"),
+            **context,
+        }
+        return TemplateResponse(request, self.template_name, context, status=status)
+
+
+class EntryChooserView(AdminPageMixin, View):
+    """Pick a unit and a month; lists the user's units with a link for the usual month."""
+
+    template_name = "admin/targets/progressentry/entry_chooser.html"
+
+    def get(self, request):
+        year, month = default_period()
+        period = f"{year:04d}-{month:02d}"
+        if "unit" in request.GET or "period" in request.GET:
+            form = EntryChooserForm(request.GET, user=request.user)
+            if form.is_valid():
+                return redirect(entry_screen_url(form.cleaned_data["unit"].code, form.cleaned_data["period"]))
+        else:
+            form = EntryChooserForm(user=request.user, initial={"period": period})
+        units = scoping.visible_units(request.user).filter(led_targets__isnull=False).distinct()
+        links = [(unit, entry_screen_url(unit.code, period)) for unit in units]
+        return self.render(request, _("Monthly entry"), form=form, links=links,
+                           default_label=period_label(year, month))
+
+
+@dataclass
+class ScreenRow:
+    target: Target
+    entry: ProgressEntry | None
+    previous: ProgressEntry | None
+    expected: bool
+    form: EntryRowForm | None
+
+    @property
+    def locked(self):
+        return self.entry is not None and self.entry.is_locked
+
+    @property
+    def previous_text(self):
+        return figure_text(self.target, self.previous)
+
+    @property
+    def current_text(self):
+        return figure_text(self.target, self.entry)
+
+    @property
+    def target_text(self):
+        if self.target.target_value is None:
+            return ""
+        return plain_number(self.target.target_value)
+
+
+def figure_text(target, entry):
+    """A stored figure in one short line (read-only cells)."""
+    if entry is None:
+        return ""
+    if target.kind == Target.Kind.MILESTONE:
+        return _("done") if entry.is_done else _("not done")
+    text = plain_number(entry.value)
+    if entry.comparator is not None:
+        text = _("%(value)s (comparator %(comparator)s)") % {
+            "value": text or "—", "comparator": plain_number(entry.comparator)}
+    return text
+
+
+class EntryScreenView(AdminPageMixin, View):
+    template_name = "admin/targets/progressentry/entry_screen.html"
+
+    def dispatch(self, request, unit_code, period):
+        self.unit = get_object_or_404(Unit, code=unit_code)
+        admin = self.model_admin
+        if not (admin.has_view_permission(request) and scoping.can_see_unit(request.user, self.unit.pk)):
+            raise PermissionDenied(_("This unit is not one of yours."))
+        try:
+            self.year, self.month = parse_period(period)
+        except ValueError:
+            raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period})
+        self.editable = (admin.has_add_permission(request) and admin.has_change_permission(request)
+                         and scoping.can_edit_unit(request.user, self.unit.pk))
+        self.plan, self.period_error = check_period(self.year, self.month)
+        return super().dispatch(request)
+
+    def rows(self, data=None):
+        if self.period_error:
+            return []
+        targets = list(
+            Target.objects.filter(lead_unit=self.unit, plan=self.plan, is_active=True)
+            .select_related("section", "plan")
+            .order_by("section__number", "order", "code")
+        )
+        by_id = {t.pk: t for t in targets}
+        current, previous = {}, {}
+        # One query for this month and every earlier month of the year; the latest earlier one wins.
+        entries = ProgressEntry.objects.filter(
+            target__in=targets, year=self.year, month__lte=self.month
+        ).order_by("month")
+        for entry in entries:
+            entry.target = by_id[entry.target_id]
+            (current if entry.month == self.month else previous)[entry.target_id] = entry
+        rows = []
+        for target in targets:
+            entry = current.get(target.pk)
+            expected = target.expects_entry(self.month)
+            form = None
+            if expected and self.editable and not (entry and entry.is_locked):
+                form = EntryRowForm(data, target=target, entry=entry)
+            rows.append(ScreenRow(target, entry, previous.get(target.pk), expected, form))
+        return rows
+
+    def page(self, request, rows, status=200):
+        sections = [(section, list(group)) for section, group in itertools.groupby(rows, lambda r: r.target.section)]
+        label = period_label(self.year, self.month)
+        return self.render(
+            request, _("Monthly entry: %(unit)s, %(period)s") % {"unit": self.unit, "period": label},
+            status=status, unit=self.unit, period=f"{self.year:04d}-{self.month:02d}", period_label=label,
+            period_error=self.period_error, sections=sections, editable=self.editable and not self.period_error,
+            has_inputs=any(r.form for r in rows), row_errors=any(r.form and r.form.errors for r in rows),
+        )
+
+    def get(self, request):
+        return self.page(request, self.rows())
+
+    def post(self, request):
+        if not self.editable:
+            raise PermissionDenied(_("You may read this unit's figures but not enter them."))
+        if self.period_error:
+            return self.page(request, [])
+        rows = self.rows(request.POST)
+        forms = [r.form for r in rows if r.form]
+        if not all([form.is_valid() for form in forms]):  # a list: every row gets its messages
+            messages.error(request, _("Nothing was saved: correct the marked rows."))
+            return self.page(request, rows)
+        edited = {form.target.pk: form for form in forms if form.edited}
+        submit = "_submit" in request.POST
+        try:
+            with transaction.atomic():
+                result = save_entries(
+                    request.user, [form.entry_row(self.year, self.month) for form in edited.values()], SOURCE
+                )
+                submitted = self.submit(request.user, rows) if result.ok and submit else None
+        except IntegrityError:
+            messages.error(request, _("Someone saved figures for this unit at the same time; reload and try again."))
+            return self.page(request, rows)
+        if not result.ok:
+            for error in result.errors:
+                add_row_errors(edited[error.line], [error])
+            messages.error(request, _("Nothing was saved: correct the marked rows."))
+            return self.page(request, rows)
+        self.report(request, rows, result, submit, submitted)
+        return redirect(request.path)
+
+    def submit(self, user, rows):
+        """Submit this month's draft and returned entries for review."""
+        entries = ProgressEntry.objects.filter(
+            target__in=[r.target for r in rows if r.expected], year=self.year, month=self.month,
+            state__in=[ProgressEntry.State.DRAFT, ProgressEntry.State.RETURNED],
+        )
+        return review.bulk_transition(user, entries, "submit", source=SOURCE)
+
+    def report(self, request, rows, result, submit, submitted):
+        if result.created or result.changed:
+            messages.success(request, _("Saved: %(created)s new, %(changed)s changed.") % {
+                "created": len(result.created), "changed": len(result.changed)})
+        elif not submit:
+            messages.info(request, _("Nothing was changed."))
+        if submit:
+            messages.success(request, _("%(count)s entries submitted for review.") % {"count": len(submitted.done)})
+            for _entry, reason in submitted.skipped:
+                messages.warning(request, reason)
+            saved = {e.target_id for e in result.created + result.changed + result.unchanged}
+            saved |= {r.target.pk for r in rows if r.entry is not None}
+            missing = [r.target.code for r in rows if r.form is not None and r.target.pk not in saved]
+            if missing:
+                messages.warning(request, _("Still without figures this month: %(codes)s.") % {
+                    "codes": ", ".join(missing)})

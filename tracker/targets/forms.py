@@ -1,0 +1,196 @@
+"""Forms for entering monthly figures: the admin's entry form, the entry screen's rows and its chooser."""
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tracker.accounts import scoping
+from tracker.targets.models import (
+    Plan,
+    ProgressEntry,
+    Target,
+    parse_period,
+    validate_entry_values,
+    validate_period,
+)
+from tracker.targets.services import EntryRow, save_entries
+
+# What a clerk fills in, per kind of target; note and problems go with every kind.
+KIND_FIELDS = {
+    Target.Kind.GROWTH: ("value",),
+    Target.Kind.MARGIN: ("value", "comparator"),
+    Target.Kind.CUMULATIVE: ("value",),
+    Target.Kind.RECURRING: ("value",),
+    Target.Kind.MILESTONE: ("is_done",),
+    Target.Kind.QUALITATIVE: (),
+}
+TEXT_FIELDS = ("note", "problems")
+
+
+def plain_number(value):
+    """Decimal('12.5000') -> '12.5', without exponent notation; None -> ''."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
+def plain_decimal(value):
+    """Decimal('12.5000') -> Decimal('12.5'): shown without trailing zeros, still compared as a number."""
+    return None if value is None else Decimal(plain_number(value))
+
+
+def add_row_errors(form, errors):
+    """Put save_entries' RowErrors next to the fields they name (or above the row)."""
+    for error in errors:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _model_field(name, **kwargs):
+    # The model's own form field keeps labels, digit limits and messages in one place.
+    return ProgressEntry._meta.get_field(name).formfield(**kwargs)
+
+
+class EntryRowForm(forms.Form):
+    """One target's figures for one month on the entry screen."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    value = _model_field("value", widget=forms.NumberInput(attrs={"step": "any", "class": "vTextField entry-num"}))
+    comparator = _model_field(
+        "comparator", widget=forms.NumberInput(attrs={"step": "any", "class": "vTextField entry-num"})
+    )
+    is_done = _model_field("is_done")
+    note = _model_field("note", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
+    problems = _model_field("problems", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
+
+    def __init__(self, *args, target, entry=None, **kwargs):
+        self.target = target
+        self.entry = entry
+        initial = {"version": entry.version if entry else 0}
+        if entry is not None:
+            initial.update(
+                value=plain_decimal(entry.value), comparator=plain_decimal(entry.comparator),
+                is_done=entry.is_done, note=entry.note, problems=entry.problems,
+            )
+        super().__init__(*args, prefix=f"t{target.pk}", initial=initial, **kwargs)
+        keep = {"version", *KIND_FIELDS[target.kind], *TEXT_FIELDS}
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+
+    @property
+    def edited(self):
+        """Whether the posted figures differ from those now stored (the hidden version aside)."""
+        return any(name != "version" for name in self.changed_data)
+
+    def entry_row(self, year, month):
+        data = self.cleaned_data
+        values = {name: data[name] for name in self.fields if name != "version"}
+        # A row first shown empty has version 0: if someone created the entry
+        # meanwhile, save_entries reports a conflict instead of overwriting it.
+        base = data.get("version")
+        return EntryRow(self.target, year, month, values, base_version=base or 0, line=self.target.pk)
+
+
+def default_period(today=None):
+    """The month normally being reported: last month, or the last month of the latest plan before it."""
+    today = today or timezone.localdate()
+    last = today.replace(day=1) - datetime.timedelta(days=1)
+    if Plan.objects.filter(year=last.year).exists():
+        return last.year, last.month
+    earlier = Plan.objects.filter(year__lt=last.year).order_by("-year").values_list("year", flat=True).first()
+    return (earlier, 12) if earlier else (last.year, last.month)
+
+
+def check_period(year, month, today=None):
+    """(plan, error message): the plan for the period's year, or why the period cannot be entered."""
+    plan = Plan.objects.filter(year=year).first()
+    if plan is None:
+        return None, _("There is no plan for %(year)s.") % {"year": year}
+    return plan, validate_period(plan.year, year, month, today)
+
+
+class EntryChooserForm(forms.Form):
+    """Pick a unit and a period for the monthly entry screen."""
+
+    unit = forms.ModelChoiceField(label=_("unit"), queryset=None, to_field_name="code")
+    period = forms.CharField(
+        label=_("period"), max_length=7, help_text=_("Year and month, e.g. 2022-06 for January to June 2022."),
+        widget=forms.TextInput(attrs={"placeholder": "YYYY-MM", "size": 8}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = scoping.visible_units(user)
+
+    def clean_period(self):
+        try:
+            year, month = parse_period(self.cleaned_data["period"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        _plan, error = check_period(year, month)
+        if error:
+            raise forms.ValidationError(error)
+        return f"{year:04d}-{month:02d}"
+
+
+class ProgressEntryAdminForm(forms.ModelForm):
+    """The admin's form for one entry.
+
+    The model's clean() runs validate_entry_values, so the messages are the
+    entry screen's; rights, locks and concurrent edits are checked by a dry
+    run of save_entries, the same path the admin then saves through.
+    """
+
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    # Set per request by ProgressEntryAdmin.get_form.
+    request_user = None
+
+    class Meta:
+        model = ProgressEntry
+        fields = ["target", "year", "month", "value", "comparator", "is_done", "done_on", "note", "problems"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["base_version"].initial = self.instance.version
+            # The period is the entry's identity; a different one is a different entry.
+            for name in ("target", "year", "month"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+    def _identity(self):
+        data = self.cleaned_data
+        if self.instance.pk:
+            return self.instance.target, self.instance.year, self.instance.month
+        return data.get("target"), data.get("year"), data.get("month")
+
+    def entry_row(self):
+        target, year, month = self._identity()
+        data = self.cleaned_data
+        values = {name: data.get(name) for name in ("value", "comparator", "is_done", "done_on", "note", "problems")}
+        base = data.get("base_version") if self.instance.pk else 0
+        return EntryRow(target, year, month, values, base_version=base or 0)
+
+    def clean(self):
+        data = super().clean()
+        target, year, month = self._identity()
+        if target is None or not year or not month or self.errors:
+            return data
+        if not self.instance.pk:
+            if ProgressEntry.objects.filter(target=target, year=year, month=month).exists():
+                # On the month field, so the model's generic unique-constraint message is not added too.
+                self.add_error("month", _(
+                    "%(code)s already has an entry for %(period)s; open that entry to change it."
+                ) % {"code": target.code, "period": f"{year}-{month:02d}"})
+                return data
+            if all(data.get(n) in (None, "", False) for n in ("value", "comparator", "is_done", "note", "problems")):
+                raise forms.ValidationError(_("Enter a figure, a progress note or mark the task done."))
+        if validate_entry_values(target, year, month, data.get("value"), data.get("comparator")):
+            return data  # the model's clean() reports these, with the same messages
+        result = save_entries(self.request_user, [self.entry_row()], "admin", dry_run=True)
+        add_row_errors(self, result.errors)
+        return data
