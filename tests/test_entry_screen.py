@@ -175,7 +175,7 @@ def test_it_shows_approved_rows_read_only_and_ignores_posted_values_for_them(cli
     assert rows["C1"].form is None and rows["C1"].locked
     assert "已审核通过：锁定" in page.content.decode()
     data = form_data(page, G1__value="9")
-    data["t%s-value" % world.count.pk] = "99"
+    data[f"t{world.count.pk}-value"] = "99"
     assert client.post(screen_url(world.unit), data).status_code == 302
     assert ProgressEntry.objects.get(target=world.count).value == Decimal("5")
 
@@ -189,7 +189,7 @@ def test_it_shows_january_as_combined_with_february_for_such_targets(client, wor
     assert "1~2月合并报送" in response.content.decode()
     # Posting a January figure for it anyway changes nothing.
     data = form_data(response, C1__value="2")
-    data["t%s-value" % world.growth.pk] = "8"
+    data[f"t{world.growth.pk}-value"] = "8"
     client.post(screen_url(world.unit, "2022-01"), data)
     assert list(ProgressEntry.objects.values_list("target__code", flat=True)) == ["C1"]
 
@@ -216,7 +216,7 @@ def test_it_lets_a_clerk_open_a_sub_units_screen_but_not_another_units(client, w
     client.force_login(world.clerk)
     assert client.get(screen_url(world.sub)).status_code == 200
     assert client.get(screen_url(world.other)).status_code == 403
-    response = client.post(screen_url(world.other), {"t%s-value" % world.foreign.pk: "5"})
+    response = client.post(screen_url(world.other), {f"t{world.foreign.pk}-value": "5"})
     assert response.status_code == 403
     assert not ProgressEntry.objects.exists()
 
@@ -264,8 +264,8 @@ def test_the_chooser_redirects_to_the_screen_and_rejects_bad_periods(client, wor
     assert [u.code for u, _url in page.context["links"]] == ["econ"]
     response = client.get(chooser, {"unit": "econ", "period": "2022-4"})
     assert response.status_code == 302 and response.url == screen_url(world.unit, "2022-04")
-    for period, message in [("2022-13", "“2022-13”不是 YYYY-MM 格式的期间。"), ("abc", "“abc”不是 YYYY-MM 格式的期间。"),
-                            ("2019-01", "没有 2019 年的计划。")]:
+    for period, message in [("2022-13", "“2022-13”不是 YYYY-MM 格式的期间。"),
+                            ("abc", "“abc”不是 YYYY-MM 格式的期间。"), ("2019-01", "没有 2019 年的计划。")]:
         response = client.get(chooser, {"unit": "econ", "period": period})
         assert response.status_code == 200
         assert response.context["form"].errors["period"] == [message]
