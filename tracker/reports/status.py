@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext
 
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_data", "not_due")
 
@@ -195,7 +195,7 @@ def _curve_value(points, month, final, growth):
     Rates: the latest point at or before the month, else the target rate.
     """
     if not points:
-        return None
+        return final if growth else None
     if growth:
         earlier = [m for m in points if m <= month]
         return _dec(points[max(earlier)]) if earlier else final
@@ -210,6 +210,29 @@ def _curve_value(points, month, final, growth):
         return known[lower]
     upper = min(uppers)
     return known[lower] + (known[upper] - known[lower]) * (month - lower) / (upper - lower)
+
+
+def expected_value(target, month, plan_points=None, comparator=None):
+    """What the target expects by the end of `month`: a YTD rate for growth kinds, a cumulative value otherwise.
+
+    Margin targets need that month's comparator (None without it); milestones and qualitative tasks have none.
+    """
+    required = _dec(_get(target, "target_value"))
+    if required is None:
+        return None
+    kind = target.kind
+    if kind in ("growth", "margin"):
+        rate = _curve_value(plan_points or {}, month, required, growth=True)
+        if kind == "margin":
+            return None if comparator is None else _dec(comparator) + rate
+        return rate
+    if kind == "cumulative":
+        curve = _curve_value(plan_points or {}, month, required, growth=False)
+        return curve if curve is not None else required * _share(month)
+    if kind == "recurring":
+        per_year = PERIODS_PER_YEAR.get(_get(target, "frequency") or "year", 1)
+        return required * (month * per_year // 12) / per_year
+    return None
 
 
 class _Reason:
@@ -274,7 +297,8 @@ def assess(target, entries, year, month, thresholds, today=None, plan_points=Non
     entries: the target's entries of the year (any order; later months are ignored).
     thresholds: the plan (or a Thresholds/dict); the target's own overrides win.
     plan_points: optional {month: expected cumulative value} (分月计划).
-    children: optional [(sub_target, sub_entries)] for a decomposed count/amount.
+    children: optional [(sub_target, sub_entries)]: a count/amount or event count with no figure of its
+    own is the sum of its sub-targets' latest figures.
     """
     today = today or timezone.localdate()
     th = Thresholds.for_target(target, thresholds)
@@ -287,36 +311,47 @@ def assess(target, entries, year, month, thresholds, today=None, plan_points=Non
     if kind == "milestone":
         return _assess_milestone(target, upto, year, month, today)
     if kind == "recurring":
-        return _assess_recurring(target, upto, year, month, th, today)
+        return _assess_recurring(target, upto, year, month, th, today, children or [])
     return _assess_qualitative(target, upto, year, month, today)
 
 
-def _missing(target, year, month, today):
-    """No figure at all up to the period: not due yet, or no data."""
+def _missing(target, year, month, today, expected=None):
+    """Nothing reported up to the period: not due yet (1月 of a 1–2月 indicator, or a month not over), or no data."""
     combined = _get(target, "combined_jan_feb", False)
     if combined and month == 1:
         return _result(NOT_DUE, lambda: _("%(name)s is reported for January and February together.") % {
             "name": _name(target)})
+    expected = _q(expected)
     if today <= _period_end(year, month):
-        return _result(NOT_DUE, lambda: _("The figure for %(period)s is not due yet.") % {
-            "period": months_label(month, combined)})
-    return _result(NO_DATA, lambda: _("No figure entered for %(period)s.") % {
-        "period": months_label(month, combined)})
+        return _result(NOT_DUE, lambda: _("%(period)s %(name)s: the figure is not due yet") % {
+            "period": months_label(month, combined), "name": _name(target)}, expected=expected)
+    if target.kind in ("milestone", "qualitative"):
+        return _result(NO_DATA, lambda: _("%(period)s %(name)s: no progress reported") % {
+            "period": months_label(month, combined), "name": _name(target)})
+    return _result(NO_DATA, lambda: _("%(period)s %(name)s: no figure entered") % {
+        "period": months_label(month, combined), "name": _name(target)}, expected=expected)
+
+
+def _no_target_value(target, actual, as_of):
+    return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)},
+                   actual=actual, as_of_month=as_of)
+
+
+def _lower(target):
+    return _get(target, "direction", "higher") == "lower"
 
 
 def _assess_growth(target, upto, year, month, th, today, points):
+    if target.target_value is None:
+        return _no_target_value(target, None, None)
     entry = _latest_value(upto)
     if entry is None:
-        return _missing(target, year, month, today)
+        return _missing(target, year, month, today, expected_value(target, month, points))
     as_of = entry.month
     combined = _get(target, "combined_jan_feb", False)
     actual = _dec(entry.value)
-    required = _dec(target.target_value)
-    if required is None:
-        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)},
-                       actual=actual, as_of_month=as_of)
     tolerance = _dec(_get(target, "tolerance")) or Decimal(0)
-    lower = _get(target, "direction", "higher") == "lower"
+    lower = _lower(target)
     comparator = None
     if target.kind == "margin":
         comparator = _dec(entry.comparator)
@@ -325,12 +360,7 @@ def _assess_growth(target, upto, year, month, th, today, points):
                 "period": months_label(as_of, combined), "name": _name(target),
                 "comparator": _get(target, "comparator_name") or _("comparator")},
                 actual=actual, as_of_month=as_of)
-        margin = _curve_value(points, as_of, required, growth=True) or required
-        expected = comparator + margin
-    else:
-        expected = _curve_value(points, as_of, required, growth=True)
-        if expected is None:
-            expected = required
+    expected = expected_value(target, as_of, points, comparator)
     gap = actual - expected  # in percentage points; positive = above
     shortfall = gap if lower else -gap
     status = _by_points(shortfall, tolerance, th)
@@ -365,48 +395,51 @@ def _assess_growth(target, upto, year, month, th, today, points):
                    as_of_month=as_of)
 
 
-def _rollup(children, year, month):
-    """Sum of the sub-targets' latest figures up to the period: (total, latest month, reported, count)."""
+def _own_or_rollup(upto, children, year, month):
+    """(actual, month of the figure, (reported, count) when summed from sub-targets) or None.
+
+    The target's own latest figure wins; else the sum of the sub-targets' latest figures up to the period.
+    """
+    entry = _latest_value(upto)
+    if entry is not None:
+        return _dec(entry.value), entry.month, None
     total, latest, reported = Decimal(0), 0, 0
     for _child, child_entries in children:
-        entry = _latest_value(_entries_upto(child_entries, year, month))
-        if entry is not None:
-            total += _dec(entry.value)
-            latest = max(latest, entry.month)
+        child = _latest_value(_entries_upto(child_entries, year, month))
+        if child is not None:
+            total += _dec(child.value)
+            latest = max(latest, child.month)
             reported += 1
-    return total, latest, reported, len(children)
+    return (total, latest, (reported, len(children))) if reported else None
+
+
+def _rollup_note(rolled):
+    if not rolled:
+        return ""
+    return _(" (sum of %(reported)s of %(count)s sub-targets)") % {"reported": rolled[0], "count": rolled[1]}
 
 
 def _assess_cumulative(target, upto, year, month, th, today, points, children):
-    combined = _get(target, "combined_jan_feb", False)
-    entry = _latest_value(upto)
-    rolled = None
-    if entry is not None:
-        actual, as_of = _dec(entry.value), entry.month
-    elif children:
-        total, latest, reported, count = _rollup(children, year, month)
-        if not reported:
-            return _missing(target, year, month, today)
-        actual, as_of, rolled = total, latest, (reported, count)
-    else:
-        return _missing(target, year, month, today)
     annual = _dec(target.target_value)
     if annual is None:
-        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)},
-                       actual=actual, as_of_month=as_of)
-    lower = _get(target, "direction", "higher") == "lower"
-    expected = _curve_value(points, as_of, annual, growth=False)
-    if expected is None:
-        expected = annual * _share(as_of)
+        return _no_target_value(target, None, None)
+    found = _own_or_rollup(upto, children, year, month)
+    if found is None:
+        return _missing(target, year, month, today, expected_value(target, month, points))
+    actual, as_of, rolled = found
+    combined = _get(target, "combined_jan_feb", False)
+    tolerance = _dec(_get(target, "tolerance")) or Decimal(0)
+    lower = _lower(target)
+    expected = expected_value(target, as_of, points)
     gap = actual - expected
     completion = actual / annual if annual else None
     time_adjusted = completion / _share(as_of) if completion is not None else None
-    curve_to_date = expected
     forecast = None
-    if curve_to_date:
-        forecast = actual * annual / curve_to_date if points else actual * TWELVE / Decimal(as_of)
+    if expected:
+        # Pace so far carried to the year end: along the monthly plan when there is one.
+        forecast = actual * annual / expected if points else actual * TWELVE / Decimal(as_of)
     if lower:
-        if actual > annual:
+        if actual > annual + tolerance:
             status = OFF_TRACK
         elif as_of == 12:
             status = ACHIEVED
@@ -414,7 +447,7 @@ def _assess_cumulative(target, upto, year, month, th, today, points, children):
             status = ON_TRACK
         else:
             status = _by_ratio(expected / actual, th)
-    elif actual >= annual:
+    elif actual >= annual - tolerance:
         status = ACHIEVED
     elif expected <= 0:
         status = ON_TRACK
@@ -438,7 +471,7 @@ def _assess_cumulative(target, upto, year, month, th, today, points, children):
             else:
                 text = _("%(period)s %(name)s reached %(actual)s%(measure)s, within the %(expected)s%(measure)s "
                          "expected by now (ceiling %(annual)s%(measure)s)") % values
-        elif actual >= annual:
+        elif status == ACHIEVED:
             text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target "
                      "of %(annual)s%(measure)s") % values
         elif gap < 0:
@@ -447,10 +480,7 @@ def _assess_cumulative(target, upto, year, month, th, today, points, children):
         else:
             text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
                      "at or ahead of the %(expected)s%(measure)s expected by now") % values
-        if rolled:
-            text += _(" (sum of %(reported)s of %(count)s sub-targets)") % {
-                "reported": rolled[0], "count": rolled[1]}
-        return text + _stale_note(as_of, month)
+        return text + _rollup_note(rolled) + _stale_note(as_of, month)
 
     return _result(
         status, reason, expected=_q(expected), actual=actual, gap=_q(gap), completion=_q(completion, Q4),
@@ -472,45 +502,16 @@ def _reviewer_status(upto):
     return None
 
 
-def _overdue(deadline, year, month, today):
-    """Whether a deadline had passed by the period: its end for a past month, today for the current one."""
-    if deadline is None:
-        return False
-    if isinstance(deadline, str):
-        deadline = datetime.date.fromisoformat(deadline)
-    end = _period_end(year, month)
-    return deadline <= end if today > end else deadline < today
-
-
 def _as_date(value):
     return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _assess_milestone(target, upto, year, month, today):
-    deadline = _as_date(_get(target, "deadline"))
-    done = _done_entry(upto)
-    if done is not None:
-        done_on = _as_date(_get(done, "done_on"))
-        late = deadline is not None and done_on is not None and done_on > deadline
-
-        def reason():
-            values = {"name": _name(target), "date": done_on.isoformat() if done_on else
-                      months_label(done.month), "deadline": deadline.isoformat() if deadline else ""}
-            if late:
-                return _("%(name)s was completed on %(date)s, after the due date %(deadline)s") % values
-            return _("%(name)s was completed (%(date)s)") % values
-
-        return _result(ACHIEVED, reason, as_of_month=done.month)
-    if _overdue(deadline, year, month, today):
-        return _result(OFF_TRACK, lambda: _("%(name)s was due on %(deadline)s and is not completed") % {
-            "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
-    reviewed = _reviewer_status(upto)
-    if reviewed is not None:
-        return _reviewed(target, reviewed)
+def _overdue(deadline, year, month, today):
+    """Whether a deadline had passed by the period: its end for a past month, today for the current one."""
     if deadline is None:
-        return _result(NOT_DUE, lambda: _("%(name)s has no due date") % {"name": _name(target)})
-    return _result(NOT_DUE, lambda: _("%(name)s is due on %(deadline)s") % {
-        "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
+        return False
+    end = _period_end(year, month)
+    return deadline <= end if today > end else deadline < today
 
 
 def _reviewed(target, entry):
@@ -531,32 +532,82 @@ def _first_line(text, limit=60):
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _period_name(frequency, count):
+def _from_notes(target, upto):
+    """A task's default status from its latest entry: problems → at risk, progress → on track; else None."""
+    latest = upto[-1] if upto else None
+    if latest is None:
+        return None
+    if (_get(latest, "problems", "") or "").strip():
+        return _result(AT_RISK, lambda: _("%(period)s %(name)s: problems reported: %(text)s") % {
+            "period": months_label(latest.month), "name": _name(target),
+            "text": _first_line(latest.problems)}, as_of_month=latest.month)
+    if (_get(latest, "note", "") or "").strip():
+        return _result(ON_TRACK, lambda: _("%(period)s %(name)s: %(text)s") % {
+            "period": months_label(latest.month), "name": _name(target),
+            "text": _first_line(latest.note)}, as_of_month=latest.month)
+    return None
+
+
+def _overdue_result(target, upto, deadline):
+    return _result(OFF_TRACK, lambda: _("%(name)s was due on %(deadline)s and is not completed") % {
+        "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
+
+
+def _assess_milestone(target, upto, year, month, today):
+    deadline = _as_date(_get(target, "deadline"))
+    done = _done_entry(upto)
+    if done is not None:
+        done_on = _as_date(_get(done, "done_on"))
+        late = deadline is not None and done_on is not None and done_on > deadline
+
+        def reason():
+            values = {"name": _name(target), "date": done_on.isoformat() if done_on else
+                      months_label(done.month), "deadline": deadline.isoformat() if deadline else ""}
+            if late:
+                return _("%(name)s was completed on %(date)s, after the due date %(deadline)s") % values
+            return _("%(name)s was completed (%(date)s)") % values
+
+        return _result(ACHIEVED, reason, as_of_month=done.month)
+    if _overdue(deadline, year, month, today):
+        return _overdue_result(target, upto, deadline)
+    reviewed = _reviewer_status(upto)
+    if reviewed is not None:
+        return _reviewed(target, reviewed)
+    from_notes = _from_notes(target, upto)
+    if from_notes is not None:
+        return from_notes
+    if deadline is None:
+        return _result(NOT_DUE, lambda: _("%(name)s has no due date") % {"name": _name(target)})
+    return _result(NOT_DUE, lambda: _("%(name)s is due on %(deadline)s") % {
+        "name": _name(target), "deadline": deadline.isoformat()})
+
+
+def _periods_ended(frequency, count):
     names = {
-        "month": (pgettext("count", "month"), pgettext("count", "months")),
-        "quarter": (pgettext("count", "quarter"), pgettext("count", "quarters")),
-        "half": (pgettext("count", "half-year"), pgettext("count", "half-years")),
-        "year": (pgettext("count", "year"), pgettext("count", "years")),
-    }[frequency]
-    return names[0] if count == 1 else names[1]
+        "month": lambda n: ngettext("%(count)s month ended", "%(count)s months ended", n),
+        "quarter": lambda n: ngettext("%(count)s quarter ended", "%(count)s quarters ended", n),
+        "half": lambda n: ngettext("%(count)s half-year ended", "%(count)s half-years ended", n),
+        "year": lambda n: ngettext("%(count)s year ended", "%(count)s years ended", n),
+    }
+    return names.get(frequency, names["year"])(count) % {"count": count}
 
 
-def _assess_recurring(target, upto, year, month, th, today):
-    frequency = _get(target, "frequency") or "year"
-    per_year = PERIODS_PER_YEAR.get(frequency, 1)
+def _assess_recurring(target, upto, year, month, th, today, children):
     required = _dec(target.target_value)
     if required is None:
-        return _result(NO_DATA, lambda: _("%(name)s has no target value.") % {"name": _name(target)})
-    completed = month * per_year // 12
-    expected = required * completed / per_year
-    entry = _latest_value(upto)
-    held = _dec(entry.value) if entry is not None else None
-    as_of = entry.month if entry is not None else None
-    if held is None:
-        if completed == 0:
-            return _result(NOT_DUE, lambda: _("No %(frequency)s of %(name)s has ended yet.") % {
-                "frequency": _period_name(frequency, 1), "name": _name(target)}, expected=_q(expected))
-        return _missing(target, year, month, today)
+        return _no_target_value(target, None, None)
+    frequency = _get(target, "frequency") or "year"
+    per_year = PERIODS_PER_YEAR.get(frequency, 1)
+    found = _own_or_rollup(upto, children, year, month)
+    if found is None:
+        if month * per_year // 12 == 0:
+            return _result(NOT_DUE, lambda: _("%(name)s: no period has ended yet.") % {"name": _name(target)},
+                           expected=_q(Decimal(0)))
+        return _missing(target, year, month, today, expected_value(target, month))
+    held, as_of, rolled = found
+    # Judged at the month of the latest count: a later month not yet reported is not a miss.
+    completed = as_of * per_year // 12
+    expected = expected_value(target, as_of)
     completion = held / required if required else None
     forecast = held * per_year / completed if completed else None
     gap = held - expected
@@ -569,18 +620,17 @@ def _assess_recurring(target, upto, year, month, th, today):
 
     def reason():
         values = {
-            "name": _name(target), "held": fmt_number(held), "completed": completed,
-            "periods": _period_name(frequency, completed), "expected": fmt_number(_q(expected)),
-            "missed": fmt_number(_q(-gap)), "required": fmt_number(required),
-            "period": months_label(month),
+            "name": _name(target), "held": fmt_number(held), "ended": _periods_ended(frequency, completed),
+            "expected": fmt_number(_q(expected)), "missed": fmt_number(_q(-gap)), "required": fmt_number(required),
+            "period": months_label(as_of),
         }
         if status == ACHIEVED:
-            return _("%(period)s %(name)s: held %(held)s times, meeting the %(required)s required this year") % values
-        if gap < 0:
-            return _("%(period)s %(name)s: %(completed)s %(periods)s ended, %(expected)s events due, %(held)s held "
-                     "(%(missed)s missed)") % values
-        return _("%(period)s %(name)s: %(completed)s %(periods)s ended, %(expected)s events due, "
-                 "%(held)s held") % values
+            text = _("%(period)s %(name)s: held %(held)s, meeting the %(required)s required this year") % values
+        elif gap < 0:
+            text = _("%(period)s %(name)s: %(ended)s, %(expected)s due, %(held)s held, %(missed)s missed") % values
+        else:
+            text = _("%(period)s %(name)s: %(ended)s, %(expected)s due, %(held)s held") % values
+        return text + _rollup_note(rolled) + _stale_note(as_of, month)
 
     return _result(status, reason, expected=_q(expected), actual=held, gap=_q(gap), completion=_q(completion, Q4),
                    forecast=_q(forecast), as_of_month=as_of)
@@ -596,17 +646,10 @@ def _assess_qualitative(target, upto, year, month, today):
                        as_of_month=done.month)
     deadline = _as_date(_get(target, "deadline"))
     if _overdue(deadline, year, month, today):
-        return _result(OFF_TRACK, lambda: _("%(name)s was due on %(deadline)s and is not completed") % {
-            "name": _name(target), "deadline": deadline.isoformat()}, as_of_month=upto[-1].month if upto else None)
-    latest = upto[-1] if upto else None
-    if latest is not None and (_get(latest, "problems", "") or "").strip():
-        return _result(AT_RISK, lambda: _("%(period)s %(name)s: problems reported: %(text)s") % {
-            "period": months_label(latest.month), "name": _name(target),
-            "text": _first_line(latest.problems)}, as_of_month=latest.month)
-    if latest is not None and (_get(latest, "note", "") or "").strip():
-        return _result(ON_TRACK, lambda: _("%(period)s %(name)s: %(text)s") % {
-            "period": months_label(latest.month), "name": _name(target),
-            "text": _first_line(latest.note)}, as_of_month=latest.month)
+        return _overdue_result(target, upto, deadline)
+    from_notes = _from_notes(target, upto)
+    if from_notes is not None:
+        return from_notes
     return _missing(target, year, month, today)
 
 
@@ -623,25 +666,46 @@ class PeriodData:
     children: dict  # parent id -> [(child, [entries])]
 
 
-def load_period(targets_queryset, year):
-    """Targets (with plan, section and lead unit), their entries of the year, plan points and sub-targets: 5 queries."""
+class EntryData:
+    """The fields of a ProgressEntry the engine reads; far cheaper to build than model instances."""
+
+    FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
+              "note", "problems", "review_comment", "state")
+    __slots__ = FIELDS
+
+    def __init__(self, *values):
+        for name, value in zip(self.FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+
+def _entry_rows(queryset):
+    return [EntryData(*row) for row in queryset.values_list(*EntryData.FIELDS)]
+
+
+def load_period(targets_queryset, year, month=12):
+    """Targets (with plan, section, lead unit), their entries up to the month, plan points and sub-targets.
+
+    Five queries whatever the number of targets and entries.
+    """
     from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
 
     targets = list(targets_queryset.select_related("plan", "section", "lead_unit"))
-    ids = [t.pk for t in targets]
     entries, points, children = {}, {}, {}
-    if not ids:
+    if not targets:
         return PeriodData(targets, entries, points, children)
     id_subquery = targets_queryset.values("pk")
-    for e in ProgressEntry.objects.filter(target__in=id_subquery, year=year).order_by("target_id", "month"):
+    period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).order_by("target_id", "month")
+    for e in _entry_rows(period_entries.filter(target__in=id_subquery)):
         entries.setdefault(e.target_id, []).append(e)
-    for p in MonthlyPlanPoint.objects.filter(target__in=id_subquery).only("target_id", "month", "value"):
-        points.setdefault(p.target_id, {})[p.month] = p.value
-    # Sub-targets are loaded even when outside the queryset (e.g. another unit's share of a city target).
+    for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
+        "target_id", "month", "value"
+    ):
+        points.setdefault(target_id, {})[m] = value
+    # Sub-targets count even when outside the queryset (e.g. another unit's share of a city-wide target).
     kids = list(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
     if kids:
         kid_entries = {}
-        for e in ProgressEntry.objects.filter(target__in=[k.pk for k in kids], year=year):
+        for e in _entry_rows(period_entries.filter(target__parent__in=id_subquery, target__is_active=True)):
             kid_entries.setdefault(e.target_id, []).append(e)
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
@@ -661,4 +725,4 @@ def assess_loaded(data, year, month, today=None):
 
 def assess_period(targets_queryset, year, month, today=None):
     """{target id: Assessment} for every target in the queryset, in a constant number of queries."""
-    return assess_loaded(load_period(targets_queryset, year), year, month, today)
+    return assess_loaded(load_period(targets_queryset, year, month), year, month, today)

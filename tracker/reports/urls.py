@@ -1,4 +1,16 @@
+from django.urls import path, re_path
+
+from tracker.reports import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("reports/", views.report_index, name="index"),
+    re_path(r"^reports/(?P<year>\d{4})-(?P<month>\d{2})/$", views.ReportView.as_view(), name="report"),
+    re_path(
+        r"^reports/(?P<year>\d{4})-(?P<month>\d{2})/completeness/$",
+        views.CompletenessView.as_view(), name="completeness",
+    ),
+    path("targets/<str:code>/", views.TargetView.as_view(), name="target"),
+]

@@ -1,0 +1,258 @@
+"""Dashboard, monthly report (with exports), completeness and the target page.
+
+Everything shown goes through tracker.accounts.scoping: a clerk sees only the
+targets of their units. Each page runs a fixed number of queries.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from tracker.accounts import scoping
+from tracker.reports import exports
+from tracker.reports.charts import line_chart
+from tracker.reports.completeness import completeness
+from tracker.reports.filters import ReportFilter
+from tracker.reports.report import build_rows, default_period, report_targets, shift_month, summarise
+from tracker.reports.status import assess_period, expected_value, fmt_number, status_label
+from tracker.reports.tables import ReportTable
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target, parse_period
+
+EXPORT_FORMATS = ("csv", "xlsx", "docx")
+MONTH_NAMES_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+class BadPeriod(Exception):
+    pass
+
+
+def month_name(month):
+    return MONTH_NAMES_EN[month - 1] if (get_language() or "").startswith("en") else f"{month}月"
+
+
+def bad_request(request, message):
+    return render(request, "reports/error.html", {"message": message}, status=400)
+
+
+class PeriodMixin(LoginRequiredMixin):
+    """Resolves the period from the URL (year, month) or ?period=YYYY-MM, else the default one."""
+
+    period_in_url = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        try:
+            self.year, self.month = self.resolve_period(request, kwargs)
+        except BadPeriod as exc:
+            return bad_request(request, str(exc))
+        self.period = f"{self.year:04d}-{self.month:02d}"
+        self.plan = Plan.objects.filter(year=self.year).first()
+        return super().dispatch(request, *args, **kwargs)
+
+    def resolve_period(self, request, kwargs):
+        if self.period_in_url:
+            text = f"{kwargs['year']}-{kwargs['month']}"
+        else:
+            text = request.GET.get("period")
+            if not text:
+                return default_period()
+        try:
+            year, month = parse_period(text)
+        except ValueError as exc:
+            raise BadPeriod(str(exc)) from None
+        if not 2000 <= year <= 2100:
+            raise BadPeriod(_("The year %(year)s is out of range.") % {"year": year})
+        return year, month
+
+    def period_url(self, year, month):
+        return f"{self.request.path}?period={year:04d}-{month:02d}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        prev, nxt = shift_month(self.year, self.month, -1), shift_month(self.year, self.month, 1)
+        context.update(
+            year=self.year, month=self.month, period=self.period, plan=self.plan,
+            month_label=_("%(year)s, %(month)s") % {"year": self.year, "month": month_name(self.month)},
+            prev_url=self.period_url(*prev), next_url=self.period_url(*nxt),
+            report_url=reverse("reports:report", args=[self.year, f"{self.month:02d}"]),
+            completeness_url=reverse("reports:completeness", args=[self.year, f"{self.month:02d}"]),
+            dashboard_url=reverse("reports:dashboard") + f"?period={self.period}",
+        )
+        return context
+
+
+class DashboardView(PeriodMixin, TemplateView):
+    template_name = "reports/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        targets = report_targets(self.request.user, self.year)
+        rows = build_rows(targets, self.year, self.month)
+        context["summary"] = summarise(rows)
+        context["completeness"] = completeness(targets, self.year, self.month)["totals"]
+        return context
+
+
+def report_index(request):
+    year, month = default_period()
+    return redirect("reports:report", year, f"{month:02d}")
+
+
+class ReportView(PeriodMixin, ExportMixin, SingleTableMixin, FilterView):
+    period_in_url = True
+    table_class = ReportTable
+    filterset_class = ReportFilter
+    template_name = "reports/report.html"
+    table_pagination = {"per_page": 100}
+    export_formats = EXPORT_FORMATS
+
+    def period_url(self, year, month):
+        url = reverse("reports:report", args=[year, f"{month:02d}"])
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return f"{url}?{query.urlencode()}" if query else url
+
+    def get_queryset(self):
+        return report_targets(self.request.user, self.year).order_by()
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs.update(user=self.request.user, year=self.year)
+        return kwargs
+
+    def all_rows(self):
+        """(rows before the status filter, rows after it); computed once per request."""
+        if not hasattr(self, "_rows"):
+            rows = build_rows(self.object_list, self.year, self.month)
+            status = self.filterset.chosen_status
+            self._rows = rows, [r for r in rows if status is None or r["status"] == status]
+        return self._rows
+
+    def get_table_data(self):
+        return self.all_rows()[1]
+
+    def get_table_kwargs(self):
+        return {"period": self.period}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        unfiltered, _rows = self.all_rows()
+        summary = summarise(unfiltered)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        links = []
+        for key, label, count in summary["status_cells"]:
+            q = query.copy()
+            q["status"] = key
+            links.append({"key": key, "label": label, "count": count, "url": "?" + q.urlencode(),
+                          "active": self.filterset.chosen_status == key})
+        clear = query.copy()
+        clear.pop("status", None)
+        context.update(summary=summary, status_links=links, all_url="?" + clear.urlencode(),
+                       export_links=self.export_links(query))
+        return context
+
+    def export_links(self, query):
+        links = []
+        for fmt in EXPORT_FORMATS:
+            q = query.copy()
+            q["_export"] = fmt
+            links.append((fmt.upper(), "?" + q.urlencode()))
+        return links
+
+    def render_to_response(self, context, **kwargs):
+        fmt = self.request.GET.get(self.export_trigger_param)
+        if fmt is None:
+            return super(ExportMixin, self).render_to_response(context, **kwargs)
+        if fmt not in EXPORT_FORMATS:
+            return bad_request(self.request, _("Unknown export format '%(format)s'; use csv, xlsx or docx.") % {
+                "format": fmt})
+        return self.create_export(fmt, context["table"])
+
+    def create_export(self, export_format, table=None):
+        table = table or self.get_table(**self.get_table_kwargs())
+        rows = list(table.data.data)  # in the order the user sorted, all pages
+        summary = summarise(rows)
+        done = completeness(self.object_list, self.year, self.month) if export_format == "docx" else None
+        return exports.response(export_format, rows, self.year, self.month, summary, done)
+
+
+class CompletenessView(PeriodMixin, TemplateView):
+    period_in_url = True
+    template_name = "reports/completeness.html"
+
+    def period_url(self, year, month):
+        return reverse("reports:completeness", args=[year, f"{month:02d}"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["result"] = completeness(report_targets(self.request.user, self.year), self.year, self.month)
+        context["today"] = timezone.localdate()
+        return context
+
+
+class TargetView(PeriodMixin, TemplateView):
+    template_name = "reports/target.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            qs = scoping.visible_targets(request.user, Target.objects.select_related("plan", "section", "lead_unit"))
+            self.target = qs.filter(code=kwargs["code"]).first()
+            if self.target is None:
+                raise Http404(_("No target %(code)s that you may see.") % {"code": kwargs["code"]})
+        return super().dispatch(request, *args, **kwargs)
+
+    def resolve_period(self, request, kwargs):
+        year, month = super().resolve_period(request, kwargs)
+        if year != self.target.plan.year and not request.GET.get("period"):
+            year, month = self.target.plan.year, 12
+        return year, month
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        t = self.target
+        assessment = assess_period(Target.objects.filter(pk=t.pk), self.year, self.month)[t.pk]
+        entries = list(
+            ProgressEntry.objects.filter(target=t, year=self.year)
+            .select_related("entered_by", "submitted_by", "reviewed_by")
+            .order_by("month")
+        )
+        points = dict(MonthlyPlanPoint.objects.filter(target=t).values_list("month", "value"))
+        sub_targets = list(t.children.filter(is_active=True).select_related("lead_unit").order_by("code"))
+        sub_status = assess_period(t.children.filter(is_active=True), self.year, self.month) if sub_targets else {}
+        context.update(
+            target=t, assessment=assessment, status_label=status_label(assessment.status), entries=entries,
+            chart=self.chart(t, entries, points), plan_points=sorted(points.items()),
+            sub_targets=[(s, sub_status.get(s.pk)) for s in sub_targets],
+            target_text=fmt_number(t.target_value) if t.target_value is not None else "",
+        )
+        return context
+
+    def chart(self, t, entries, points):
+        if t.kind not in ("growth", "margin", "cumulative", "recurring"):
+            return ""
+        upto = [e for e in entries if e.month <= self.month]
+        months = [m for m in range(1, 13) if t.expects_entry(m)]
+        actual = {e.month: e.value for e in upto if e.value is not None}
+        comparators = {e.month: e.comparator for e in entries if e.comparator is not None}
+        expected = {}
+        for m in months:
+            value = expected_value(t, m, points, comparators.get(m))
+            if value is not None:
+                expected[m] = value
+        series = [(_("Actual (YTD)"), "actual", actual, False), (_("Expected path"), "expected", expected, True)]
+        if t.kind == "margin":
+            series.append((t.comparator_name or _("Comparator"), "comparator", comparators, False))
+        hline = None
+        if t.kind != "margin" and t.target_value is not None:
+            hline = (_("Target"), t.target_value)
+        return line_chart(series, [(m, month_name(m)) for m in months], str(t), hline=hline)

@@ -1,0 +1,246 @@
+"""The report as CSV, XLSX, JSON, HTML and the DOCX monthly briefing (月度调度通报).
+
+Numbers stay numbers; text that a spreadsheet would run as a formula (starting
+with = + - @, a tab or a carriage return) is prefixed with an apostrophe.
+"""
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tracker.reports.completeness import unreported_units
+from tracker.reports.status import STATUSES, fmt_number, status_label
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+TEXT, NUMBER, RATIO = "text", "number", "ratio"
+
+# (row key, header, type). The headers are translated: Chinese by default.
+COLUMNS = (
+    ("code", gettext_lazy("Code"), TEXT),
+    ("name", gettext_lazy("Target"), TEXT),
+    ("section", gettext_lazy("Section"), TEXT),
+    ("unit_name", gettext_lazy("Responsible unit"), TEXT),
+    ("kind_label", gettext_lazy("Kind"), TEXT),
+    ("measure", gettext_lazy("Measure"), TEXT),
+    ("target", gettext_lazy("Target value"), NUMBER),
+    ("actual", gettext_lazy("Actual (YTD)"), NUMBER),
+    ("comparator", gettext_lazy("Comparator"), NUMBER),
+    ("expected", gettext_lazy("Expected by now"), NUMBER),
+    ("gap", gettext_lazy("Gap"), NUMBER),
+    ("completion", gettext_lazy("Completion"), RATIO),
+    ("time_adjusted", gettext_lazy("Time-adjusted completion"), RATIO),
+    ("forecast", gettext_lazy("Year-end forecast"), NUMBER),
+    ("status_label", gettext_lazy("Status"), TEXT),
+    ("reason", gettext_lazy("Reason"), TEXT),
+    ("period", gettext_lazy("Figure for"), TEXT),
+)
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+}
+FORMATS = tuple(CONTENT_TYPES)
+
+
+def neutralise(text):
+    """Text that cannot become a formula in a spreadsheet."""
+    if text is None:
+        return ""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(row, key, kind):
+    value = row.get(key)
+    if kind == TEXT:
+        return neutralise(value)
+    return value
+
+
+def _headers():
+    return [str(label) for _, label, _ in COLUMNS]
+
+
+def sheet_title(year, month):
+    # Excel allows 31 characters and none of []:*?/\ in a sheet name.
+    return (_("%(year)s-%(month)02d report") % {"year": year, "month": month})[:31]
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"  # 80.0000 -> 80, no exponent
+    return value
+
+
+def to_csv(rows, year, month):
+    out = io.StringIO()
+    out.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
+    writer = csv.writer(out)
+    writer.writerow(_headers())
+    for row in rows:
+        writer.writerow([_csv_value(_cell(row, k, t)) for k, _, t in COLUMNS])
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(rows, year, month):
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_title(year, month)
+    ws.append(_headers())
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([_cell(row, k, t) for k, _, t in COLUMNS])
+    for index, (_key, _label, kind) in enumerate(COLUMNS, start=1):
+        letter = ws.cell(row=1, column=index).column_letter
+        if kind != TEXT:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "0.0%" if kind == RATIO else "#,##0.00"
+        ws.column_dimensions[letter].width = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}.get(
+            _key, 12)
+    for (cell,) in ws.iter_rows(min_row=2, min_col=len(COLUMNS) - 1, max_col=len(COLUMNS) - 1):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "C2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _json_number(value):
+    if value is None:
+        return None
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+JSON_KEYS = (
+    "code", "name", "section", "unit_code", "unit_name", "kind", "measure", "target", "actual", "comparator",
+    "expected", "gap", "completion", "time_adjusted", "forecast", "status", "reason", "period",
+)
+JSON_NUMBERS = {"target", "actual", "comparator", "expected", "gap", "completion", "time_adjusted", "forecast"}
+
+
+def to_json(rows, year, month):
+    """A list of rows; numbers as JSON numbers and null where a value does not apply."""
+    data = [
+        {k: _json_number(r[k]) if k in JSON_NUMBERS else (r[k] if r[k] != "" else None) for k in JSON_KEYS}
+        for r in rows
+    ]
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def summary_text(summary, completeness, year, month):
+    """The briefing's opening paragraphs: counts by status, red targets with reasons, units not reported."""
+    counts = summary["by_status"]
+    values = {"year": year, "month": month, "total": summary["total"],
+              **{s: counts[s] for s in STATUSES}}
+    paragraphs = [_(
+        "%(year)s-%(month)02d: %(total)s targets tracked. Achieved %(achieved)s, on track %(on_track)s, "
+        "at risk %(at_risk)s, off track %(off_track)s, no data %(no_data)s, not due %(not_due)s."
+    ) % values]
+    red = [r for r in summary["flagged"] if r["status"] == "off_track"]
+    if red:
+        paragraphs.append(_("Off track: %(list)s.") % {
+            "list": _("; ").join(f"{r['code']} {r['name']} ({r['unit_name']}): {r['reason']}" for r in red)})
+    missing = unreported_units(completeness) if completeness else []
+    if missing:
+        paragraphs.append(_("Units that have not reported: %(list)s.") % {
+            "list": _(", ").join(
+                _("%(unit)s (%(count)s missing)") % {"unit": u.display_name, "count": n} for u, n in missing)})
+    else:
+        paragraphs.append(_("Every unit has reported its figures for the period or is not yet due."))
+    return paragraphs
+
+
+BRIEFING_COLUMNS = ("code", "name", "unit_name", "target", "actual", "expected", "gap", "status_label", "reason")
+
+
+def to_docx(rows, year, month, summary, completeness):
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm, Pt
+
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Mm(15))
+    doc.add_heading(_("Monthly progress briefing, %(period)s") % {"period": f"{year}-{month:02d}"}, 0)
+    for text in summary_text(summary, completeness, year, month):
+        doc.add_paragraph(text)
+    columns = [(k, label) for k, label, _ in COLUMNS if k in BRIEFING_COLUMNS]
+    table = doc.add_table(rows=1, cols=len(columns))
+    table.style = "Table Grid"
+    for cell, (_key, label) in zip(table.rows[0].cells, columns, strict=True):
+        cell.text = str(label)
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    current_section = None
+    for row in rows:
+        if row["section"] != current_section:
+            current_section = row["section"]
+            merged = table.add_row().cells
+            merged[0].merge(merged[-1]).text = current_section
+        cells = table.add_row().cells
+        for cell, (key, _label) in zip(cells, columns, strict=True):
+            value = row.get(key)
+            cell.text = fmt_number(value) if isinstance(value, Decimal) else str(value or "")
+    for paragraph_row in table.rows:
+        for cell in paragraph_row.cells:
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(9)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def to_html(rows, year, month, summary, completeness):
+    """A self-contained printable page (styles inline): for the command line and e-mail."""
+    return render_to_string("reports/report_print.html", {
+        "rows": rows, "year": year, "month": month, "period": f"{year}-{month:02d}", "summary": summary,
+        "paragraphs": summary_text(summary, completeness, year, month),
+        "columns": [(k, label) for k, label, _ in COLUMNS if k in BRIEFING_COLUMNS],
+        "status_labels": {s: status_label(s) for s in STATUSES},
+    }).encode("utf-8")
+
+
+def render(fmt, rows, year, month, summary=None, completeness=None):
+    """The report in a format, as bytes."""
+    if fmt == "csv":
+        return to_csv(rows, year, month)
+    if fmt == "xlsx":
+        return to_xlsx(rows, year, month)
+    if fmt == "json":
+        return to_json(rows, year, month)
+    if fmt == "docx":
+        return to_docx(rows, year, month, summary, completeness)
+    if fmt == "html":
+        return to_html(rows, year, month, summary, completeness)
+    raise ValueError(fmt)
+
+
+def filename(fmt, year, month):
+    return f"report-{year}-{month:02d}.{fmt}"
+
+
+def response(fmt, rows, year, month, summary=None, completeness=None):
+    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness), content_type=CONTENT_TYPES[fmt])
+    resp["Content-Disposition"] = f'attachment; filename="{filename(fmt, year, month)}"'
+    return resp

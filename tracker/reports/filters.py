@@ -1,0 +1,41 @@
+"""Report filters: section, unit and kind narrow the targets; status is applied to the computed rows."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from tracker.accounts import scoping
+from tracker.reports.status import STATUSES, status_label
+from tracker.targets.models import Section, Target, Unit
+
+
+def status_choices():
+    return [(s, status_label(s)) for s in STATUSES]
+
+
+class ReportFilter(django_filters.FilterSet):
+    section = django_filters.ModelChoiceFilter(queryset=Section.objects.none(), label=_("Section"))
+    unit = django_filters.ModelChoiceFilter(
+        field_name="lead_unit", queryset=Unit.objects.none(), label=_("Responsible unit")
+    )
+    status = django_filters.ChoiceFilter(choices=status_choices, label=_("Status"), method="keep_all")
+    kind = django_filters.ChoiceFilter(choices=Target.Kind.choices, label=_("Kind"))
+
+    class Meta:
+        model = Target
+        fields = ["section", "unit", "status", "kind"]
+
+    def __init__(self, *args, user=None, year=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices follow the period's plan and the user's units (before the form is built).
+        self.filters["section"].queryset = Section.objects.filter(plan__year=year)
+        self.filters["unit"].queryset = scoping.visible_units(user).order_by("code")
+
+    def keep_all(self, queryset, name, value):
+        # The status is known only after the engine has run; the view filters the rows.
+        return queryset
+
+    @property
+    def chosen_status(self):
+        if self.is_bound and self.form.is_valid():
+            return self.form.cleaned_data.get("status") or None
+        return None

@@ -1,0 +1,110 @@
+"""The monthly report's rows: one dict per target, computed with the status engine.
+
+Every screen, export and the `monthly_report` command builds its rows here,
+so they always agree. Loading is a fixed number of queries however many
+targets, units and entries there are.
+"""
+
+import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tracker.accounts import scoping
+from tracker.reports.status import SEVERITY, STATUSES, assess_loaded, load_period, months_label, status_label
+from tracker.targets.models import Plan, Target
+
+
+def default_period(today=None):
+    """The month a report opens on: last month (figures arrive the month after), within the latest plan's year."""
+    today = today or timezone.localdate()
+    last = today.replace(day=1) - datetime.timedelta(days=1)
+    years = list(Plan.objects.order_by("-year").values_list("year", flat=True)[:50])
+    if not years or last.year in years:
+        return last.year, last.month
+    earlier = [y for y in years if y < last.year]
+    return (earlier[0], 12) if earlier else (years[-1], 1)
+
+
+def shift_month(year, month, delta):
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def report_targets(user, year):
+    """The active targets of the year's plan that this user may see."""
+    qs = Target.objects.filter(plan__year=year, is_active=True)
+    return scoping.visible_targets(user, qs) if user is not None else qs
+
+
+def build_rows(targets_qs, year, month, today=None):
+    """Report rows for the targets, grouped by section in plan order."""
+    data = load_period(targets_qs, year, month)
+    results = assess_loaded(data, year, month, today)
+    kinds = dict(Target.Kind.choices)
+    rows = []
+    for t in data.targets:
+        a = results[t.pk]
+        trend = [(e.month, e.value) for e in data.entries.get(t.pk, []) if e.value is not None]
+        rows.append({
+            "target_id": t.pk,
+            "code": t.code,
+            "name": t.display_name,
+            "section": t.section.display_name,
+            "section_number": t.section.number,
+            "order": t.order,
+            "unit_code": t.lead_unit.code,
+            "unit_name": t.lead_unit.display_name,
+            "unit_id": t.lead_unit_id,
+            "kind": t.kind,
+            "kind_label": str(kinds.get(t.kind, t.kind)),
+            "measure": t.measure,
+            "target": t.target_value,
+            "tolerance": t.tolerance,
+            "deadline": t.deadline,
+            "actual": a.actual,
+            "comparator": a.comparator,
+            "expected": a.expected,
+            "gap": a.gap,
+            "completion": a.completion,
+            "time_adjusted": a.time_adjusted,
+            "forecast": a.forecast,
+            "status": a.status,
+            "status_label": str(status_label(a.status)),
+            "severity": SEVERITY[a.status],
+            "reason": a.reason,
+            "as_of_month": a.as_of_month,
+            "period": months_label(a.as_of_month, t.combined_jan_feb) if a.as_of_month else "",
+            "trend": trend,
+        })
+    rows.sort(key=lambda r: (r["section_number"], r["order"], r["code"]))
+    return rows
+
+
+def summarise(rows):
+    """Counts by status, by section (in plan order) and the red then yellow rows."""
+    by_status = {s: 0 for s in STATUSES}
+    sections = {}
+    for r in rows:
+        by_status[r["status"]] += 1
+        sec = sections.setdefault(r["section_number"], {
+            "number": r["section_number"], "name": r["section"], "total": 0, "counts": {s: 0 for s in STATUSES}})
+        sec["total"] += 1
+        sec["counts"][r["status"]] += 1
+    for sec in sections.values():
+        sec["cells"] = [sec["counts"][s] for s in STATUSES]
+    flagged = sorted(
+        (r for r in rows if r["status"] in ("off_track", "at_risk")),
+        key=lambda r: (r["severity"], r["section_number"], r["order"], r["code"]),
+    )
+    return {
+        "total": len(rows),
+        "by_status": by_status,
+        "status_cells": [(s, status_label(s), by_status[s]) for s in STATUSES],
+        "sections": [sections[k] for k in sorted(sections)],
+        "flagged": flagged,
+    }
+
+
+def period_title(year, month):
+    return _("%(year)s-%(month)02d monthly report") % {"year": year, "month": month}

@@ -1,0 +1,85 @@
+"""The monthly report table: one row dict per target (see report.build_rows)."""
+
+from decimal import Decimal
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from tracker.reports.charts import sparkline
+from tracker.reports.status import fmt_number, fmt_rate
+
+GROWTH_KINDS = ("growth", "margin")
+
+
+def _number(record, value):
+    if value is None:
+        return "—"
+    return fmt_rate(value) if record["kind"] in GROWTH_KINDS else fmt_number(value)
+
+
+class NumberColumn(tables.Column):
+    """A right-aligned figure, formatted as the target's kind publishes it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
+        super().__init__(*args, **kwargs)
+
+    def render(self, value, record):
+        return _number(record, value)
+
+
+class ReportTable(tables.Table):
+    code = tables.Column(verbose_name=_("Code"), order_by=("section_number", "order", "code"))
+    name = tables.Column(verbose_name=_("Target"))
+    measure = tables.Column(verbose_name=_("Measure"), empty_values=())
+    unit_name = tables.Column(verbose_name=_("Responsible unit"), order_by=("unit_code", "code"))
+    target = NumberColumn(verbose_name=_("Target value"), empty_values=())
+    actual = NumberColumn(verbose_name=_("Actual (YTD)"), empty_values=())
+    expected = NumberColumn(verbose_name=_("Expected by now"), empty_values=())
+    gap = NumberColumn(verbose_name=_("Gap"), empty_values=())
+    status = tables.Column(verbose_name=_("Status"), order_by=("severity", "section_number", "order", "code"))
+    trend = tables.Column(verbose_name=_("Trend"), orderable=False, empty_values=())
+
+    class Meta:
+        template_name = "reports/table.html"
+        attrs = {"class": "report-table", "id": "report-table"}
+        row_attrs = {"class": lambda record: f"row-{record['status']}", "data-status": lambda record: record["status"]}
+        empty_text = _("No targets match.")
+
+    def __init__(self, *args, period=None, **kwargs):
+        self.period = period
+        super().__init__(*args, **kwargs)
+
+    def render_name(self, value, record):
+        url = reverse("reports:target", args=[record["code"]])
+        if self.period:
+            url += f"?period={self.period}"
+        return format_html('<a href="{}">{}</a>', url, value)
+
+    def render_measure(self, value, record):
+        return value or "—"
+
+    def render_target(self, value, record):
+        if value is None:
+            return record["deadline"].isoformat() if record.get("deadline") else "—"
+        text = _number(record, value)
+        if record.get("tolerance"):
+            text += f" ±{fmt_number(record['tolerance'])}"
+        return text
+
+    def render_gap(self, value, record):
+        if value is None:
+            return "—"
+        text = _number(record, value)
+        return f"+{text}" if value > Decimal(0) else text
+
+    def render_status(self, value, record):
+        return format_html(
+            '<span class="badge status-{}">{}</span><div class="reason">{}</div>',
+            value, record["status_label"], record["reason"],
+        )
+
+    def render_trend(self, value, record):
+        return sparkline(value) or "—"
