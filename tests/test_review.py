@@ -242,3 +242,15 @@ def test_it_judges_lateness_by_the_reporting_policy(world):
     assert review.deadline(entry) == datetime.date(2022, 4, 2)
     assert not review.is_late(entry, timezone.make_aware(datetime.datetime(2022, 4, 2, 23, 59)))
     assert review.is_late(entry, timezone.make_aware(datetime.datetime(2022, 4, 3, 0, 1)))
+
+
+def test_it_lists_the_actions_each_person_may_take_now(world):
+    entry = entered(world)
+    assert review.allowed_actions(world.clerk, entry) == ["submit"]
+    assert review.allowed_actions(world.leader, entry) == []
+    entry.state = State.SUBMITTED
+    assert review.allowed_actions(world.reviewer, entry) == ["approve", "return"]
+    assert review.allowed_actions(world.clerk, entry) == []
+    assert review.allowed_actions(world.other_reviewer, entry) == []
+    entry.state = State.APPROVED
+    assert review.allowed_actions(world.reviewer, entry) == ["reopen"]

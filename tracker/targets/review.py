@@ -98,6 +98,14 @@ def _check(user, entry, action):
     return None
 
 
+ACTIONS = ("submit", "approve", "return", "reopen")
+
+
+def allowed_actions(user, entry):
+    """The transitions this user may apply to the entry now (for buttons and links)."""
+    return [action for action in ACTIONS if _check(user, entry, action) is None]
+
+
 def _apply(user, entry, action, comment, now):
     if action == "submit":
         if entry.submitted_at is None:
