@@ -11,23 +11,19 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
-# The monthly entry screen, once it exists; the admin's entry list otherwise.
-ENTRY_URL_NAMES = ("admin:targets_progressentry_monthly", "admin:targets_progressentry_changelist")
-
 
 def absolute(path):
     return settings.SITE_URL + path
 
 
-def entry_url(unit_id, year, month):
-    """Link to where a unit's figures for a month are entered."""
-    query = f"?unit={unit_id}&period={year:04d}-{month:02d}"
-    for name in ENTRY_URL_NAMES:
-        try:
-            return absolute(reverse(name)) + query
-        except NoReverseMatch:
-            continue
-    return absolute("/")
+def entry_url(unit, year, month):
+    """Link to the monthly entry screen for a unit's figures of a month (the admin's entry list until it exists)."""
+    try:
+        path = reverse("admin:targets_progressentry_entry",
+                       kwargs={"unit_code": unit.code, "period": f"{year:04d}-{month:02d}"})
+    except NoReverseMatch:
+        path = reverse("admin:targets_progressentry_changelist")
+    return absolute(path)
 
 
 def review_url():
@@ -35,7 +31,11 @@ def review_url():
 
 
 def report_url(year, month):
-    return absolute(f"/reports/{year:04d}-{month:02d}/")
+    try:
+        path = reverse("reports:report", kwargs={"year": f"{year:04d}", "month": f"{month:02d}"})
+    except NoReverseMatch:
+        path = f"/reports/{year:04d}-{month:02d}/"
+    return absolute(path)
 
 
 def render(name, context, language):

@@ -147,7 +147,7 @@ class Item:
 
     @property
     def url(self):
-        return emails.entry_url(self.target.lead_unit_id, self.year, self.month)
+        return emails.entry_url(self.target.lead_unit, self.year, self.month)
 
     def as_json(self):
         return {"target": self.target.pk, "period": self.period}
@@ -305,7 +305,7 @@ class Group:
 
     @property
     def url(self):
-        return emails.entry_url(self.unit.pk, self.year, self.month)
+        return emails.entry_url(self.unit, self.year, self.month)
 
 
 def _group(items):
@@ -448,7 +448,8 @@ def plan_emails(today):
     planned = plan_chasers(today, items, people) + plan_escalations(today, items, people)
     planned += plan_reviews(today, people)
     planned += plan_digests(today, plans, targets, policies, people)
-    return planned
+    order = list(Kind.values)
+    return sorted(planned, key=lambda p: (order.index(p.kind), p.recipient, p.period))
 
 
 def _claimed_keys(planned):
