@@ -193,7 +193,10 @@ class EntryScreenView(AdminPageMixin, View):
             return self.page(request, rows)
         if not result.ok:
             for error in result.errors:
-                add_row_errors(edited[error.line], [error])
+                if error.line in edited:
+                    add_row_errors(edited[error.line], [error])
+                else:
+                    messages.error(request, error.message)
             messages.error(request, _("Nothing was saved: correct the marked rows."))
             return self.page(request, rows)
         self.report(request, rows, result, submit, submitted)
