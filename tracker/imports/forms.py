@@ -16,6 +16,14 @@ def previous_month(today=None):
     return f"{last.year:04d}-{last.month:02d}"
 
 
+def default_period(today=None):
+    """Last month, or the end of the latest earlier plan's year when last month has no plan."""
+    period = previous_month(today)
+    year = int(period[:4])
+    latest = Plan.objects.filter(year__lte=year).order_by("-year").values_list("year", flat=True).first()
+    return period if latest in (None, year) else f"{latest:04d}-12"
+
+
 class TemplateForm(forms.Form):
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("Unit"))
     period = forms.CharField(label=_("Period"), max_length=7, help_text=_("YYYY-MM, e.g. 2022-06"))
@@ -23,6 +31,9 @@ class TemplateForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = scoping.visible_units(user)
+        # A clerk usually works for one unit: offer it first.
+        self.fields["unit"].initial = user.memberships.order_by("pk").values_list("unit_id", flat=True).first()
+        self.fields["period"].initial = default_period()
 
     def clean_period(self):
         try:

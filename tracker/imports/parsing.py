@@ -25,31 +25,33 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 from openpyxl.utils import get_column_letter
 
 from tracker.targets.models import parse_period
 
 # Column keys, in template order, with their labels. The labels are the
 # template's header cells; on upload every label in every language is accepted.
+# Their own context keeps other apps' translations of the same words out.
 COLUMN_LABELS = {
-    "target": gettext_lazy("Target code"),
-    "name": gettext_lazy("Target name"),
-    "measure": gettext_lazy("Unit of measure"),
-    "target_value": gettext_lazy("Target value"),
-    "last_value": gettext_lazy("Last figure"),
-    "last_period": gettext_lazy("Last period"),
-    "period": pgettext_lazy("reporting period", "Period"),
-    "value": gettext_lazy("Year-to-date value"),
-    "comparator": gettext_lazy("Comparator"),
-    "note": gettext_lazy("Note"),
-    "hint": gettext_lazy("How to fill in"),
+    "target": pgettext_lazy("import column", "Target code"),
+    "name": pgettext_lazy("import column", "Target name"),
+    "measure": pgettext_lazy("import column", "Unit of measure"),
+    "target_value": pgettext_lazy("import column", "Target value"),
+    "last_value": pgettext_lazy("import column", "Last figure"),
+    "last_period": pgettext_lazy("import column", "Last period"),
+    "period": pgettext_lazy("import column", "Period"),
+    "value": pgettext_lazy("import column", "Year-to-date value"),
+    "comparator": pgettext_lazy("import column", "Comparator"),
+    "note": pgettext_lazy("import column", "Note"),
+    "hint": pgettext_lazy("import column", "How to fill in"),
 }
 # Other spellings people use for the columns that matter.
 EXTRA_ALIASES = {
     "target": ["指标代码", "编号", "代码", "code", "target_code"],
     "period": ["月份", "时期", "报告期"],
     "value": ["累计值", "本期累计", "数值", "本期数"],
+    "last_value": ["上期数", "上期数据"],
     "comparator": ["比较值", "对比"],
     "note": ["进展情况", "说明"],
 }
@@ -60,7 +62,7 @@ NUMBER_COLUMNS = ("value", "comparator")
 NOT_APPLICABLE = "—"
 BLANK_MARKERS = {"", "-", "--", NOT_APPLICABLE, "——", "n/a", "na", "不适用", "无需填写"}
 # Labels of the cells above the template's header that hold the unit and period.
-SHEET_LABELS = {"unit": gettext_lazy("Unit"), "period": COLUMN_LABELS["period"]}
+SHEET_LABELS = {"unit": pgettext_lazy("import column", "Unit"), "period": COLUMN_LABELS["period"]}
 
 # Bounds of ProgressEntry's DecimalField(max_digits=16, decimal_places=4).
 MAX_ABS = Decimal("1e12")

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tracker.accounts import scoping
-from tracker.imports.forms import TemplateForm, UploadForm, previous_month
+from tracker.imports.forms import TemplateForm, UploadForm
 from tracker.imports.models import ImportBatch
-from tracker.imports.parsing import Problem
+from tracker.imports.parsing import COLUMN_LABELS, Problem
 from tracker.imports.service import Outcome, import_rows, rows_from_report, run_import
 from tracker.imports.workbook import build_template, template_file_name
 
@@ -32,7 +32,7 @@ def _render(request, template, title, **context):
 
 @staff_member_required
 def template_download(request):
-    form = TemplateForm(request.user, request.GET or None, initial={"period": previous_month()})
+    form = TemplateForm(request.user, request.GET or None)
     if form.is_bound and form.is_valid():
         unit = form.cleaned_data["unit"]
         year, month = form.cleaned_data["period"]
@@ -68,13 +68,15 @@ def _visible_batches(user):
 def batch_detail(request, pk):
     batch = get_object_or_404(_visible_batches(request.user), pk=pk)
     counts = Counter(row["outcome"] for row in batch.rows)
+    # Rows that could not be read at all appear only among the problems.
+    counts[Outcome.ERROR] = len({p["line"] for p in batch.problems if p["line"]})
     page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
                .exclude(pk=batch.pk).order_by("-applied_at").first())
     title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
     return _render(
         request, "imports/batch.html", title % {"file": batch.file_name},
-        batch=batch, page=page, problems=[Problem(**p) for p in batch.problems], earlier=earlier,
+        batch=batch, page=page, columns=COLUMN_LABELS, problems=[Problem(**p) for p in batch.problems], earlier=earlier,
         counts={name: counts.get(name, 0) for name in (Outcome.CREATED, Outcome.CHANGED, Outcome.UNCHANGED,
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
