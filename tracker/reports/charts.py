@@ -6,6 +6,8 @@ from decimal import ROUND_FLOOR, Decimal
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from tracker.reports.status import fmt_number
+
 
 def _scale(lo, hi, size, pad):
     span = (hi - lo) or Decimal(1)
@@ -94,7 +96,7 @@ def line_chart(series, months, title, hline=None, width=720, height=300):
             dash = ' stroke-dasharray="6 4"' if dashed else ""
             parts.append(f'<polyline points="{coords}" class="series {css}" fill="none"{dash}/>')
             parts.extend(f'<circle cx="{px(m):.1f}" cy="{py(v):.1f}" r="3" class="dot {css}">'
-                         f'<title>{escape(label)} {m}: {Decimal(v).normalize():f}</title></circle>' for m, v in pts)
+                         f'<title>{escape(label)} {m}: {fmt_number(v)}</title></circle>' for m, v in pts)
         parts.append(f'<rect x="{legend_x}" y="{height - 16}" width="14" height="4" class="key {css}"/>'
                      f'<text x="{legend_x + 18}" y="{height - 11}" class="legend">{escape(label)}</text>')
         legend_x += 24 + 8 * len(label) + (6 * sum(1 for ch in label if ord(ch) > 0x2E80))

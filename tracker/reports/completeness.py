@@ -8,7 +8,6 @@ reminders, a figure counts as reported once it is submitted (or approved).
 
 from decimal import Decimal
 
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from tracker.targets.models import ProgressEntry, Unit
@@ -39,17 +38,11 @@ def deadline_resolver(targets):
     return due_date
 
 
-def entry_screen_url(unit_id, year, month):
-    """Where a unit enters its figures for a period."""
-    for name in ("admin:targets_progressentry_entry", "admin:targets_progressentry_changelist"):
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        if name.endswith("changelist"):
-            return f"{url}?target__lead_unit__id__exact={unit_id}&year={year}&month={month}"
-        return f"{url}?unit={unit_id}&period={year}-{month:02d}"
-    return ""
+def entry_screen_url(unit, year, month):
+    """The unit's monthly entry screen for the period (built in the targets admin)."""
+    from tracker.targets.views import entry_screen_url
+
+    return entry_screen_url(unit.code, f"{year:04d}-{month:02d}")
 
 
 def completeness(targets_qs, year, month, today=None):
@@ -77,7 +70,7 @@ def completeness(targets_qs, year, month, today=None):
         if t.lead_unit_id not in units:
             units[t.lead_unit_id] = {
                 "unit": t.lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
-                "url": entry_screen_url(t.lead_unit_id, year, month),
+                "url": entry_screen_url(t.lead_unit, year, month),
             }
         unit = units[t.lead_unit_id]
         unit["expected"] += 1

@@ -156,7 +156,8 @@ def summary_text(summary, completeness, year, month):
     red = [r for r in summary["flagged"] if r["status"] == "off_track"]
     if red:
         paragraphs.append(_("Off track: %(list)s.") % {
-            "list": _("; ").join(f"{r['code']} {r['name']} ({r['unit_name']}): {r['reason']}" for r in red)})
+            "list": _("; ").join(_("%(code)s %(name)s (%(unit)s): %(reason)s") % {
+                "code": r["code"], "name": r["name"], "unit": r["unit_name"], "reason": r["reason"]} for r in red)})
     missing = unreported_units(completeness) if completeness else []
     if missing:
         paragraphs.append(_("Units that have not reported: %(list)s.") % {

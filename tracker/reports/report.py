@@ -5,25 +5,9 @@ so they always agree. Loading is a fixed number of queries however many
 targets, units and entries there are.
 """
 
-import datetime
-
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
 from tracker.accounts import scoping
 from tracker.reports.status import SEVERITY, STATUSES, assess_loaded, load_period, months_label, status_label
-from tracker.targets.models import Plan, Target
-
-
-def default_period(today=None):
-    """The month a report opens on: last month (figures arrive the month after), within the latest plan's year."""
-    today = today or timezone.localdate()
-    last = today.replace(day=1) - datetime.timedelta(days=1)
-    years = list(Plan.objects.order_by("-year").values_list("year", flat=True)[:50])
-    if not years or last.year in years:
-        return last.year, last.month
-    earlier = [y for y in years if y < last.year]
-    return (earlier[0], 12) if earlier else (years[-1], 1)
+from tracker.targets.models import Target
 
 
 def shift_month(year, month, delta):
@@ -104,7 +88,3 @@ def summarise(rows):
         "sections": [sections[k] for k in sorted(sections)],
         "flagged": flagged,
     }
-
-
-def period_title(year, month):
-    return _("%(year)s-%(month)02d monthly report") % {"year": year, "month": month}

@@ -199,11 +199,11 @@ def _curve_value(points, month, final, growth):
     if growth:
         earlier = [m for m in points if m <= month]
         return _dec(points[max(earlier)]) if earlier else final
-    if month in points:
-        return _dec(points[month])
     known = {0: Decimal(0), **{m: _dec(v) for m, v in points.items()}}
     if final is not None and 12 not in known:
         known[12] = final
+    if month in known:
+        return known[month]
     lower = max(m for m in known if m < month)
     uppers = [m for m in known if m > month]
     if not uppers:
@@ -265,6 +265,8 @@ def _result(status, build_reason, **values):
 
 
 def _by_ratio(ratio, th):
+    # Rounded so that 30 of 80×5/12 counts as exactly 90%, not 89.99…%.
+    ratio = ratio.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
     if ratio >= th.ratio_at_risk:
         return ON_TRACK
     if ratio >= th.ratio_off_track:

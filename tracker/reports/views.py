@@ -21,9 +21,10 @@ from tracker.reports import exports
 from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
-from tracker.reports.report import build_rows, default_period, report_targets, shift_month, summarise
+from tracker.reports.report import build_rows, report_targets, shift_month, summarise
 from tracker.reports.status import assess_period, expected_value, fmt_number, status_label
 from tracker.reports.tables import ReportTable
+from tracker.targets.forms import default_period
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target, parse_period
 
 EXPORT_FORMATS = ("csv", "xlsx", "docx")
@@ -226,6 +227,8 @@ class TargetView(PeriodMixin, TemplateView):
             .select_related("entered_by", "submitted_by", "reviewed_by")
             .order_by("month")
         )
+        for e in entries:
+            e.target = t  # period labels read the target; no query per entry
         points = dict(MonthlyPlanPoint.objects.filter(target=t).values_list("month", "value"))
         sub_targets = list(t.children.filter(is_active=True).select_related("lead_unit").order_by("code"))
         sub_status = assess_period(t.children.filter(is_active=True), self.year, self.month) if sub_targets else {}

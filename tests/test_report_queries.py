@@ -1,0 +1,86 @@
+"""Report, exports and dashboard run the same number of queries for 5 targets as for 500."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import make_plan, make_section, make_unit, make_user
+from tracker.accounts.models import Membership
+from tracker.reports.status import assess_period
+from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
+
+pytestmark = pytest.mark.django_db
+
+KINDS = [Target.Kind.GROWTH, Target.Kind.MARGIN, Target.Kind.CUMULATIVE, Target.Kind.MILESTONE,
+         Target.Kind.RECURRING, Target.Kind.QUALITATIVE]
+MAX_QUERIES = 20
+
+
+def build(n):
+    """n targets of every kind over 2 sections and 5 units, entries for months 2–6, some decomposed."""
+    plan = make_plan(2022)
+    sections = [make_section(plan, 1), make_section(plan, 2)]
+    units = [make_unit(f"u{i}", name=f"单位{i}") for i in range(5)]
+    targets = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        targets.append(Target(
+            plan=plan, section=sections[i % 2], lead_unit=units[i % 5], code=f"Q{i:04d}", name=f"目标{i}", kind=kind,
+            target_value=None if kind in (Target.Kind.MILESTONE, Target.Kind.QUALITATIVE) else Decimal("12"),
+            comparator_name="全省" if kind == Target.Kind.MARGIN else "", frequency="quarter",
+            deadline=datetime.date(2022, 12, 31), combined_jan_feb=i % 4 == 0,
+        ))
+    Target.objects.bulk_create(targets)
+    targets = list(Target.objects.filter(plan=plan).order_by("code"))
+    cumulative = [t for t in targets if t.kind == Target.Kind.CUMULATIVE]
+    for child in cumulative[1::2]:  # every other count is a sub-target of the first one
+        child.parent = cumulative[0]
+    Target.objects.bulk_update(cumulative[1::2], ["parent"])
+    submitted = timezone.make_aware(datetime.datetime(2022, 7, 5, 9))
+    entries = []
+    for t in targets:
+        for month in range(2, 7):
+            entries.append(ProgressEntry(
+                target=t, year=2022, month=month, value=Decimal(month) if t.kind != Target.Kind.QUALITATIVE else None,
+                comparator=Decimal("5") if t.kind == Target.Kind.MARGIN else None, note="进展",
+                state=ProgressEntry.State.SUBMITTED, submitted_at=submitted,
+            ))
+    ProgressEntry.objects.bulk_create(entries)
+    MonthlyPlanPoint.objects.bulk_create(
+        MonthlyPlanPoint(target=t, month=6, value=Decimal("6")) for t in cumulative)
+    return units
+
+
+URLS = [
+    reverse("reports:report", args=[2022, "06"]),
+    reverse("reports:report", args=[2022, "06"]) + "?_export=csv",
+    reverse("reports:report", args=[2022, "06"]) + "?_export=xlsx",
+    reverse("reports:report", args=[2022, "06"]) + "?_export=docx&status=off_track",
+    reverse("reports:dashboard") + "?period=2022-06",
+    reverse("reports:completeness", args=[2022, "06"]),
+    reverse("reports:target", args=["Q0002"]) + "?period=2022-06",
+]
+
+
+@pytest.mark.parametrize("n", [5, 500])
+@pytest.mark.parametrize("role", ["leader", "clerk"])
+def test_it_runs_a_constant_number_of_queries(client, django_assert_max_num_queries, n, role):
+    units = build(n)
+    # Q0002 (the target page) is led by unit 2, so the clerk of unit 2 may open it.
+    user = make_user(unit=units[2] if role == "clerk" else units[0],
+                     role=Membership.Role.CLERK if role == "clerk" else Membership.Role.LEADER)
+    client.force_login(user)
+    for url in URLS:
+        with django_assert_max_num_queries(MAX_QUERIES):
+            response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_it_assesses_a_period_in_a_constant_number_of_queries(django_assert_num_queries):
+    build(60)
+    with django_assert_num_queries(5):
+        result = assess_period(Target.objects.all(), 2022, 6)
+    assert len(result) == 60
