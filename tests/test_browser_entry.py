@@ -27,11 +27,15 @@ def world(transactional_db):
     return w
 
 
-def test_a_clerk_enters_and_saves_a_months_figures(page, live_server, world):
-    page.goto(f"{live_server.url}/admin/login/")
+def log_in(page, live_server, next_url="/admin/"):
+    page.goto(f"{live_server.url}/admin/login/?next={next_url}")
     page.fill("#id_username", "clerk")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
+
+
+def test_a_clerk_enters_and_saves_a_months_figures(page, live_server, world):
+    log_in(page, live_server)
     page.wait_for_selector("#site-name")
     assert "亳州市经信局目标任务跟踪" in page.inner_text("#site-name")
 
@@ -64,10 +68,7 @@ def test_a_clerk_enters_and_saves_a_months_figures(page, live_server, world):
 
 
 def test_a_wrong_row_is_marked_and_nothing_is_saved(page, live_server, world):
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/targets/progressentry/entry/econ/2022-03/")
-    page.fill("#id_username", "clerk")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    log_in(page, live_server, "/admin/targets/progressentry/entry/econ/2022-03/")
     page.wait_for_selector("table.entry-screen")
     page.fill(f"#id_t{world.count.pk}-value", "12")
     page.fill(f"#id_t{world.margin.pk}-value", "7.5")  # comparator missing

@@ -8,11 +8,13 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.audit.models import Change
-from tracker.targets.admin import ScopedAdmin
+from tracker.targets.admin import ReadOnlyMixin, ScopedAdmin
 
 
 @admin.register(Change)
-class ChangeAdmin(ScopedAdmin):
+class ChangeAdmin(ReadOnlyMixin, ScopedAdmin):
+    """History is written by the code, never by hand."""
+
     list_display = ["at", "object_repr", "model", "action", "user", "source"]
     list_filter = ["action", "source", "model"]
     search_fields = ["object_repr", "object_id", "user__username", "reason"]
@@ -27,13 +29,3 @@ class ChangeAdmin(ScopedAdmin):
     @admin.display(description=_("changes"))
     def shown_changes(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.changes, ensure_ascii=False, indent=1))
-
-    # History is written by the code, never by hand.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

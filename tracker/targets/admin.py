@@ -55,6 +55,19 @@ def record_deletion(obj, user, before=None):
                  changes={key: [value, None] for key, value in before.items()})
 
 
+class ReadOnlyMixin:
+    """For rows only the code writes (history, summaries): never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopedMixin:
     """Rows and dropdown choices limited through scoping (which units' rows a person may see).
 
@@ -158,7 +171,7 @@ class MonthlyPlanPointInline(ScopedMixin, admin.TabularInline):
     max_num = 12
 
 
-class EntryInline(ScopedMixin, admin.TabularInline):
+class EntryInline(ReadOnlyMixin, ScopedMixin, admin.TabularInline):
     """A read-only summary; figures are entered on the entry screen or the entry form."""
 
     model = ProgressEntry
@@ -174,15 +187,6 @@ class EntryInline(ScopedMixin, admin.TabularInline):
     @admin.display(description=_("period"))
     def period_label(self, obj):
         return obj.period_label
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Target)
