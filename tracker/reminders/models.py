@@ -75,16 +75,18 @@ class ReportingPolicy(models.Model):
         return str(_("Default reporting policy"))
 
     def clean(self):
+        errors = []
         if self.unit_id and self.target_id:
-            raise ValidationError(_("A policy is for a unit or for a target, not both."))
+            errors.append(_("A policy is for a unit or for a target, not both."))
         if not self.unit_id and not self.target_id:
             others = ReportingPolicy.objects.filter(unit__isnull=True, target__isnull=True).exclude(pk=self.pk)
             if others.exists():
-                raise ValidationError(_("There is already a default policy; choose a unit or a target."))
-        if self.escalate_after_days > self.overdue_cap_days:
-            raise ValidationError(
-                {"escalate_after_days": _("Escalation must come within the days overdue figures are chased.")}
-            )
+                errors.append(_("There is already a default policy; choose a unit or a target."))
+        if self.escalate_after_days is not None and self.overdue_cap_days is not None:
+            if self.escalate_after_days > self.overdue_cap_days:
+                errors.append(_("Escalation must come within the days overdue figures are chased."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class Reminder(models.Model):

@@ -1,0 +1,106 @@
+"""The reminder log and the reporting policy in the admin."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import make_plan, make_target, make_unit, make_user
+from tracker.accounts.models import Membership
+from tracker.reminders import delivery
+from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.reminders.sweep import sweep
+
+pytestmark = pytest.mark.django_db
+
+Role = Membership.Role
+LOG = "admin:reminders_reminder_changelist"
+
+
+@pytest.fixture
+def sent_log():
+    unit = make_unit("adm-office", name="运行监测科")
+    make_target(plan=make_plan(2022), lead_unit=unit, code="T-ADMIN", name="新增企业", target_value=Decimal("80"))
+    clerk = make_user("adm-clerk", unit, Role.CLERK)
+    leader = make_user("adm-leader", unit, Role.LEADER)
+    sweep(today=datetime.date(2022, 6, 9), deliver=delivery.deliver)  # overdue to the clerk, digest to the leader
+    return clerk, leader
+
+
+def test_administrators_see_every_email_with_its_kind_period_targets_and_status(client, sent_log):
+    clerk, leader = sent_log
+    admin_user = make_user("adm-admin", make_unit("adm-bureau"), Role.ADMIN)
+    client.force_login(admin_user)
+
+    response = client.get(reverse(LOG))
+
+    assert response.status_code == 200
+    rows = {(r.recipient, r.kind, r.period, r.status) for r in response.context["cl"].result_list}
+    assert rows == {("adm-clerk@example.com", "overdue", "2022-05", "sent"),
+                    ("adm-leader@example.com", "digest", "2022-05", "sent")}
+    content = response.content.decode()
+    assert "T-ADMIN" in content and "adm-clerk@example.com" in content
+
+    failed = client.get(reverse(LOG), {"status__exact": "failed"})
+    assert list(failed.context["cl"].result_list) == []
+    detail = client.get(reverse("admin:reminders_reminder_change", args=[Reminder.objects.get(user=clerk).pk]))
+    assert detail.status_code == 200
+    assert Reminder.objects.get(user=clerk).subject in detail.content.decode()
+
+
+def test_others_see_only_their_own_emails_and_clerks_not_the_log(client, sent_log):
+    clerk, leader = sent_log
+
+    client.force_login(leader)
+    response = client.get(reverse(LOG))
+    assert [r.recipient for r in response.context["cl"].result_list] == ["adm-leader@example.com"]
+
+    client.force_login(clerk)
+    assert client.get(reverse(LOG)).status_code == 403
+
+
+def test_an_administrator_can_resend_failed_emails_at_the_next_sweep(client, sent_log):
+    clerk, _leader = sent_log
+    reminder = Reminder.objects.get(user=clerk)
+    Reminder.objects.filter(pk=reminder.pk).update(status="failed", error="SMTPServerDisconnected: gone")
+    client.force_login(make_user("adm-admin", make_unit("adm-bureau"), Role.ADMIN))
+
+    response = client.post(reverse(LOG), {"action": "retry_now", "_selected_action": [reminder.pk]}, follow=True)
+
+    assert response.status_code == 200
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == ("retry", 0)
+    sweep(today=datetime.date(2022, 6, 9), deliver=delivery.deliver)
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts, reminder.error) == ("sent", 1, "")
+
+
+def test_only_administrators_edit_the_reporting_policy_and_the_default_cannot_be_deleted(client, sent_log):
+    clerk, leader = sent_log
+    default = ReportingPolicy.objects.get(unit=None, target=None)
+    url = reverse("admin:reminders_reportingpolicy_change", args=[default.pk])
+
+    client.force_login(leader)
+    response = client.post(url, {"due_working_day": 7, "remind_days_before": 3, "escalate_after_days": 2,
+                                 "overdue_cap_days": 10})
+    assert response.status_code == 403
+    default.refresh_from_db()
+    assert default.due_working_day == 5
+
+    client.force_login(make_user("adm-admin", make_unit("adm-bureau"), Role.ADMIN))
+    response = client.post(url, {"due_working_day": 7, "remind_days_before": 3, "escalate_after_days": 2,
+                                 "overdue_cap_days": 10})
+    assert response.status_code == 302
+    default.refresh_from_db()
+    assert default.due_working_day == 7
+    assert client.get(reverse("admin:reminders_reportingpolicy_delete", args=[default.pk])).status_code == 403
+
+    # A second default is refused with a clear message; escalation must fall within the chase window.
+    response = client.post(reverse("admin:reminders_reportingpolicy_add"), {
+        "due_working_day": 5, "remind_days_before": 3, "escalate_after_days": 12, "overdue_cap_days": 10})
+    assert response.status_code == 200
+    errors = str(response.context["adminform"].form.errors)
+    assert "已有默认规则；请选择单位或指标。" in errors
+    assert "督办必须在催报期限之内。" in errors
+    assert ReportingPolicy.objects.count() == 1
