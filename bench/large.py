@@ -109,6 +109,10 @@ def load_synthetic(entries_wanted, current_targets, history_years):
     from tracker.audit.models import Change
     from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
 
+    if Unit.objects.filter(code="bench-unit-01").exists():
+        print("synthetic data already loaded (use --reload to start again)")
+        return
+    print(f"loading synthetic data up to {entries_wanted:,} entries...")
     started = time.monotonic()
     plan_2022 = Plan.objects.get(year=2022)
     with transaction.atomic():
@@ -280,10 +284,7 @@ def main():
     from tracker.targets.models import ProgressEntry, Target
 
     migrate_and_load_fixtures()
-    have = ProgressEntry.objects.count()
-    if have < args.entries:
-        print(f"loading synthetic data ({have} entries so far, {args.entries} wanted)...")
-        load_synthetic(args.entries, args.current_targets, args.history_years)
+    load_synthetic(args.entries, args.current_targets, args.history_years)
     print(f"\n{ProgressEntry.objects.count():,} entries, {Target.objects.count():,} targets; "
           f"2022 plan: {Target.objects.filter(plan__year=2022).count()} targets")
 
