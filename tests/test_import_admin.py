@@ -120,7 +120,14 @@ def test_it_refuses_a_template_for_another_unit_or_a_bad_period(client_en, unit,
         assert message in response.content.decode()
 
 
+def report_rows(client, year, month):
+    response = client.get(reverse("reports:report", args=[year, f"{month:02d}"]))
+    assert response.status_code == 200
+    return {row["code"]: row for row in response.context["table"].data.data}
+
+
 def test_round_trip_template_fill_upload_confirm(client_en, clerk, unit, targets):
+    assert report_rows(client_en, 2022, 4)["NEW-FIRMS"]["actual"] is None
     template = download(client_en, unit, "2022-04").content
     filled = fill_template(template, {
         "NEW-FIRMS": {"Year-to-date value": 45, "Note": "4月新增4家"},
@@ -147,6 +154,12 @@ def test_round_trip_template_fill_upload_confirm(client_en, clerk, unit, targets
     assert history.count() == 2
     batch.refresh_from_db()
     assert (batch.status, batch.created, batch.changed, batch.unchanged) == ("applied", 2, 0, 0)
+
+    # The monthly report shows the imported figures.
+    shown = report_rows(client_en, 2022, 4)
+    assert (shown["NEW-FIRMS"]["actual"], shown["NEW-FIRMS"]["as_of_month"]) == (Decimal("45"), 4)
+    assert (shown["VA-GROWTH"]["actual"], shown["VA-GROWTH"]["comparator"]) == (Decimal("9.6"), Decimal("8.9"))
+    assert shown["PLATFORM"]["actual"] is None
 
     # The next month's template shows the figures just imported as the last figures.
     sheet = load_workbook(io.BytesIO(download(client_en, unit, "2022-05").content)).active
