@@ -10,12 +10,14 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
+from openpyxl import load_workbook
 
 from tests.factories import make_entry, make_plan, make_target, make_unit, make_user
-from tests.import_helpers import csv_bytes, xlsx_bytes
+from tests.import_helpers import csv_bytes, fill_template, xlsx_bytes
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
 from tracker.imports.service import run_import
+from tracker.imports.workbook import build_template
 from tracker.targets.models import ProgressEntry, Target
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +254,20 @@ def test_a_change_bumps_the_version_and_reopens_a_returned_entry(tmp_path, unit,
     assert entry.updated_at > untouched.updated_at
     untouched.refresh_from_db()
     assert (untouched.version, untouched.state, untouched.entered_by) == (2, ProgressEntry.State.SUBMITTED, None)
+
+
+def test_it_imports_the_template_saved_as_gb18030_csv(tmp_path, unit, firms, growth):
+    with translation.override("zh-hans"):
+        filled = fill_template(build_template(unit, 2022, 4), {
+            "NEW-FIRMS": {"本期累计值": 45, "备注": "谯城区4月新增"},
+            "VA-GROWTH": {"本期累计值": 9.6, "对比值": 8.9},
+        })
+    # What Excel on a Chinese Windows writes for "CSV (逗号分隔)": every cell as text, GB18030.
+    sheet = load_workbook(io.BytesIO(filled)).active
+    text = "\r\n".join(",".join("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True))
+    out, _ = run(tmp_path, text.encode("gb18030"))
+    assert out.strip() == "Imported: 2 created, 0 changed, 0 unchanged, 0 empty rows left out."
+    firms_entry = ProgressEntry.objects.get(target=firms)
+    assert (firms_entry.year, firms_entry.month, firms_entry.value, firms_entry.note) == (
+        2022, 4, Decimal("45"), "谯城区4月新增")
+    assert ProgressEntry.objects.get(target=growth).comparator == Decimal("8.9")
