@@ -277,7 +277,7 @@ def test_it_links_each_unit_and_month_to_the_entry_screen(world):
     sent = run(D(2022, 6, 8))
     (carl_mail,) = to(sent, world.carl)
     assert entry_url(world.county, 2022, 5) in carl_mail.body
-    assert entry_url(world.county, 2022, 5).startswith("http://127.0.0.1:8000/admin/targets/progressentry/")
+    assert entry_url(world.county, 2022, 5) == "http://127.0.0.1:8000/admin/targets/progressentry/entry/county/2022-05/"
 
 
 def test_it_records_a_bad_address_and_still_sends_the_rest(world):

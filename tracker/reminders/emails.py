@@ -17,13 +17,10 @@ def absolute(path):
 
 
 def entry_url(unit, year, month):
-    """Link to the monthly entry screen for a unit's figures of a month (the admin's entry list until it exists)."""
-    try:
-        path = reverse("admin:targets_progressentry_entry",
-                       kwargs={"unit_code": unit.code, "period": f"{year:04d}-{month:02d}"})
-    except NoReverseMatch:
-        path = reverse("admin:targets_progressentry_changelist")
-    return absolute(path)
+    """Link to the monthly entry screen for a unit's figures of a month."""
+    from tracker.targets.views import entry_screen_url
+
+    return absolute(entry_screen_url(unit.code, f"{year:04d}-{month:02d}"))
 
 
 def review_url():

@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
@@ -72,6 +72,10 @@ class Policies:
                 return self.by_unit[unit.pk]
             unit = unit.parent
         return self.default
+
+    def due_date(self, target, year, month):
+        """When the target's figure for (year, month) is due."""
+        return deadlines.due_date(year, month, self.for_target(target).due_working_day)
 
 
 class PeriodName:
@@ -306,6 +310,10 @@ class Group:
     @property
     def url(self):
         return emails.entry_url(self.unit, self.year, self.month)
+
+    @property
+    def clerk_names(self):
+        return pgettext("list separator", ", ").join(c.get_full_name() or c.get_username() for c in self.clerks)
 
 
 def _group(items):
