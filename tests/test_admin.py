@@ -270,3 +270,18 @@ def test_a_superuser_sees_every_unit(client, world):
     client.force_login(boss)
     response = client.get(reverse("admin:targets_target_changelist"))
     assert response.context["cl"].result_count == 3
+
+
+def test_the_bulk_delete_action_honours_the_lock_and_leaves_history(client, world):
+    draft = make_entry(world.own, 3, Decimal("5"))
+    approved = make_entry(world.own, 2, Decimal("4"), state=State.APPROVED)
+    client.force_login(world.admin)
+    url = reverse("admin:targets_progressentry_changelist")
+    response = client.post(url, {"action": "delete_selected", "_selected_action": [draft.pk, approved.pk],
+                                 "post": "yes"})
+    assert response.status_code == 403
+    assert ProgressEntry.objects.filter(target=world.own).count() == 2
+    response = client.post(url, {"action": "delete_selected", "_selected_action": [draft.pk], "post": "yes"})
+    assert response.status_code == 302
+    assert list(ProgressEntry.objects.filter(target=world.own)) == [approved]
+    assert Change.objects.get(action="delete").object_id == str(draft.pk)
