@@ -267,3 +267,18 @@ def test_the_preview_pages_take_a_constant_number_of_queries(client_en, unit, dj
     batch, _ = upload(client_en, csv_bytes([[c, "2022-04", "1", "", ""] for c in codes]), "p.csv")
     with django_assert_max_num_queries(10):
         client_en.get(reverse("imports:batch", args=[batch.pk]))
+
+
+def test_the_entry_screen_and_entry_list_link_to_the_template_and_the_upload(client_en, unit, targets):
+    page = client_en.get(reverse("admin:targets_progressentry_entry", args=[unit.code, "2022-04"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    template_url = f'{reverse("imports:template")}?unit={unit.pk}&amp;period=2022-04'
+    assert f'<a href="{template_url}">Download this month\'s template (XLSX)</a>' in html
+    assert f'<a href="{reverse("imports:upload")}">Upload a filled-in file</a>' in html
+    # The link downloads exactly that unit's template for that month.
+    response = client_en.get(template_url.replace("&amp;", "&"))
+    assert response["Content-Disposition"] == 'attachment; filename="qiaocheng-2022-04.xlsx"'
+
+    html = client_en.get(reverse("admin:targets_progressentry_changelist")).content.decode()
+    assert f'<a href="{reverse("imports:upload")}">Import from a file</a>' in html
