@@ -250,6 +250,7 @@ def test_it_sends_leaders_the_digest_once_after_the_deadline(world):
 
 
 def test_every_email_has_text_and_html_in_the_recipients_language(world):
+    active = translation.get_language()
     sent = run(D(2022, 6, 8))
 
     (alice_mail,) = to(sent, world.alice)  # no profile: the default language, Chinese
@@ -267,8 +268,8 @@ def test_every_email_has_text_and_html_in_the_recipients_language(world):
         assert "<table" in html.content and "http://127.0.0.1:8000/admin/" in html.content
     assert Reminder.objects.get(user=world.alice).language == "zh-hans"
     assert Reminder.objects.get(user=world.bob).language == "en"
-    # The active language of the process is left alone.
-    assert translation.get_language() == "zh-hans"
+    # The active language of the thread is left alone.
+    assert translation.get_language() == active
 
 
 def test_it_links_each_unit_and_month_to_the_entry_screen(world):
@@ -344,3 +345,27 @@ def test_the_command_sends_and_reports_what_it_did(world):
 def test_the_command_rejects_a_bad_date():
     with pytest.raises(CommandError, match="“2022-13-01”不是 YYYY-MM-DD 格式的日期。"):
         call_command("send_reminders", "--date", "2022-13-01", "--dry-run")
+
+
+def test_a_kind_that_fails_to_plan_is_logged_and_the_others_still_go_out(world, monkeypatch, caplog):
+    import tracker.reports.status
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine down")
+
+    monkeypatch.setattr(tracker.reports.status, "assess_period", broken)
+
+    sent = run(D(2022, 6, 9))  # the digest day
+
+    assert sorted(m.to[0] for m in sent) == ["alice@example.com", "bob@example.com", "carl@example.com"]
+    assert not Reminder.objects.filter(kind="digest").exists()
+    assert "Could not work out the digests due on 2022-06-09" in caplog.text
+
+
+def test_inactive_people_get_nothing(world):
+    world.bob.is_active = False
+    world.bob.save()
+
+    sent = run(D(2022, 6, 8))
+
+    assert sorted(m.to[0] for m in sent) == ["alice@example.com", "carl@example.com"]

@@ -68,13 +68,15 @@ class ReminderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Send the selected failed emails again at the next sweep"))
+    @admin.action(description=_("Send the selected failed or stuck emails again at the next sweep"))
     def retry_now(self, request, queryset):
         if not scoping.is_admin(request.user):
             self.message_user(request, _("Only administrators can resend reminders."), messages.ERROR)
             return
-        # Attempts restart so the resend gets a full set of retries.
-        count = queryset.filter(status=Reminder.Status.FAILED).exclude(subject="").update(
+        # Attempts restart so the resend gets a full set of retries. "Sending" rows are stuck when a
+        # worker died mid-send: whether that email left is unknown, so resending is the admin's call.
+        count = queryset.filter(status__in=(Reminder.Status.FAILED, Reminder.Status.SENDING)).exclude(
+            subject="").update(
             status=Reminder.Status.RETRY, attempts=0, next_attempt_at=timezone.now()
         )
         self.message_user(request, ngettext(

@@ -12,8 +12,9 @@ import datetime
 import logging
 import smtplib
 
+from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tracker.reminders import emails
@@ -67,6 +68,11 @@ def _finish(reminder_id, attempt, **fields):
 
 def deliver(reminder_id, attempt):
     """Send a claimed reminder; returns the new status, or None if someone else has it."""
+    with translation.override(settings.LANGUAGE_CODE):  # errors are recorded in the site's language
+        return _deliver(reminder_id, attempt)
+
+
+def _deliver(reminder_id, attempt):
     taken = Reminder.objects.filter(
         pk=reminder_id, status__in=(Status.PENDING, Status.RETRY), attempts=attempt - 1
     ).update(status=Status.SENDING, attempts=attempt, next_attempt_at=None)

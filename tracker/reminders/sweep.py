@@ -453,9 +453,18 @@ def plan_emails(today):
     people = People()
     items = missing_items(today, targets, policies)
     plans = sorted({t.plan for t in targets}, key=lambda p: p.year)
-    planned = plan_chasers(today, items, people) + plan_escalations(today, items, people)
-    planned += plan_reviews(today, people)
-    planned += plan_digests(today, plans, targets, policies, people)
+    planned = []
+    # One kind failing (say, the report engine for the digest) must not stop the others.
+    for kind, make in (
+        ("reminders", lambda: plan_chasers(today, items, people)),
+        ("escalations", lambda: plan_escalations(today, items, people)),
+        ("reviews", lambda: plan_reviews(today, people)),
+        ("digests", lambda: plan_digests(today, plans, targets, policies, people)),
+    ):
+        try:
+            planned += make()
+        except Exception:
+            logger.exception("Could not work out the %s due on %s", kind, today)
     order = list(Kind.values)
     return sorted(planned, key=lambda p: (order.index(p.kind), p.recipient, p.period))
 
@@ -509,6 +518,12 @@ def sweep(today=None, deliver=None, dry_run=False, now=None):
     """
     now = now or timezone.now()
     today = today or timezone.localdate()
+    # What the log records (errors, names) is in the site's language, whatever is active in this thread.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _sweep(today, now, deliver, dry_run)
+
+
+def _sweep(today, now, deliver, dry_run):
     result = SweepResult(today)
     planned = plan_emails(today)
     taken = _claimed_keys(planned)

@@ -3,7 +3,9 @@
 import datetime
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from tracker.reminders import delivery, sweep
@@ -27,6 +29,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        with translation.override(settings.LANGUAGE_CODE):
+            self.run(options)
+
+    def run(self, options):
         today = parse_date(options["date"]) if options["date"] else None
         if options["dry_run"]:
             result = sweep.sweep(today=today, dry_run=True)
