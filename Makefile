@@ -15,7 +15,7 @@ find_python = for c in $$PYTHON python3.14 python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$c"; exit 0; }; \
 	done; exit 1
 
-.PHONY: run test venv migrate browser messages lint clean
+.PHONY: run test venv migrate browser messages lint clean reminders
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	@py=$$($(find_python)) || { echo "ERROR: Python 3.12 or newer is needed (Django 6). Install it (e.g. pyenv install 3.12) or set PYTHON=/path/to/python3.12." >&2; exit 1; }; \
@@ -38,6 +38,11 @@ run: migrate
 	@echo "  Reminders: make reminders (or see README: worker and beat)."
 	@echo ""
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The reminders due today, sent now (embedded mode: run it from cron). DATE=YYYY-MM-DD runs as that day;
+# DRY=1 prints one JSON line per email instead of sending.
+reminders: migrate
+	$(RUN_ENV) $(PY) manage.py send_reminders $(if $(DATE),--date $(DATE)) $(if $(DRY),--dry-run)
 
 # Debian's chromium for the browser tests; best effort here, required in CI.
 browser:
