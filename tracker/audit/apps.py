@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
-    name = 'tracker.audit'
+    name = "tracker.audit"
+    verbose_name = _("History")

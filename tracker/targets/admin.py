@@ -6,7 +6,8 @@ every write records history; entries are saved only through save_entries.
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
+from django.db import IntegrityError, router
+from django.db.models.deletion import Collector
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path
 from django.utils.translation import gettext
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
+from tracker.audit.history import HistoryAdminMixin
 from tracker.audit.models import Change
 from tracker.targets import views
 from tracker.targets.forms import ProgressEntryAdminForm, plain_number
@@ -26,6 +28,7 @@ from tracker.targets.models import (
     Target,
     Unit,
 )
+from tracker.targets.review_admin import ReviewAdminMixin
 from tracker.targets.services import SaveFailed, save_entries
 
 admin.site.site_header = _("Target tracker")
@@ -48,11 +51,28 @@ def scoped_choices(model, user):
     return None
 
 
+# Rows deleted along with another one (a target's entries and monthly plan) get their own history rows.
+CASCADE_AUDITED_APPS = {"targets", "accounts"}
+
+
+def _cascaded(obj):
+    collector = Collector(using=router.db_for_write(type(obj)))
+    try:
+        collector.collect([obj])
+    except Exception:  # protected rows: the delete itself will refuse, nothing goes with it
+        return []
+    found = [o for instances in collector.data.values() for o in instances]
+    found += [o for qs in collector.fast_deletes if hasattr(qs, "model") for o in qs]
+    return [o for o in found if o._meta.app_label in CASCADE_AUDITED_APPS and not (
+        type(o) is type(obj) and o.pk == obj.pk) and o._meta.model_name != "loginfailure"]
+
+
 def record_deletion(obj, user, before=None):
     """History for a row about to be deleted (call before deleting, while it still has its id)."""
     before = before if before is not None else audit.snapshot(obj)
-    audit.record(obj, user, "admin", before, action=Change.Action.DELETE,
-                 changes={key: [value, None] for key, value in before.items()})
+    for row, snap in [(obj, before), *((o, audit.snapshot(o)) for o in _cascaded(obj))]:
+        audit.record(row, user, "admin", snap, action=Change.Action.DELETE,
+                     changes={key: [value, None] for key, value in snap.items()})
 
 
 class ReadOnlyMixin:
@@ -94,7 +114,7 @@ class ScopedMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class ScopedAdmin(ScopedMixin, admin.ModelAdmin):
+class ScopedAdmin(HistoryAdminMixin, ScopedMixin, admin.ModelAdmin):
     """Scoped rows, 404 for rows outside them, and history for every write made here."""
 
     def get_object(self, request, object_id, from_field=None):
@@ -239,11 +259,11 @@ class RecordedResultAdmin(ScopedAdmin):
 
 
 @admin.register(ProgressEntry)
-class ProgressEntryAdmin(ScopedAdmin):
+class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     form = ProgressEntryAdminForm
-    list_display = ["target", "period", "shown_value", "state", "entered_by", "updated_at"]
+    list_display = ["target", "period", "shown_value", "state", "is_late", "entered_by", "updated_at", "review_link"]
     list_filter = [
-        "year", "month", "state",
+        "year", "month", "state", "is_late",
         ("target__lead_unit", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["target__code", "target__name", "target__name_en"]
