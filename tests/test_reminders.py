@@ -369,3 +369,20 @@ def test_inactive_people_get_nothing(world):
     sent = run(D(2022, 6, 8))
 
     assert sorted(m.to[0] for m in sent) == ["alice@example.com", "carl@example.com"]
+
+
+def test_it_chases_last_months_and_earlier_figures_within_the_cap(world):
+    # April's figures were due 10 May (21 working days before 9 June), March's on 8 April (42).
+    ReportingPolicy.objects.filter(unit=None, target=None).update(overdue_cap_days=25)
+    submit(world.county_firms, 5, D(2022, 6, 8))
+
+    (carl_mail,) = to(run(D(2022, 6, 9)), world.carl)
+
+    reminder = Reminder.objects.get(user=world.carl)
+    assert (reminder.kind, reminder.period, reminder.targets) == ("overdue", "2022-04", ["T-COUNTY"])
+    assert reminder.items == [{"target": world.county_firms.pk, "period": "2022-04"}]
+    assert "Jan–Apr 2022 · Guoyang county" in carl_mail.body
+    assert "T-COUNTY Guoyang new firms: deadline 2022-05-10, 21 working days overdue" in carl_mail.body
+    alice = Reminder.objects.get(user=world.alice)
+    assert sorted((i["period"], i["target"]) for i in alice.items) == sorted(
+        (p, t.pk) for p in ("2022-04", "2022-05") for t in (world.firms, world.growth))

@@ -227,9 +227,10 @@ def _stand(due, today, policy):
 
 def _rough_bounds(today, policy):
     """Calendar-day bounds outside which a deadline cannot be in the chase window (saves counting days)."""
-    slack = 12  # the longest run of non-working days (National Day) plus weekends
-    ahead = datetime.timedelta(days=policy.remind_days_before * 7 // 5 + slack)
-    behind = datetime.timedelta(days=policy.overdue_cap_days * 7 // 5 + slack)
+    # Two calendar days per working day, plus the longest run of days off, always covers the window.
+    slack = 12
+    ahead = datetime.timedelta(days=policy.remind_days_before * 2 + slack)
+    behind = datetime.timedelta(days=policy.overdue_cap_days * 2 + slack)
     return today - behind, today + ahead
 
 
