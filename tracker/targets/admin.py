@@ -17,6 +17,8 @@ from tracker.accounts import scoping
 from tracker.audit import service as audit
 from tracker.audit.history import HistoryAdminMixin
 from tracker.audit.models import Change
+from tracker.ops.filters import LeadUnitFilter, MonthFilter, YearFilter
+from tracker.ops.paginator import EstimatedCountPaginator
 from tracker.targets import views
 from tracker.targets.forms import ProgressEntryAdminForm, plain_number
 from tracker.targets.models import (
@@ -262,12 +264,14 @@ class RecordedResultAdmin(ScopedAdmin):
 class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     form = ProgressEntryAdminForm
     list_display = ["target", "period", "shown_value", "state", "is_late", "entered_by", "updated_at", "review_link"]
-    list_filter = [
-        "year", "month", "state", "is_late",
-        ("target__lead_unit", admin.RelatedOnlyFieldListFilter),
-    ]
+    # Built for a million rows: filter choices from small tables, no full COUNT (an estimate
+    # beyond 10,000 rows on PostgreSQL), newest first along an index.
+    list_filter = [YearFilter, MonthFilter, "state", "is_late", ("target__lead_unit", LeadUnitFilter)]
     search_fields = ["target__code", "target__name", "target__name_en"]
     list_select_related = ["target", "entered_by"]
+    ordering = ["-updated_at", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     readonly_fields = [
         "state", "version", "entered_by", "entered_at", "submitted_by", "submitted_at", "is_late",
         "assessed_status", "reviewed_by", "reviewed_at", "review_comment",

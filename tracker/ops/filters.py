@@ -1,0 +1,43 @@
+"""Admin list filters for large tables: their choices come from small tables, never from
+a DISTINCT over the big one (which reads every row on every page load)."""
+
+from django.contrib import admin
+from django.utils.dates import MONTHS
+
+from tracker.accounts import scoping
+from tracker.targets.models import Plan, ProgressEntry, Target
+
+
+class YearFilter(admin.SimpleListFilter):
+    """Years that have a plan."""
+
+    title = ProgressEntry._meta.get_field("year").verbose_name
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        return [(str(year), str(year)) for year in Plan.objects.order_by("-year").values_list("year", flat=True)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(year=self.value()) if self.value() else queryset
+
+
+class MonthFilter(admin.SimpleListFilter):
+    title = ProgressEntry._meta.get_field("month").verbose_name
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        return [(str(number), name) for number, name in MONTHS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(month=self.value()) if self.value() else queryset
+
+
+class LeadUnitFilter(admin.RelatedFieldListFilter):
+    """For ("target__lead_unit", LeadUnitFilter): the units this person may see that lead a target.
+
+    Unlike RelatedOnlyFieldListFilter it never scans the entries for the units they use.
+    """
+
+    def field_choices(self, field, request, model_admin):
+        units = scoping.visible_units(request.user).filter(pk__in=Target.objects.values("lead_unit_id"))
+        return [(unit.pk, str(unit)) for unit in units.order_by("code")]
