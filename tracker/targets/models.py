@@ -365,6 +365,7 @@ class ProgressEntry(models.Model):
             models.Index(fields=["year", "month", "state"]),
             # The admin's entries list, newest first with a tie-break, reads this index (no sort of the table).
             models.Index(fields=["-updated_at", "-id"], name="entry_recent_first"),
+            models.Index(fields=["year", "-updated_at", "-id"], name="entry_year_recent_first"),
         ]
 
     def __str__(self):
