@@ -1,9 +1,13 @@
 """Admin for people's unit memberships (roles) and their settings; scoped like every other list."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.accounts.models import LoginFailure, Membership, Profile
+from tracker.accounts.roles import sync_user_groups
 from tracker.targets.admin import ScopedAdmin
 
 
@@ -44,3 +48,48 @@ class LoginFailureAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ["unit", "role"]
+    autocomplete_fields = ["unit"]
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    fields = ["language", "phone"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """People with their units and roles; the role groups follow the memberships (see roles.py)."""
+
+    inlines = [ProfileInline, MembershipInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "roles"]
+    list_filter = ["is_staff", "is_active", "memberships__role",
+                   ("memberships__unit", admin.RelatedOnlyFieldListFilter)]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__unit")
+
+    @admin.display(description=_("units and roles"))
+    def roles(self, obj):
+        return "; ".join(f"{m.unit} · {m.get_role_display()}" for m in obj.memberships.all())
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # Only a superuser makes superusers: an administrator cannot step outside the roles.
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        sync_user_groups(form.instance)
