@@ -297,7 +297,8 @@ def main():
     search_code = Target.objects.filter(code__startswith="B2015").order_by("code").values_list("code", flat=True)[7]
     pages = [
         ("entries: first page", entries),
-        ("entries: filtered", f"{entries}?year__exact=2022&state__exact=submitted"),
+        ("entries: 2022, submitted", f"{entries}?year=2022&state__exact=submitted"),
+        ("entries: 2016, June", f"{entries}?year=2016&month=6"),
         ("entries: search", f"{entries}?q={search_code}"),
         ("report 2022-06", "/reports/2022-06/"),
         ("dashboard", "/"),
