@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from tracker.reports.completeness import unreported_units
 from tracker.reports.status import STATUSES, fmt_number, status_label
@@ -23,23 +23,23 @@ TEXT, NUMBER, RATIO = "text", "number", "ratio"
 
 # (row key, header, type). The headers are translated: Chinese by default.
 COLUMNS = (
-    ("code", gettext_lazy("Code"), TEXT),
-    ("name", gettext_lazy("Target"), TEXT),
-    ("section", gettext_lazy("Section"), TEXT),
-    ("unit_name", gettext_lazy("Responsible unit"), TEXT),
-    ("kind_label", gettext_lazy("Kind"), TEXT),
-    ("measure", gettext_lazy("Measure"), TEXT),
-    ("target", gettext_lazy("Target value"), NUMBER),
-    ("actual", gettext_lazy("Actual (YTD)"), NUMBER),
-    ("comparator", gettext_lazy("Comparator"), NUMBER),
-    ("expected", gettext_lazy("Expected by now"), NUMBER),
-    ("gap", gettext_lazy("Gap"), NUMBER),
-    ("completion", gettext_lazy("Completion"), RATIO),
-    ("time_adjusted", gettext_lazy("Time-adjusted completion"), RATIO),
-    ("forecast", gettext_lazy("Year-end forecast"), NUMBER),
-    ("status_label", gettext_lazy("Status"), TEXT),
-    ("reason", gettext_lazy("Reason"), TEXT),
-    ("period", gettext_lazy("Figure for"), TEXT),
+    ("code", pgettext_lazy("report", "Code"), TEXT),
+    ("name", pgettext_lazy("report", "Target"), TEXT),
+    ("section", pgettext_lazy("report", "Section"), TEXT),
+    ("unit_name", pgettext_lazy("report", "Responsible unit"), TEXT),
+    ("kind_label", pgettext_lazy("report", "Kind"), TEXT),
+    ("measure", pgettext_lazy("report", "Measure"), TEXT),
+    ("target", pgettext_lazy("report", "Target value"), NUMBER),
+    ("actual", pgettext_lazy("report", "Actual (YTD)"), NUMBER),
+    ("comparator", pgettext_lazy("report", "Comparator"), NUMBER),
+    ("expected", pgettext_lazy("report", "Expected by now"), NUMBER),
+    ("gap", pgettext_lazy("report", "Gap"), NUMBER),
+    ("completion", pgettext_lazy("report", "Completion"), RATIO),
+    ("time_adjusted", pgettext_lazy("report", "Time-adjusted completion"), RATIO),
+    ("forecast", pgettext_lazy("report", "Year-end forecast"), NUMBER),
+    ("status_label", pgettext_lazy("report", "Status"), TEXT),
+    ("reason", pgettext_lazy("report", "Reason"), TEXT),
+    ("period", pgettext_lazy("report", "Figure for"), TEXT),
 )
 
 CONTENT_TYPES = {
@@ -138,7 +138,7 @@ JSON_NUMBERS = {"target", "actual", "comparator", "expected", "gap", "completion
 def to_json(rows, year, month):
     """A list of rows; numbers as JSON numbers and null where a value does not apply."""
     data = [
-        {k: _json_number(r[k]) if k in JSON_NUMBERS else (r[k] if r[k] != "" else None) for k in JSON_KEYS}
+        {k: _json_number(r[k]) if k in JSON_NUMBERS else (str(r[k]) if r[k] != "" else None) for k in JSON_KEYS}
         for r in rows
     ]
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")

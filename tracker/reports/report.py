@@ -5,9 +5,26 @@ so they always agree. Loading is a fixed number of queries however many
 targets, units and entries there are.
 """
 
+from django.utils.functional import lazy
+
 from tracker.accounts import scoping
-from tracker.reports.status import SEVERITY, STATUSES, assess_loaded, load_period, months_label, status_label
+from tracker.reports.status import (
+    SEVERITY,
+    STATUSES,
+    assess_loaded,
+    gc_paused,
+    load_period,
+    months_label,
+    status_label,
+)
 from tracker.targets.models import Target
+
+
+def _reason(assessment):
+    return assessment.reason
+
+
+_lazy_reason = lazy(_reason, str)
 
 
 def shift_month(year, month, delta):
@@ -23,9 +40,15 @@ def report_targets(user, year):
 
 def build_rows(targets_qs, year, month, today=None):
     """Report rows for the targets, grouped by section in plan order."""
-    data = load_period(targets_qs, year, month)
-    results = assess_loaded(data, year, month, today)
-    kinds = dict(Target.Kind.choices)
+    with gc_paused():
+        data = load_period(targets_qs, year, month)
+        results = assess_loaded(data, year, month, today)
+        return _rows(data, results)
+
+
+def _rows(data, results):
+    kinds = {key: str(label) for key, label in Target.Kind.choices}
+    labels = {key: status_label(key) for key in STATUSES}
     rows = []
     for t in data.targets:
         a = results[t.pk]
@@ -41,7 +64,7 @@ def build_rows(targets_qs, year, month, today=None):
             "unit_name": t.lead_unit.display_name,
             "unit_id": t.lead_unit_id,
             "kind": t.kind,
-            "kind_label": str(kinds.get(t.kind, t.kind)),
+            "kind_label": kinds.get(t.kind, t.kind),
             "measure": t.measure,
             "target": t.target_value,
             "tolerance": t.tolerance,
@@ -54,9 +77,9 @@ def build_rows(targets_qs, year, month, today=None):
             "time_adjusted": a.time_adjusted,
             "forecast": a.forecast,
             "status": a.status,
-            "status_label": str(status_label(a.status)),
+            "status_label": labels[a.status],
             "severity": SEVERITY[a.status],
-            "reason": a.reason,
+            "reason": _lazy_reason(a),  # worded only for the rows that are shown or exported
             "as_of_month": a.as_of_month,
             "period": months_label(a.as_of_month, t.combined_jan_feb) if a.as_of_month else "",
             "trend": trend,

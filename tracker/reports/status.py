@@ -31,12 +31,15 @@ for its own month, and the reason says which months it covers.
 """
 
 import datetime
-from dataclasses import dataclass
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_data", "not_due")
 
@@ -59,16 +62,19 @@ Q4 = Decimal("0.0001")
 TWELVE = Decimal(12)
 
 
+STATUS_LABELS = {
+    ACHIEVED: gettext_lazy("Achieved"),
+    ON_TRACK: gettext_lazy("On track"),
+    AT_RISK: gettext_lazy("At risk"),
+    OFF_TRACK: gettext_lazy("Off track"),
+    NO_DATA: gettext_lazy("No data"),
+    NOT_DUE: gettext_lazy("Not due"),
+}
+
+
 def status_label(status):
-    """The translated name of a status key."""
-    return {
-        ACHIEVED: _("Achieved"),
-        ON_TRACK: _("On track"),
-        AT_RISK: _("At risk"),
-        OFF_TRACK: _("Off track"),
-        NO_DATA: _("No data"),
-        NOT_DUE: _("Not due"),
-    }[status]
+    """The translated name of a status key, in the active language."""
+    return str(STATUS_LABELS[status])
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,21 @@ class Assessment:
     completion: Decimal | None = None
     time_adjusted: Decimal | None = None
     forecast: Decimal | None = None
-    reason_zh: str = ""
-    reason_en: str = ""
     # The month whose year-to-date figure was judged (None when there was none).
     as_of_month: int | None = None
+    # Builds the one-line reason in the active language; run only when a reason is read,
+    # so a page showing 100 of 2,000 rows words 100 reasons.
+    build_reason: object = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def reason_zh(self):
+        with translation.override("zh-hans"):
+            return self.build_reason() if self.build_reason else ""
+
+    @cached_property
+    def reason_en(self):
+        with translation.override("en"):
+            return self.build_reason() if self.build_reason else ""
 
     @property
     def reason(self):
@@ -235,20 +252,6 @@ def expected_value(target, month, plan_points=None, comparator=None):
     return None
 
 
-class _Reason:
-    """A message rendered in Chinese and English from the same gettext call."""
-
-    def __init__(self, build):
-        self.build = build
-
-    def render(self):
-        with translation.override("zh-hans"):
-            zh = self.build()
-        with translation.override("en"):
-            en = self.build()
-        return zh, en
-
-
 def _name(target):
     if (translation.get_language() or "").startswith("en") and _get(target, "name_en"):
         return target.name_en
@@ -260,8 +263,7 @@ def _measure(target):
 
 
 def _result(status, build_reason, **values):
-    zh, en = _Reason(build_reason).render()
-    return Assessment(status=status, reason_zh=zh, reason_en=en, **values)
+    return Assessment(status=status, build_reason=build_reason, **values)
 
 
 def _by_ratio(ratio, th):
@@ -668,50 +670,90 @@ class PeriodData:
     children: dict  # parent id -> [(child, [entries])]
 
 
+TASK_KINDS = ("milestone", "qualitative")
+
+
 class EntryData:
-    """The fields of a ProgressEntry the engine reads; far cheaper to build than model instances."""
+    """The fields of a ProgressEntry the engine reads; far cheaper to build than model instances.
 
-    FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
-              "note", "problems", "review_comment", "state")
-    __slots__ = FIELDS
+    Notes are read only for milestones and qualitative tasks, so only theirs are loaded.
+    """
 
-    def __init__(self, *values):
-        for name, value in zip(self.FIELDS, values, strict=True):
-            setattr(self, name, value)
+    FIELDS = ("target_id", "month", "value", "comparator", "is_done", "done_on", "assessed_status")
+    TEXTS = ("note", "problems", "review_comment")
+    __slots__ = ("year", *FIELDS, *TEXTS)
+
+    def __init__(self, year, row, texts=("", "", "")):
+        self.year = year
+        self.target_id, self.month, self.value, self.comparator, self.is_done, self.done_on, \
+            self.assessed_status = row
+        self.note, self.problems, self.review_comment = texts
 
 
-def _entry_rows(queryset):
-    return [EntryData(*row) for row in queryset.values_list(*EntryData.FIELDS)]
+def _entry_rows(queryset, year):
+    texts = {
+        (row[0], row[1]): row[2:]
+        for row in queryset.filter(target__kind__in=TASK_KINDS).values_list("target_id", "month", *EntryData.TEXTS)
+    }
+    return [EntryData(year, row, texts.get((row[0], row[1]), ("", "", "")))
+            for row in queryset.values_list(*EntryData.FIELDS)]
+
+
+def _attach(objects, field, model):
+    """Set a foreign key on every object from one query of the (few) related rows."""
+    related = model.objects.in_bulk({getattr(o, field + "_id") for o in objects})
+    for o in objects:
+        setattr(o, field, related[getattr(o, field + "_id")])
 
 
 def load_period(targets_queryset, year, month=12):
     """Targets (with plan, section, lead unit), their entries up to the month, plan points and sub-targets.
 
-    Five queries whatever the number of targets and entries.
+    A fixed number of queries whatever the number of targets and entries.
     """
-    from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
+    from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
 
-    targets = list(targets_queryset.select_related("plan", "section", "lead_unit"))
+    targets = list(targets_queryset.defer("description"))
     entries, points, children = {}, {}, {}
     if not targets:
         return PeriodData(targets, entries, points, children)
+    # Plans, sections and units are few: one small query each instead of three joined copies per target.
+    for field_name, model in (("plan", Plan), ("section", Section), ("lead_unit", Unit)):
+        _attach(targets, field_name, model)
     id_subquery = targets_queryset.values("pk")
     period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).order_by("target_id", "month")
-    for e in _entry_rows(period_entries.filter(target__in=id_subquery)):
+    for e in _entry_rows(period_entries.filter(target__in=id_subquery), year):
         entries.setdefault(e.target_id, []).append(e)
     for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
         "target_id", "month", "value"
     ):
         points.setdefault(target_id, {})[m] = value
     # Sub-targets count even when outside the queryset (e.g. another unit's share of a city-wide target).
-    kids = list(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
+    kids = list(Target.objects.filter(parent__in=id_subquery, is_active=True).defer("description").order_by("pk"))
     if kids:
         kid_entries = {}
-        for e in _entry_rows(period_entries.filter(target__parent__in=id_subquery, target__is_active=True)):
+        for e in _entry_rows(period_entries.filter(target__parent__in=id_subquery, target__is_active=True), year):
             kid_entries.setdefault(e.target_id, []).append(e)
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
     return PeriodData(targets, entries, points, children)
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cycle collector while a period is loaded and judged.
+
+    Loading builds tens of thousands of small objects with no reference cycles;
+    the collector would otherwise run again and again over them mid-request
+    (a third of the report's time with 2,000 targets). It resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def assess_loaded(data, year, month, today=None):
@@ -727,4 +769,5 @@ def assess_loaded(data, year, month, today=None):
 
 def assess_period(targets_queryset, year, month, today=None):
     """{target id: Assessment} for every target in the queryset, in a constant number of queries."""
-    return assess_loaded(load_period(targets_queryset, year, month), year, month, today)
+    with gc_paused():
+        return assess_loaded(load_period(targets_queryset, year, month), year, month, today)

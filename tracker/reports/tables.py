@@ -6,6 +6,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tracker.reports.charts import sparkline
 from tracker.reports.status import fmt_number, fmt_rate
@@ -26,21 +27,21 @@ class NumberColumn(tables.Column):
         kwargs.setdefault("attrs", {"td": {"class": "num"}, "th": {"class": "num"}})
         super().__init__(*args, **kwargs)
 
-    def render(self, value, record):
-        return _number(record, value)
-
 
 class ReportTable(tables.Table):
-    code = tables.Column(verbose_name=_("Code"), order_by=("section_number", "order", "code"))
-    name = tables.Column(verbose_name=_("Target"))
-    measure = tables.Column(verbose_name=_("Measure"), empty_values=())
-    unit_name = tables.Column(verbose_name=_("Responsible unit"), order_by=("unit_code", "code"))
-    target = NumberColumn(verbose_name=_("Target value"), empty_values=())
-    actual = NumberColumn(verbose_name=_("Actual (YTD)"), empty_values=())
-    expected = NumberColumn(verbose_name=_("Expected by now"), empty_values=())
-    gap = NumberColumn(verbose_name=_("Gap"), empty_values=())
-    status = tables.Column(verbose_name=_("Status"), order_by=("severity", "section_number", "order", "code"))
-    trend = tables.Column(verbose_name=_("Trend"), orderable=False, empty_values=())
+    code = tables.Column(verbose_name=pgettext_lazy("report", "Code"),
+                         order_by=("section_number", "order", "code"))
+    name = tables.Column(verbose_name=pgettext_lazy("report", "Target"))
+    measure = tables.Column(verbose_name=pgettext_lazy("report", "Measure"), empty_values=())
+    unit_name = tables.Column(verbose_name=pgettext_lazy("report", "Responsible unit"),
+                              order_by=("unit_code", "code"))
+    target = NumberColumn(verbose_name=pgettext_lazy("report", "Target value"), empty_values=())
+    actual = NumberColumn(verbose_name=pgettext_lazy("report", "Actual (YTD)"), empty_values=())
+    expected = NumberColumn(verbose_name=pgettext_lazy("report", "Expected by now"), empty_values=())
+    gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap"), empty_values=())
+    status = tables.Column(verbose_name=pgettext_lazy("report", "Status"),
+                           order_by=("severity", "section_number", "order", "code"))
+    trend = tables.Column(verbose_name=pgettext_lazy("report", "Trend"), orderable=False, empty_values=())
 
     class Meta:
         template_name = "reports/table.html"
@@ -52,14 +53,34 @@ class ReportTable(tables.Table):
         self.period = period
         super().__init__(*args, **kwargs)
 
+    def page_cells(self):
+        """(record, [(css class, cell html)]) for the rows of the current page.
+
+        One call per row instead of django-tables2's per-cell dispatch, which
+        inspects each render method's signature for every cell.
+        """
+        renderers = [(column.name, getattr(self, f"render_{column.name}", None),
+                      "num" if isinstance(column.column, NumberColumn) else "") for column in self.columns]
+        for row in self.paginated_rows:
+            record = row.record
+            cells = []
+            for name, render, css in renderers:
+                if render is None:
+                    render = self.render_number if css else self.render_text
+                cells.append((css, render(record.get(name), record)))
+            yield record, cells
+
+    def render_text(self, value, record):
+        return "—" if value in (None, "") else value
+
+    def render_number(self, value, record):
+        return _number(record, value)
+
     def render_name(self, value, record):
         url = reverse("reports:target", args=[record["code"]])
         if self.period:
             url += f"?period={self.period}"
         return format_html('<a href="{}">{}</a>', url, value)
-
-    def render_measure(self, value, record):
-        return value or "—"
 
     def render_target(self, value, record):
         if value is None:

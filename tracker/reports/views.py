@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -221,7 +221,6 @@ class TargetView(PeriodMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         t = self.target
-        assessment = assess_period(Target.objects.filter(pk=t.pk), self.year, self.month)[t.pk]
         entries = list(
             ProgressEntry.objects.filter(target=t, year=self.year)
             .select_related("entered_by", "submitted_by", "reviewed_by")
@@ -231,11 +230,14 @@ class TargetView(PeriodMixin, TemplateView):
             e.target = t  # period labels read the target; no query per entry
         points = dict(MonthlyPlanPoint.objects.filter(target=t).values_list("month", "value"))
         sub_targets = list(t.children.filter(is_active=True).select_related("lead_unit").order_by("code"))
-        sub_status = assess_period(t.children.filter(is_active=True), self.year, self.month) if sub_targets else {}
+        # The target and its sub-targets in one go (the sub-targets are judged on their own).
+        judged = assess_period(Target.objects.filter(pk__in=[t.pk, *(s.pk for s in sub_targets)]),
+                               self.year, self.month)
+        assessment = judged[t.pk]
         context.update(
             target=t, assessment=assessment, status_label=status_label(assessment.status), entries=entries,
             chart=self.chart(t, entries, points), plan_points=sorted(points.items()),
-            sub_targets=[(s, sub_status.get(s.pk)) for s in sub_targets],
+            sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
             target_text=fmt_number(t.target_value) if t.target_value is not None else "",
         )
         return context
@@ -257,5 +259,5 @@ class TargetView(PeriodMixin, TemplateView):
             series.append((t.comparator_name or _("Comparator"), "comparator", comparators, False))
         hline = None
         if t.kind != "margin" and t.target_value is not None:
-            hline = (_("Target"), t.target_value)
+            hline = (pgettext("report", "Target"), t.target_value)
         return line_chart(series, [(m, month_name(m)) for m in months], str(t), hline=hline)

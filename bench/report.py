@@ -1,0 +1,188 @@
+#!/usr/bin/env python
+"""Time the monthly report page and the XLSX export against the bare SQL that fetches the same rows.
+
+Builds a synthetic plan (2,000 targets, 50 units, 12 months of entries) in a
+throwaway test database on the configured server (DATABASE_URL; the SQLite
+default otherwise), created for the run and dropped after it, so real data is
+never touched. Prints the median of several runs and the ratios.
+
+    .venv/bin/python bench/report.py
+    DATABASE_URL=postgres://root@127.0.0.1:5432/tracker_bench_report .venv/bin/python bench/report.py
+
+Goal: report page / bare SQL <= 3 on PostgreSQL.
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("TRACKER_PLAIN_STATIC", "1")  # no collectstatic manifest needed
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from tracker.reports.status import assess_period  # noqa: E402
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit  # noqa: E402
+
+YEAR, MONTH = 2022, 12
+KINDS = [Target.Kind.GROWTH, Target.Kind.MARGIN, Target.Kind.CUMULATIVE, Target.Kind.CUMULATIVE,
+         Target.Kind.MILESTONE, Target.Kind.RECURRING, Target.Kind.QUALITATIVE]
+
+# What the report needs from the database, as one would write it by hand.
+BARE_SQL = [
+    """SELECT t.id, t.code, t.name, t.kind, t.measure, t.target_value, t.tolerance, t.direction,
+              t.combined_jan_feb, t.frequency, t.deadline, t.parent_id, s.number, s.name, u.code, u.name
+       FROM targets_target t
+       JOIN targets_section s ON s.id = t.section_id
+       JOIN targets_unit u ON u.id = t.lead_unit_id
+       JOIN targets_plan p ON p.id = t.plan_id
+       WHERE p.year = %s AND t.is_active
+       ORDER BY s.number, t."order", t.code""",
+    """SELECT e.target_id, e.month, e.value, e.comparator, e.is_done, e.done_on, e.assessed_status, e.note,
+              e.problems, e.state
+       FROM targets_progressentry e
+       JOIN targets_target t ON t.id = e.target_id
+       JOIN targets_plan p ON p.id = t.plan_id
+       WHERE e.year = %s AND e.month <= %s AND p.year = %s AND t.is_active
+       ORDER BY e.target_id, e.month""",
+    "SELECT target_id, month, value FROM targets_monthlyplanpoint",
+]
+
+
+def build(n_targets, n_units, n_sections=5):
+    plan = Plan.objects.create(year=YEAR, title=f"{YEAR} bench plan")
+    sections = [Section.objects.create(plan=plan, number=i + 1, name=f"板块{i + 1}") for i in range(n_sections)]
+    units = Unit.objects.bulk_create(Unit(code=f"u{i:02d}", name=f"单位{i:02d}") for i in range(n_units))
+    targets = []
+    for i in range(n_targets):
+        kind = KINDS[i % len(KINDS)]
+        targets.append(Target(
+            plan=plan, section=sections[i % n_sections], lead_unit=units[i % n_units], code=f"B{i:04d}",
+            name=f"基准目标{i}", kind=kind, order=i,
+            target_value={Target.Kind.GROWTH: Decimal("8"), Target.Kind.MARGIN: Decimal("0.5"),
+                          Target.Kind.CUMULATIVE: Decimal("120"), Target.Kind.RECURRING: Decimal("4")}.get(kind),
+            tolerance=Decimal("0.5") if kind == Target.Kind.GROWTH else Decimal("0"),
+            comparator_name="全省" if kind == Target.Kind.MARGIN else "", frequency="quarter",
+            deadline=datetime.date(YEAR, 6 + i % 7, 1), combined_jan_feb=kind in (Target.Kind.GROWTH,
+                                                                                   Target.Kind.MARGIN),
+        ))
+    Target.objects.bulk_create(targets, batch_size=500)
+    targets = list(Target.objects.filter(plan=plan).order_by("code"))
+    submitted = timezone.make_aware(datetime.datetime(YEAR + 1, 1, 6, 9))
+    entries = []
+    for i, t in enumerate(targets):
+        for month in range(1, 13):
+            if not t.expects_entry(month):
+                continue
+            value = None
+            if t.kind in (Target.Kind.GROWTH, Target.Kind.MARGIN):
+                value = Decimal("6") + Decimal(i % 50) / 10
+            elif t.kind == Target.Kind.CUMULATIVE:
+                value = Decimal(month * (5 + i % 10))
+            elif t.kind == Target.Kind.RECURRING:
+                value = Decimal(month // 3 - (i % 3 == 0 and month >= 6))
+            entries.append(ProgressEntry(
+                target=t, year=YEAR, month=month, value=value,
+                comparator=Decimal("7.0") if t.kind == Target.Kind.MARGIN else None,
+                is_done=t.kind == Target.Kind.MILESTONE and month >= 9 and i % 2 == 0,
+                note=f"第{month}月进展情况" if i % 3 else "", problems="资金缺口" if i % 11 == 0 else "",
+                state=ProgressEntry.State.APPROVED, submitted_at=submitted,
+            ))
+    ProgressEntry.objects.bulk_create(entries, batch_size=1000)
+    counts = [t for t in targets if t.kind == Target.Kind.CUMULATIVE]
+    MonthlyPlanPoint.objects.bulk_create(
+        [MonthlyPlanPoint(target=t, month=m, value=Decimal(m * 9)) for t in counts[::4] for m in (3, 6, 9)],
+        batch_size=1000,
+    )
+    user = get_user_model().objects.create_superuser("bench-admin", "bench@example.com", "bench-pass-0123")
+    return len(targets), len(entries), user
+
+
+def median_seconds(fn, runs):
+    fn()  # warm-up: templates, translations, connection
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bare_sql():
+    rows = 0
+    with connection.cursor() as cursor:
+        for sql, params in zip(BARE_SQL, ([YEAR], [YEAR, MONTH, YEAR], []), strict=True):
+            cursor.execute(sql, params)
+            rows += len(cursor.fetchall())
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--targets", type=int, default=2000)
+    parser.add_argument("--units", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    tmp = None
+    if connection.vendor == "sqlite":
+        # A file on disk, as in production, not SQLite's in-memory test database.
+        tmp = tempfile.TemporaryDirectory()
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        n_targets, n_entries, user = build(args.targets, args.units)
+        print(f"database: {connection.vendor}; {n_targets} targets, {args.units} units, {n_entries} entries "
+              f"({YEAR}, 12 months); median of {args.runs} runs")
+        client = Client()
+        client.force_login(user)
+        url = f"/reports/{YEAR}-{MONTH:02d}/"
+
+        def page():
+            response = client.get(url)
+            assert response.status_code == 200, response.status_code
+
+        def xlsx():
+            response = client.get(url + "?_export=xlsx")
+            assert response.status_code == 200 and len(response.content) > 10_000
+
+        def engine():
+            assert len(assess_period(Target.objects.filter(plan__year=YEAR), YEAR, MONTH)) == n_targets
+
+        results = {}
+        for label, fn in (("bare SQL (same rows)", bare_sql), ("engine only (assess_period)", engine),
+                          ("report page (HTML)", page), ("XLSX export", xlsx)):
+            with CaptureQueriesContext(connection) as queries:
+                fn()
+            results[label] = median_seconds(fn, args.runs)
+            print(f"{label:<30} {results[label] * 1000:8.1f} ms   queries={len(queries)}")
+        sql = results["bare SQL (same rows)"]
+        for label in ("report page (HTML)", "XLSX export"):
+            print(f"{label} / bare SQL = {results[label] / sql:5.1f}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if tmp:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
