@@ -1,6 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+
+def not_found(model_admin, request, opts, object_id):
+    raise Http404(_("No such object, or not one of your units'."))
 
 
 class AccountsConfig(AppConfig):
@@ -17,3 +22,7 @@ class AccountsConfig(AppConfig):
         # Runs after auth has created the permissions of every model.
         post_migrate.connect(sync_role_groups, dispatch_uid="tracker.accounts.sync_role_groups")
         admin.site.login_form = ThrottledAuthenticationForm
+        # Django's admin answers an id it cannot find (or may not show) with a redirect to the
+        # index ("perhaps it was deleted?"). Every admin here answers 404 instead, so a guessed
+        # id of another unit's row behaves like a missing one, in every app's admin alike.
+        admin.ModelAdmin._get_obj_does_not_exist_redirect = not_found

@@ -1,0 +1,335 @@
+"""The access matrix: each role × own unit / other unit × every admin URL, the entry screen, history,
+autocomplete, dropdown choices, admin actions, reports, dashboard, exports and imports.
+
+Rules checked everywhere:
+- another unit's object, by its URL, gives 403 or 404 (never data, never a redirect to it);
+- no page or file shown to a clerk or reviewer of unit A mentions anything of unit B ("BRAVO");
+- own objects open when the role's permissions allow it, 403 otherwise;
+- leaders and administrators see both units.
+"""
+
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+
+from tests.factories import make_plan, make_section, make_target, make_unit, make_user
+from tracker.accounts import scoping
+from tracker.accounts.models import LoginFailure, Membership, Profile
+from tracker.audit.models import Change
+from tracker.imports.models import ImportBatch
+from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.targets.models import ProgressEntry, RecordedResult
+from tracker.targets.services import EntryRow, save_entries
+
+pytestmark = pytest.mark.django_db
+Role = Membership.Role
+State = ProgressEntry.State
+SECRET = "BRAVO"  # every name of unit B's rows carries it
+ROLES = ["clerk", "reviewer", "leader", "administrator"]
+NARROW = {"clerk", "reviewer"}
+
+
+class World:
+    pass
+
+
+@pytest.fixture
+def world():
+    w = World()
+    w.plan = make_plan(2022)
+    w.section = make_section(w.plan, 1, name="经济运行")
+    w.city = make_unit("city", name="市经信局")
+    w.a = make_unit("alpha", name="谯城区ALPHA", parent=w.city)
+    w.b = make_unit("bravo", name=f"涡阳县{SECRET}", parent=w.city)
+    w.users = {
+        "clerk": make_user("alpha_clerk", unit=w.a, role=Role.CLERK),
+        "reviewer": make_user("alpha_reviewer", unit=w.a, role=Role.REVIEWER),
+        "leader": make_user("leader", unit=w.city, role=Role.LEADER),
+        "administrator": make_user("boss", unit=w.city, role=Role.ADMIN),
+    }
+    w.clerk_b = make_user(f"{SECRET.lower()}_clerk", unit=w.b, role=Role.CLERK, first_name=SECRET)
+    w.ta = make_target(code="ALPHA-1", name="谯城区新增规上企业ALPHA", plan=w.plan, section=w.section, lead_unit=w.a)
+    w.tb = make_target(code=f"{SECRET}-1", name=f"涡阳县新增规上企业{SECRET}", plan=w.plan, section=w.section,
+                       lead_unit=w.b)
+    today = __import__("datetime").date(2022, 4, 3)
+    assert save_entries(w.users["clerk"], [EntryRow(w.ta, 2022, 3, {"value": Decimal("7"), "note": "ALPHA进展"})],
+                        "entry_screen", today=today).ok
+    assert save_entries(w.clerk_b, [EntryRow(w.tb, 2022, 3, {"value": Decimal("9"), "note": f"{SECRET}进展"})],
+                        "entry_screen", today=today).ok
+    w.ea, w.eb = ProgressEntry.objects.get(target=w.ta), ProgressEntry.objects.get(target=w.tb)
+    ProgressEntry.objects.filter(pk__in=[w.ea.pk, w.eb.pk]).update(state=State.SUBMITTED)  # test set-up only
+    w.ca, w.cb = Change.objects.get(object_id=str(w.ea.pk)), Change.objects.get(object_id=str(w.eb.pk))
+    w.ma, w.mb = w.users["clerk"].memberships.get(), w.clerk_b.memberships.get()
+    w.pa = Profile.objects.create(user=w.users["clerk"])
+    w.pb = Profile.objects.create(user=w.clerk_b, phone=SECRET)
+    w.ra = Reminder.objects.create(user=w.users["clerk"], kind="overdue", period="2022-03", day=today,
+                                   subject="ALPHA reminder")
+    w.rb = Reminder.objects.create(user=w.clerk_b, kind="overdue", period="2022-03", day=today,
+                                   subject=f"{SECRET} reminder")
+    w.policy_a = ReportingPolicy.objects.create(unit=w.a)
+    w.policy_b = ReportingPolicy.objects.create(unit=w.b)
+    w.ba = ImportBatch.objects.create(user=w.users["clerk"], file_name="alpha.csv", sha256="a" * 64, size=1)
+    w.bb = ImportBatch.objects.create(user=w.clerk_b, file_name=f"{SECRET}.csv", sha256="b" * 64, size=1)
+    w.result = RecordedResult.objects.create(plan=w.plan, code="R-1", name="2021年规上企业", value=1, year=2021)
+    w.failure = LoginFailure.objects.create(username="someone", ip="10.0.0.1", failures=1)
+    return w
+
+
+def unit_bound(w):
+    """(A's object, B's object, owner): objects of unit A and unit B. Reminders and import batches
+    belong to a person (A's clerk), not to the unit: for other roles they are someone else's."""
+    return [
+        (w.a, w.b, None), (w.ta, w.tb, None), (w.ea, w.eb, None), (w.ca, w.cb, None), (w.ma, w.mb, None),
+        (w.pa, w.pb, None), (w.users["clerk"], w.clerk_b, None), (w.policy_a, w.policy_b, None),
+        (w.ra, w.rb, "clerk"), (w.ba, w.bb, "clerk"),
+    ]
+
+
+def shared(w):
+    return [w.plan, w.section, w.result, w.failure, Group.objects.get(name="clerk")]
+
+
+def admin_url(obj, kind):
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{kind}", args=[obj.pk])
+
+
+def object_kinds(obj):
+    kinds = ["change", "history", "delete"]
+    if isinstance(obj, ProgressEntry):
+        kinds.append("review")
+    return kinds
+
+
+def allowed(user, obj, kind):
+    """Whether the role's permissions (not the unit) allow this page, as the admin decides it."""
+    model_admin = admin.site._registry[type(obj)]
+    request = RequestFactory().get("/")
+    request.user = user
+    if kind == "delete":
+        return model_admin.has_delete_permission(request, obj)
+    return model_admin.has_view_or_change_permission(request, obj)
+
+
+def visible(user, obj):
+    """Whether the object is in the admin's list for this user (reminders: administrators and the owner)."""
+    request = RequestFactory().get("/")
+    request.user = user
+    return admin.site._registry[type(obj)].get_queryset(request).filter(pk=obj.pk).exists()
+
+
+def leaks(response):
+    if response.get("Content-Type", "").startswith("text/"):
+        return SECRET in response.content.decode() or SECRET.lower() in response.content.decode()
+    return False
+
+
+def check_objects(client, w, role):
+    user = w.users[role]
+    problems = []
+    for own, other, owner in unit_bound(w):
+        for kind in object_kinds(own):
+            try:
+                own_url, other_url = admin_url(own, kind), admin_url(other, kind)
+            except NoReverseMatch:
+                continue
+            if owner in (None, role):
+                response = client.get(own_url, follow=True)
+                want = 200 if allowed(user, own, kind) else 403
+                if response.status_code != want:
+                    problems.append(f"{role} own {own_url}: {response.status_code}, wanted {want}")
+            response = client.get(other_url, follow=True)
+            if role in NARROW or (owner and not scoping.sees_all(user)):
+                # A redirect is only acceptable when it ends in 403/404 (the import pages do that).
+                if response.status_code not in (403, 404):
+                    problems.append(f"{role} other {other_url}: {response.status_code} via {response.redirect_chain}")
+                if leaks(response):
+                    problems.append(f"{role} other {other_url}: shows {SECRET}")
+            else:
+                want = {200 if allowed(user, other, kind) else 403} if visible(user, other) else {403, 404}
+                if response.status_code not in want:
+                    problems.append(f"{role} {other_url}: {response.status_code}, wanted {want}")
+    for obj in shared(w):
+        url = admin_url(obj, "change")
+        response = client.get(url)
+        want = 200 if allowed(user, obj, "change") else 403
+        if response.status_code != want:
+            problems.append(f"{role} shared {url}: {response.status_code}, wanted {want}")
+    return problems
+
+
+def check_lists(client, w, role):
+    problems = []
+    request = RequestFactory().get("/")
+    request.user = w.users[role]
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        for kind in ("changelist", "add"):
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{kind}")
+            response = client.get(url)
+            if kind == "changelist":
+                want = 200 if model_admin.has_view_or_change_permission(request) or model_admin.has_module_permission(
+                    request) and model_admin.has_view_permission(request) else 403
+            else:
+                want = 200 if model_admin.has_add_permission(request) else 403
+            if response.status_code != want:
+                problems.append(f"{role} {url}: {response.status_code}, wanted {want}")
+            if role in NARROW and response.status_code == 200 and leaks(response):
+                problems.append(f"{role} {url}: shows {SECRET}")
+    return problems
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_applies_the_matrix_to_every_admin_url(client, world, role):
+    client.force_login(world.users[role])
+    problems = check_objects(client, world, role) + check_lists(client, world, role)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_lists_only_the_roles_rows(client, world, role):
+    client.force_login(world.users[role])
+    wanted_codes = {"ALPHA-1"} if role in NARROW else {"ALPHA-1", f"{SECRET}-1"}
+    targets = client.get(reverse("admin:targets_target_changelist"))
+    assert {t.code for t in targets.context["cl"].result_list} == wanted_codes
+    entries = client.get(reverse("admin:targets_progressentry_changelist"))
+    assert {e.target.code for e in entries.context["cl"].result_list} == wanted_codes
+    history = client.get(reverse("admin:audit_change_changelist"))
+    units = {c.unit_id for c in history.context["cl"].result_list if c.unit_id}
+    assert units == ({world.a.pk} if role in NARROW else {world.a.pk, world.b.pk})
+
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer"])
+def test_it_offers_only_own_targets_in_dropdowns_autocomplete_and_filters(client, world, role):
+    client.force_login(world.users[role])
+    add = client.get(reverse("admin:targets_progressentry_add"))
+    assert list(add.context["adminform"].form.fields["target"].queryset) == [world.ta]
+    auto = client.get(reverse("admin:autocomplete"), {
+        "app_label": "targets", "model_name": "progressentry", "field_name": "target", "term": ""})
+    assert auto.status_code == 200
+    assert [r["id"] for r in auto.json()["results"]] == [str(world.ta.pk)]
+    searched = client.get(reverse("admin:autocomplete"), {
+        "app_label": "targets", "model_name": "progressentry", "field_name": "target", "term": SECRET})
+    assert searched.json()["results"] == []
+    listing = client.get(reverse("admin:targets_progressentry_changelist"))
+    assert not leaks(listing)
+
+
+def test_it_gives_administrators_every_units_choices(client, world):
+    client.force_login(world.users["administrator"])
+    add = client.get(reverse("admin:targets_target_add"))
+    assert set(add.context["adminform"].form.fields["lead_unit"].queryset) == {world.city, world.a, world.b}
+
+
+@pytest.mark.parametrize("role,action", [
+    ("clerk", "submit_selected"), ("clerk", "delete_selected"), ("reviewer", "approve_selected"),
+    ("reviewer", "submit_selected"), ("leader", "approve_selected"), ("leader", "delete_selected"),
+])
+def test_it_lets_no_admin_action_touch_another_units_rows(client, world, role, action):
+    client.force_login(world.users[role])
+    client.post(reverse("admin:targets_progressentry_changelist"),
+                {"action": action, "_selected_action": [world.eb.pk], "post": "yes"})
+    world.eb.refresh_from_db()
+    assert world.eb.state == State.SUBMITTED
+    assert not Change.objects.filter(object_id=str(world.eb.pk), action__in=["transition", "delete"]).exists()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_opens_the_entry_screen_only_for_the_roles_units(client, world, role):
+    client.force_login(world.users[role])
+    own = client.get(reverse("admin:targets_progressentry_entry", args=["alpha", "2022-03"]))
+    other = client.get(reverse("admin:targets_progressentry_entry", args=["bravo", "2022-03"]))
+    assert own.status_code == 200
+    if role in NARROW:
+        assert other.status_code in (403, 404) and not leaks(other)
+    else:
+        assert other.status_code == 200 and SECRET in other.content.decode()
+    posted = client.post(reverse("admin:targets_progressentry_entry", args=["bravo", "2022-03"]),
+                         {f"t{world.tb.pk}-value": "100", f"t{world.tb.pk}-version": str(world.eb.version)})
+    world.eb.refresh_from_db()
+    if role != "administrator":
+        assert posted.status_code in (403, 404)
+        assert world.eb.value == Decimal("9")
+
+
+REPORT_URLS = [
+    ("reports:dashboard", [], {"period": "2022-03"}),
+    ("reports:index", [], {}),
+    ("reports:report", ["2022", "03"], {}),
+    ("reports:report", ["2022", "03"], {"_export": "csv"}),
+    ("reports:report", ["2022", "03"], {"_export": "xlsx"}),
+    ("reports:report", ["2022", "03"], {"_export": "docx"}),
+    ("reports:completeness", ["2022", "03"], {}),
+]
+
+
+def file_text(response):
+    """The readable text of a page or an exported file."""
+    kind = response.get("Content-Type", "")
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    if "spreadsheetml" in kind:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(data))
+        return " ".join(str(c.value) for s in book.worksheets for row in s.iter_rows() for c in row if c.value)
+    if "wordprocessingml" in kind:
+        from docx import Document
+
+        doc = Document(io.BytesIO(data))
+        cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+        return " ".join([p.text for p in doc.paragraphs] + cells)
+    return data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_limits_reports_dashboard_and_exports_to_the_roles_units(client, world, role):
+    client.force_login(world.users[role])
+    for name, args, params in REPORT_URLS:
+        response = client.get(reverse(name, args=args), params, follow=True)
+        assert response.status_code == 200, (name, params)
+        text = file_text(response)
+        if name == "reports:index":
+            continue
+        assert "ALPHA" in text, (name, params)
+        assert (SECRET in text) == (role not in NARROW), (name, params)
+    own = client.get(reverse("reports:target", args=["ALPHA-1"]))
+    other = client.get(reverse("reports:target", args=[f"{SECRET}-1"]))
+    assert own.status_code == 200
+    assert other.status_code == (404 if role in NARROW else 200)
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client, world):
+    for url in [reverse("admin:targets_target_changelist"), admin_url(world.ea, "change"),
+                admin_url(world.ea, "review"), reverse("reports:dashboard"),
+                reverse("reports:report", args=["2022", "03"]) + "?_export=csv", reverse("imports:upload")]:
+        response = client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"], url
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_keeps_imports_to_the_roles_units(client, world, role):
+    client.force_login(world.users[role])
+    assert client.get(reverse("imports:upload")).status_code == 200
+    template = client.get(reverse("imports:template"), {"unit": world.b.pk, "period": "2022-03"})
+    if role in NARROW:
+        assert template.status_code == 200 and "html" in template["Content-Type"]  # the form again, no file
+        assert not leaks(template)
+    other_batch = client.get(reverse("imports:batch", args=[world.bb.pk]))
+    confirm = client.post(reverse("imports:confirm", args=[world.bb.pk]))
+    if role in NARROW:
+        assert other_batch.status_code == 404 and confirm.status_code == 404
+    else:
+        assert other_batch.status_code == 200
+
+
+def test_it_names_no_other_units_rows_in_the_history_list_for_a_clerk(client, world):
+    client.force_login(world.users["clerk"])
+    page = client.get(reverse("admin:audit_change_changelist"))
+    assert not leaks(page)
+    assert re.search(r"ALPHA-1 2022", page.content.decode())
