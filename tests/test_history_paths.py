@@ -132,3 +132,72 @@ def test_it_records_history_wherever_audited_rows_are_written_in_bulk():
     writes = audited_writes()
     assert any(w[1] == "_save" for w in writes)  # the scan does see the entry service
     assert [w for w in writes if not w[4]] == []
+
+
+# --- every path through the web, seen on the history pages ---------------------------------------
+
+def test_it_shows_every_write_path_on_the_entry_and_target_history_pages(client, world):
+    from django.urls import reverse
+
+    from tests.test_admin import admin_form_data
+
+    boss = make_user("boss", unit=make_unit("city"), role=Role.ADMIN)
+    # Admin form: an administrator renames the target.
+    client.force_login(boss)
+    target_url = reverse("admin:targets_target_change", args=[world.target.pk])
+    response = client.post(target_url, admin_form_data(client.get(target_url), name="新增规上工业企业"))
+    assert response.status_code == 302
+    # Admin form: the clerk adds March's entry.
+    client.force_login(world.clerk)
+    response = client.post(reverse("admin:targets_progressentry_add"),
+                           {"target": world.target.pk, "year": "2022", "month": "3", "value": "5"})
+    assert response.status_code == 302
+    entry = ProgressEntry.objects.get()
+    # Monthly entry screen: the clerk corrects it and submits.
+    screen = reverse("admin:targets_progressentry_entry", args=["qiaocheng", "2022-03"])
+    response = client.post(screen, {f"t{world.target.pk}-value": "6", f"t{world.target.pk}-version": entry.version,
+                                    "_submit": "1"})
+    assert response.status_code == 302
+    # Admin action: the reviewer approves from the list; review page: reopens with a reason.
+    client.force_login(world.reviewer)
+    client.post(reverse("admin:targets_progressentry_changelist"),
+                {"action": "approve_selected", "_selected_action": [entry.pk]})
+    client.post(reverse("admin:targets_progressentry_review", args=[entry.pk]),
+                {"action": "reopen", "comment": "统计局修订"})
+    # Import: the clerk uploads a corrected figure (the import command is tested above).
+    assert run_import(world.clerk, csv_bytes([["Q-1", "2022-03", "7", "", ""]]),
+                      today=datetime.date(2022, 4, 3)).ok
+
+    client.force_login(world.clerk)
+    page = client.get(reverse("admin:targets_progressentry_history", args=[entry.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    rows = [(c.source, c.action, c.user.username, c.reason) for c in reversed(page.context["action_list"])]
+    assert rows == [
+        ("admin", "create", "clerk_q", ""),
+        ("entry_screen", "update", "clerk_q", ""),
+        ("entry_screen", "transition", "clerk_q", ""),
+        ("admin action", "transition", "reviewer_q", ""),
+        ("admin", "transition", "reviewer_q", "统计局修订"),
+        ("import", "update", "clerk_q", ""),
+    ]
+    html = page.content.decode()
+    assert "Year-to-date value: 5 → 6" in html and "Year-to-date value: 6 → 7" in html
+    assert "monthly entry screen" in html and "admin list action" in html
+
+    client.force_login(boss)
+    page = client.get(reverse("admin:targets_target_history", args=[world.target.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    (change,) = [c for c in page.context["action_list"] if c.action == "update"]
+    assert change.user == boss and change.changes["name"][1] == "新增规上工业企业"
+
+
+def test_it_records_the_entries_deleted_with_their_target(client, world):
+    from django.urls import reverse
+
+    boss = make_user("boss", unit=make_unit("city"), role=Role.ADMIN)
+    entries = [make_entry(world.target, m, Decimal(m)) for m in (2, 3)]
+    client.force_login(boss)
+    response = client.post(reverse("admin:targets_target_delete", args=[world.target.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    deleted = Change.objects.filter(action=Change.Action.DELETE)
+    assert {(c.model, c.object_id) for c in deleted} == {("targets.target", str(world.target.pk))} | {
+        ("targets.progressentry", str(e.pk)) for e in entries}
+    assert all(c.user == boss and c.unit_id == world.unit.pk for c in deleted)
