@@ -36,7 +36,6 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from tracker.reports.status import assess_period  # noqa: E402
@@ -116,14 +115,30 @@ def build(n_targets, n_units, n_sections=5):
     return len(targets), len(entries), user
 
 
-def median_seconds(fn, runs):
-    fn()  # warm-up: templates, translations, connection
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def count_queries(fn):
+    count = 0
+
+    def counter(execute, sql, params, many, context):
+        nonlocal count
+        count += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counter):
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return count
+
+
+def medians(functions, runs):
+    """Median seconds of each function, run in turns so that a busy machine slows them all alike."""
+    for fn in functions.values():
+        fn()  # warm-up: templates, translations, connection
+    times = {label: [] for label in functions}
+    for _ in range(runs):
+        for label, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def bare_sql():
@@ -139,7 +154,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", type=int, default=2000)
     parser.add_argument("--units", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
     settings.ALLOWED_HOSTS = ["testserver"]
@@ -168,13 +183,12 @@ def main():
         def engine():
             assert len(assess_period(Target.objects.filter(plan__year=YEAR), YEAR, MONTH)) == n_targets
 
-        results = {}
-        for label, fn in (("bare SQL (same rows)", bare_sql), ("engine only (assess_period)", engine),
-                          ("report page (HTML)", page), ("XLSX export", xlsx)):
-            with CaptureQueriesContext(connection) as queries:
-                fn()
-            results[label] = median_seconds(fn, args.runs)
-            print(f"{label:<30} {results[label] * 1000:8.1f} ms   queries={len(queries)}")
+        functions = {"bare SQL (same rows)": bare_sql, "engine only (assess_period)": engine,
+                     "report page (HTML)": page, "XLSX export": xlsx}
+        queries = {label: count_queries(fn) for label, fn in functions.items()}
+        results = medians(functions, args.runs)
+        for label, seconds in results.items():
+            print(f"{label:<30} {seconds * 1000:8.1f} ms   queries={queries[label]}")
         sql = results["bare SQL (same rows)"]
         for label in ("report page (HTML)", "XLSX export"):
             print(f"{label} / bare SQL = {results[label] / sql:5.1f}")

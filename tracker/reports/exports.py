@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from tracker.reports.completeness import unreported_units
-from tracker.reports.status import STATUSES, fmt_number, status_label
+from tracker.reports.status import STATUSES, fmt_number, gc_paused, status_label
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -224,6 +224,11 @@ def to_html(rows, year, month, summary, completeness):
 
 def render(fmt, rows, year, month, summary=None, completeness=None):
     """The report in a format, as bytes."""
+    with gc_paused():  # tens of thousands of short-lived cells, no cycles
+        return _render(fmt, rows, year, month, summary, completeness)
+
+
+def _render(fmt, rows, year, month, summary, completeness):
     if fmt == "csv":
         return to_csv(rows, year, month)
     if fmt == "xlsx":

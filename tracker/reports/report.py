@@ -50,18 +50,22 @@ def _rows(data, results):
     kinds = {key: str(label) for key, label in Target.Kind.choices}
     labels = {key: status_label(key) for key in STATUSES}
     rows = []
+    sections = {pk: (s.display_name, s.number) for pk, s in data.sections.items()}
+    units = {pk: (u.code, u.display_name) for pk, u in data.units.items()}
     for t in data.targets:
         a = results[t.pk]
+        section_name, section_number = sections[t.section_id]
+        unit_code, unit_name = units[t.lead_unit_id]
         trend = [(e.month, e.value) for e in data.entries.get(t.pk, []) if e.value is not None]
         rows.append({
             "target_id": t.pk,
             "code": t.code,
             "name": t.display_name,
-            "section": t.section.display_name,
-            "section_number": t.section.number,
+            "section": section_name,
+            "section_number": section_number,
             "order": t.order,
-            "unit_code": t.lead_unit.code,
-            "unit_name": t.lead_unit.display_name,
+            "unit_code": unit_code,
+            "unit_name": unit_name,
             "unit_id": t.lead_unit_id,
             "kind": t.kind,
             "kind_label": kinds.get(t.kind, t.kind),

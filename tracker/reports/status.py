@@ -668,6 +668,9 @@ class PeriodData:
     entries: dict  # target id -> [entries of the year]
     points: dict  # target id -> {month: value}
     children: dict  # parent id -> [(child, [entries])]
+    plans: dict = field(default_factory=dict)  # id -> Plan (thresholds)
+    sections: dict = field(default_factory=dict)  # id -> Section
+    units: dict = field(default_factory=dict)  # id -> Unit
 
 
 TASK_KINDS = ("milestone", "qualitative")
@@ -699,11 +702,9 @@ def _entry_rows(queryset, year):
             for row in queryset.values_list(*EntryData.FIELDS)]
 
 
-def _attach(objects, field, model):
-    """Set a foreign key on every object from one query of the (few) related rows."""
-    related = model.objects.in_bulk({getattr(o, field + "_id") for o in objects})
-    for o in objects:
-        setattr(o, field, related[getattr(o, field + "_id")])
+def _related(objects, attname, model):
+    """{id: row} of the few related rows (plans, sections, units) the objects point to, in one query."""
+    return model.objects.in_bulk({getattr(o, attname) for o in objects})
 
 
 def load_period(targets_queryset, year, month=12):
@@ -718,8 +719,8 @@ def load_period(targets_queryset, year, month=12):
     if not targets:
         return PeriodData(targets, entries, points, children)
     # Plans, sections and units are few: one small query each instead of three joined copies per target.
-    for field_name, model in (("plan", Plan), ("section", Section), ("lead_unit", Unit)):
-        _attach(targets, field_name, model)
+    related = {"plans": _related(targets, "plan_id", Plan), "sections": _related(targets, "section_id", Section),
+               "units": _related(targets, "lead_unit_id", Unit)}
     id_subquery = targets_queryset.values("pk")
     period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).order_by("target_id", "month")
     for e in _entry_rows(period_entries.filter(target__in=id_subquery), year):
@@ -736,7 +737,7 @@ def load_period(targets_queryset, year, month=12):
             kid_entries.setdefault(e.target_id, []).append(e)
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
-    return PeriodData(targets, entries, points, children)
+    return PeriodData(targets, entries, points, children, **related)
 
 
 @contextmanager
@@ -760,7 +761,7 @@ def assess_loaded(data, year, month, today=None):
     today = today or timezone.localdate()
     return {
         t.pk: assess(
-            t, data.entries.get(t.pk, []), year, month, t.plan, today=today,
+            t, data.entries.get(t.pk, []), year, month, data.plans[t.plan_id], today=today,
             plan_points=data.points.get(t.pk), children=data.children.get(t.pk),
         )
         for t in data.targets
