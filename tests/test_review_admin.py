@@ -205,3 +205,13 @@ def test_it_lists_the_review_state_lateness_and_a_review_link(client, world, dja
         page = client.get(reverse(CHANGELIST))
     html = page.content.decode()
     assert html.count('class="review-link"') == 6
+
+
+def test_it_shows_the_clerk_the_reviewers_comment_on_the_entry_screen_and_links_the_review_page(client, world):
+    entry = make_entry(world.ta, 3, Decimal("8"), state=State.RETURNED, review_comment="请按累计口径重填")
+    client.force_login(world.clerk)
+    screen = client.get(reverse("admin:targets_progressentry_entry", args=["qiaocheng", "2022-03"]),
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert "Returned by the reviewer: 请按累计口径重填" in screen.content.decode()
+    form = client.get(reverse("admin:targets_progressentry_change", args=[entry.pk]))
+    assert f'href="{review_url(entry)}" id="review-link"' in form.content.decode()
