@@ -201,3 +201,17 @@ def test_it_records_the_entries_deleted_with_their_target(client, world):
     assert {(c.model, c.object_id) for c in deleted} == {("targets.target", str(world.target.pk))} | {
         ("targets.progressentry", str(e.pk)) for e in entries}
     assert all(c.user == boss and c.unit_id == world.unit.pk for c in deleted)
+
+
+@pytest.mark.parametrize("n", [2, 30])
+def test_it_shows_the_history_list_in_a_fixed_number_of_queries(client, world, django_assert_max_num_queries, n):
+    from django.urls import reverse
+
+    for month in range(1, n + 1):
+        save_entries(world.clerk, [EntryRow(world.target, 2022, 1 + month % 12, {"note": f"第{month}次"})],
+                     "entry_screen", today=datetime.date(2022, 12, 31))
+    client.force_login(world.clerk)
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("admin:audit_change_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.context["cl"].result_count == n
+    assert "Progress (进展情况): — → 第1次" in page.content.decode()
