@@ -263,7 +263,7 @@ class RecordedResultAdmin(ScopedAdmin):
 @admin.register(ProgressEntry)
 class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     form = ProgressEntryAdminForm
-    list_display = ["target", "period", "shown_value", "state", "is_late", "entered_by", "updated_at", "review_link"]
+    list_display = ["target", "period", "shown_value", "state", "review_link", "is_late", "entered_by", "updated_at"]
     # Built for a million rows: filter choices from small tables, no full COUNT (an estimate
     # beyond 10,000 rows on PostgreSQL), newest first along an index.
     list_filter = [YearFilter, MonthFilter, "state", "is_late", ("target__lead_unit", LeadUnitFilter)]
