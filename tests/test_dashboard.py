@@ -102,6 +102,25 @@ def test_it_draws_the_target_line_and_the_monthly_plan(client, world):
     assert response.context["assessment"].status == "on_track"  # 32 against the planned 30
 
 
+def test_it_charts_a_decomposed_count_from_its_sub_targets(client, world):
+    county = make_unit("gy", name="涡阳县")
+    share = make_target(Kind.CUMULATIVE, code="Y-1-GY", name="涡阳县新增", parent=world.yellow, lead_unit=county,
+                        target_value=Decimal("20"))
+    make_entry(share, 2, Decimal("4"))
+    parent = make_target(Kind.CUMULATIVE, code="P-1", name="全市新增", lead_unit=world.yellow.lead_unit)
+    kid = make_target(Kind.CUMULATIVE, code="P-1-QC", name="谯城区新增", parent=parent, lead_unit=county,
+                      target_value=Decimal("30"))
+    make_entry(kid, 3, Decimal("7"))
+    make_entry(kid, 5, Decimal("11"))
+    client.force_login(world.leader)
+    response = client.get(reverse("reports:target", args=["P-1"]) + "?period=2022-06")
+    html = response.content.decode()
+    assert "<title>累计完成 3: 7</title>" in html and "<title>累计完成 5: 11</title>" in html
+    # 11 of the 12.5 expected by May (30 × 5/12): 88%, at risk.
+    assert [(s.code, a.status) for s, a in response.context["sub_targets"]] == [("P-1-QC", "at_risk")]
+    assert response.context["assessment"].actual == Decimal("11")
+
+
 def test_it_hides_another_units_target_page(client, world):
     client.force_login(world.county_clerk)
     assert client.get(reverse("reports:target", args=["R-1"])).status_code == 404

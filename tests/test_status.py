@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import translation
 
-from tracker.reports.status import STATUSES, Assessment, Thresholds, assess, expected_value
+from tracker.reports.status import STATUSES, Assessment, Thresholds, actual_series, assess, expected_value
 
 AFTER_YEAR = datetime.date(2023, 3, 1)  # every 2022 period is over
 PLAN = {"ratio_at_risk": D("0.9"), "ratio_off_track": D("0.7"), "points_at_risk": D("0"), "points_off_track": D("2")}
@@ -320,6 +320,14 @@ def test_it_rolls_a_parent_count_up_from_its_sub_targets():
     # The parent's own figure wins over the sum.
     a = assess(parent, [entry(6, "41")], 2022, 6, PLAN, today=AFTER_YEAR, children=kids)
     assert (a.actual, a.status) == (D("41"), "on_track")
+
+
+def test_it_gives_the_monthly_series_of_own_or_summed_figures():
+    kids = [(count(), [entry(2, "5"), entry(4, "9")]), (count(), [entry(4, "3")])]
+    assert actual_series(count(), [], 2022, 6, kids) == {2: D("5"), 4: D("12")}
+    # The target's own figure wins from the month it has one.
+    assert actual_series(count(), [entry(3, "30"), entry(5, None)], 2022, 6, kids) == {2: D("5"), 3: D("30")}
+    assert actual_series(growth(), [entry(2, "9.1"), entry(3, "8.7")], 2022, 2) == {2: D("9.1")}
 
 
 def test_it_takes_thresholds_from_the_plan_with_target_overrides():

@@ -417,6 +417,20 @@ def _own_or_rollup(upto, children, year, month):
     return (total, latest, (reported, len(children))) if reported else None
 
 
+def actual_series(target, entries, year, month, children=None):
+    """{month: year-to-date value} for the months up to `month` that have a figure of their own.
+
+    A decomposed count or event total with no figure of its own shows its sub-targets' sum.
+    """
+    rolls_up = target.kind in ("cumulative", "recurring")
+    series = {}
+    for m in range(1, month + 1):
+        found = _own_or_rollup(_entries_upto(entries, year, m), children if rolls_up and children else [], year, m)
+        if found is not None and found[1] == m:
+            series[m] = found[0]
+    return series
+
+
 def _rollup_note(rolled):
     if not rolled:
         return ""

@@ -22,7 +22,15 @@ from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
 from tracker.reports.report import build_rows, report_targets, shift_month, summarise
-from tracker.reports.status import assess_period, expected_value, fmt_number, status_label
+from tracker.reports.status import (
+    actual_series,
+    assess_loaded,
+    expected_value,
+    fmt_number,
+    gc_paused,
+    load_period,
+    status_label,
+)
 from tracker.reports.tables import ReportTable
 from tracker.targets.forms import default_period
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target, parse_period
@@ -231,23 +239,24 @@ class TargetView(PeriodMixin, TemplateView):
         points = dict(MonthlyPlanPoint.objects.filter(target=t).values_list("month", "value"))
         sub_targets = list(t.children.filter(is_active=True).select_related("lead_unit").order_by("code"))
         # The target and its sub-targets in one go (the sub-targets are judged on their own).
-        judged = assess_period(Target.objects.filter(pk__in=[t.pk, *(s.pk for s in sub_targets)]),
+        with gc_paused():
+            data = load_period(Target.objects.filter(pk__in=[t.pk, *(s.pk for s in sub_targets)]),
                                self.year, self.month)
+            judged = assess_loaded(data, self.year, self.month)
         assessment = judged[t.pk]
+        actual = actual_series(t, data.entries.get(t.pk, []), self.year, self.month, data.children.get(t.pk))
         context.update(
             target=t, assessment=assessment, status_label=status_label(assessment.status), entries=entries,
-            chart=self.chart(t, entries, points), plan_points=sorted(points.items()),
+            chart=self.chart(t, entries, points, actual), plan_points=sorted(points.items()),
             sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
             target_text=fmt_number(t.target_value) if t.target_value is not None else "",
         )
         return context
 
-    def chart(self, t, entries, points):
+    def chart(self, t, entries, points, actual):
         if t.kind not in ("growth", "margin", "cumulative", "recurring"):
             return ""
-        upto = [e for e in entries if e.month <= self.month]
         months = [m for m in range(1, 13) if t.expects_entry(m)]
-        actual = {e.month: e.value for e in upto if e.value is not None}
         comparators = {e.month: e.comparator for e in entries if e.comparator is not None}
         expected = {}
         for m in months:
