@@ -48,6 +48,8 @@ def test_it_counts_by_status_and_section_and_lists_red_then_yellow(client, world
     html = response.content.decode()
     assert html.index("1–6月工业投资增长4.0%，低于目标4.0个百分点") < html.index("1–6月新增规上企业累计完成32家")
     assert 'href="/reports/2022-06/?status=off_track"' in html
+    # Two drafts do not count; the approved June figure was stamped today, long after the deadline.
+    assert "本月应报数据3项，已报1项（33%），其中按时报送0项。" in html
 
 
 def test_it_limits_the_dashboard_to_the_clerks_units(client, world):

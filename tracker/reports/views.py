@@ -107,7 +107,13 @@ class DashboardView(PeriodMixin, TemplateView):
         targets = report_targets(self.request.user, self.year)
         rows = build_rows(targets, self.year, self.month)
         context["summary"] = summarise(rows)
-        context["completeness"] = completeness(targets, self.year, self.month)["totals"]
+        totals = completeness(targets, self.year, self.month)["totals"]
+        context["completeness"] = totals
+        if totals["expected"]:
+            context["rates"] = _(
+                "%(reported)s of %(expected)s figures reported for this month (%(rate)s%%), %(on_time)s on time."
+            ) % {"reported": totals["reported"], "expected": totals["expected"], "on_time": totals["on_time"],
+                 "rate": fmt_number(totals["reporting_rate"] * 100, 0)}
         return context
 
 
