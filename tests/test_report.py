@@ -174,6 +174,7 @@ def test_it_exports_xlsx_with_numbers_as_numbers_and_no_formulas(client, world):
     assert rows[4][1] == "'" + EVIL
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert ws.cell(row=3, column=12).number_format == "0.0%"
+    assert ws.freeze_panes == "C2" and ws.column_dimensions["P"].width == 60
 
 
 def test_it_writes_the_monthly_briefing_as_docx(client, world):

@@ -94,28 +94,43 @@ def to_csv(rows, year, month):
     return out.getvalue().encode("utf-8")
 
 
-def to_xlsx(rows, year, month):
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+COLUMN_WIDTHS = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet_title(year, month)
-    ws.append(_headers())
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append([_cell(row, k, t) for k, _, t in COLUMNS])
-    for index, (_key, _label, kind) in enumerate(COLUMNS, start=1):
-        letter = ws.cell(row=1, column=index).column_letter
-        if kind != TEXT:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "0.0%" if kind == RATIO else "#,##0.00"
-        ws.column_dimensions[letter].width = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}.get(
-            _key, 12)
-    for (cell,) in ws.iter_rows(min_row=2, min_col=len(COLUMNS) - 1, max_col=len(COLUMNS) - 1):
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+def to_xlsx(rows, year, month):
+    # Write-only mode streams the rows: about twice as fast as building the sheet in memory.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet_title(year, month))
+    for index, (key, _label, _kind) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = COLUMN_WIDTHS.get(key, 12)
     ws.freeze_panes = "C2"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    header = []
+    for label in _headers():
+        cell = WriteOnlyCell(ws, label)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    formats = {NUMBER: "#,##0.00", RATIO: "0.0%"}
+    for row in rows:
+        cells = []
+        for key, _label, kind in COLUMNS:
+            value = _cell(row, key, kind)
+            if kind == TEXT and key != "reason":
+                cells.append(value)
+                continue
+            cell = WriteOnlyCell(ws, value)
+            if kind == TEXT:
+                cell.alignment = wrap
+            elif value is not None:
+                cell.number_format = formats[kind]
+            cells.append(cell)
+        ws.append(cells)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
