@@ -63,12 +63,19 @@ def test_it_opens_on_the_default_period_and_moves_by_month(client, world):
     client.force_login(world.leader)
     response = client.get(reverse("reports:dashboard"))
     assert response.status_code == 200
-    # Today is long after 2022, the only plan: the dashboard opens on its last month.
-    assert (response.context["year"], response.context["month"]) == (2022, 12)
+    # Today is long after 2022, the only plan: the dashboard opens on its latest reported month.
+    assert (response.context["year"], response.context["month"]) == (2022, 6)
     response = client.get(reverse("reports:dashboard") + "?period=2022-01")
     assert response.context["prev_url"].endswith("?period=2021-12")
     assert response.context["next_url"].endswith("?period=2022-02")
-    assert client.get(reverse("reports:index"))["Location"] == "/reports/2022-12/"
+    assert client.get(reverse("reports:index"))["Location"] == "/reports/2022-06/"
+
+
+def test_it_opens_a_past_plan_without_entries_on_december(client):
+    make_plan(2021)
+    client.force_login(make_user(unit=make_unit(), role="leader"))
+    response = client.get(reverse("reports:dashboard"))
+    assert (response.context["year"], response.context["month"]) == (2021, 12)
 
 
 def test_it_refuses_a_bad_period_with_a_message(client, world):

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 from django import forms
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -101,7 +102,11 @@ def default_period(today=None):
     if Plan.objects.filter(year=last.year).exists():
         return last.year, last.month
     earlier = Plan.objects.filter(year__lt=last.year).order_by("-year").values_list("year", flat=True).first()
-    return (earlier, 12) if earlier else (last.year, last.month)
+    if not earlier:
+        return last.year, last.month
+    # A past plan: open on the latest month anyone reported, not on an empty December.
+    latest = ProgressEntry.objects.filter(year=earlier).aggregate(m=Max("month"))["m"]
+    return earlier, latest or 12
 
 
 def check_period(year, month, today=None):
