@@ -17,6 +17,7 @@ from tests.factories import make_entry, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
 from tracker.ops import backup
+from tracker.reminders.models import ReportingPolicy
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
 from tracker.targets.services import EntryRow, save_entries
 
@@ -67,6 +68,9 @@ def populate():
 
 def test_it_restores_every_row_and_file_into_an_empty_database(media, tmp_path):
     evidence = populate()
+    policy, _ = ReportingPolicy.objects.get_or_create(unit=None, target=None)
+    policy.due_working_day = 7
+    policy.save()
     evidence_name = evidence.evidence.name
     models = backup.backed_up_models()
     before = {model._meta.label_lower: rows(model) for model in models}
@@ -76,8 +80,9 @@ def test_it_restores_every_row_and_file_into_an_empty_database(media, tmp_path):
 
     call_command("backup", output=str(archive))
 
-    # An empty database (tables only) and an empty MEDIA_ROOT.
+    # An empty database (tables and what migrations seed: the default reporting policy) and an empty MEDIA_ROOT.
     call_command("flush", interactive=False, verbosity=0)
+    ReportingPolicy.objects.create(due_working_day=3)
     (media / evidence_name).unlink()
     assert not ProgressEntry.objects.exists() and not get_user_model().objects.exists()
 
@@ -85,6 +90,8 @@ def test_it_restores_every_row_and_file_into_an_empty_database(media, tmp_path):
 
     for model in models:
         assert rows(model) == before[model._meta.label_lower], model._meta.label
+    # The backup's policy replaced the seeded one.
+    assert ReportingPolicy.objects.get().due_working_day == 7
     restored = ProgressEntry.objects.get(pk=evidence.pk)
     assert restored.evidence.name == evidence_name
     assert (media / evidence_name).read_bytes() == b"firm list \x00\x01 binary"

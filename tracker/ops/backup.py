@@ -1,10 +1,14 @@
 """Back up and restore everything: the database rows and the uploaded files.
 
 One .tar.gz holds `manifest.json` (format, time, applied migrations, row
-counts), `data.jsonl` (Django's serialization as `dumpdata` writes it, natural
-keys for users, groups, permissions and content types, so it loads into SQLite
-or PostgreSQL alike; times kept to the microsecond)
-and `media/` (a copy of MEDIA_ROOT: the evidence files).
+counts), `data.jsonl` (Django's JSON Lines serialization, as `dumpdata` writes
+it, so it loads into SQLite or PostgreSQL alike; times kept to the
+microsecond) and `media/` (a copy of MEDIA_ROOT: the evidence files).
+
+Rows keep their ids, except the ones `migrate` makes itself with ids of its
+own (content types, permissions, groups): those are written and matched by
+natural key. Restoring inserts rows in batches, as they were (no save()
+hooks, no signals), then checks the foreign keys and the row counts.
 """
 
 import datetime
@@ -18,10 +22,14 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.serializers.jsonl import Serializer as JSONLSerializer
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
@@ -34,6 +42,9 @@ MEDIA = "media"
 # Rebuilt by `migrate` (content types, permissions) or worthless after a restore (sessions).
 EXCLUDED = ["contenttypes", "auth.permission", "sessions"]
 ARCHIVE_PATTERN = "tracker-backup-*.tar.gz"
+# Made by `migrate` with ids of their own: referred to (and groups matched) by natural key.
+NATURAL_KEY_MODELS = (ContentType, Permission, Group)
+BATCH = 2000
 
 
 def backed_up_models(using=DEFAULT_DB_ALIAS):
@@ -57,6 +68,26 @@ class ExactJSONEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+class BackupSerializer(JSONLSerializer):
+    """JSON Lines with natural keys only for NATURAL_KEY_MODELS; everything else by id.
+
+    Ids keep the file exact and quick to write and read: a natural key costs a
+    query per row on both sides.
+    """
+
+    def handle_fk_field(self, obj, field):
+        self.use_natural_foreign_keys = field.related_model in NATURAL_KEY_MODELS
+        super().handle_fk_field(obj, field)
+
+    def handle_m2m_field(self, obj, field):
+        self.use_natural_foreign_keys = field.related_model in NATURAL_KEY_MODELS
+        super().handle_m2m_field(obj, field)
+
+    def get_dump_object(self, obj):
+        self.use_natural_primary_keys = isinstance(obj, NATURAL_KEY_MODELS)
+        return super().get_dump_object(obj)
+
+
 def dump(stream, using=DEFAULT_DB_ALIAS):
     """Every backed-up row as JSON Lines, models in dependency order (like dumpdata)."""
     by_app = {}
@@ -66,10 +97,64 @@ def dump(stream, using=DEFAULT_DB_ALIAS):
 
     def objects():
         for model in ordered:
-            yield from model._base_manager.using(using).order_by(model._meta.pk.name).iterator(chunk_size=2000)
+            many = [f.name for f in model._meta.many_to_many if f.remote_field.through._meta.auto_created]
+            rows = model._base_manager.using(using).order_by(model._meta.pk.name).prefetch_related(*many)
+            yield from rows.iterator(chunk_size=BATCH)
 
-    serializers.serialize("jsonl", objects(), stream=stream, cls=ExactJSONEncoder,
-                          use_natural_foreign_keys=True, use_natural_primary_keys=True)
+    BackupSerializer().serialize(objects(), stream=stream, cls=ExactJSONEncoder)
+
+
+def _insert_raw(model, objects, using):
+    """INSERT the objects as they are, in batches (like loaddata's raw save, without a query per row)."""
+    connection = connections[using]
+    with_ids = objects[0].pk is not None  # rows keep their ids; link-table rows get new ones
+    fields = [f for f in model._meta.local_concrete_fields if with_ids or not f.primary_key]
+    size = max(connection.ops.bulk_batch_size(fields, objects), 1)
+    for start in range(0, len(objects), size):
+        model._base_manager._insert(objects[start:start + size], fields=fields, using=using, raw=True)
+
+
+def _insert_batch(batch, using):
+    model = type(batch[0].object)
+    _insert_raw(model, [item.object for item in batch], using)
+    for name in {name for item in batch for name in item.m2m_data}:
+        field = model._meta.get_field(name)
+        through = field.remote_field.through
+        source = through._meta.get_field(field.m2m_field_name()).attname
+        target = through._meta.get_field(field.m2m_reverse_field_name()).attname
+        links = [through(**{source: item.object.pk, target: pk})
+                 for item in batch for pk in item.m2m_data.get(name, [])]
+        if links:
+            _insert_raw(through, links, using)
+
+
+def load(path, using=DEFAULT_DB_ALIAS):
+    """Load data.jsonl into the (empty) tables; returns the models loaded. Call inside a transaction."""
+    connection = connections[using]
+    # Rows that migrations seed (defaults, settings rows) give way to the backup's own.
+    for model in backed_up_models(using):
+        if not issubclass(model, NATURAL_KEY_MODELS):
+            model._base_manager.using(using).all().delete()
+    loaded, batch = set(), []
+    with connection.constraint_checks_disabled(), open(path, encoding="utf-8") as stream:
+        for item in serializers.deserialize("jsonl", stream, using=using):
+            model = type(item.object)
+            loaded.add(model)
+            if batch and (len(batch) >= BATCH or type(batch[0].object) is not model):
+                _insert_batch(batch, using)
+                batch = []
+            if isinstance(item.object, NATURAL_KEY_MODELS):
+                # Maybe already made by migrate (matched by natural key): the ordinary save updates or inserts.
+                item.save(using=using)
+            else:
+                batch.append(item)
+        if batch:
+            _insert_batch(batch, using)
+    connection.check_constraints(table_names=[m._meta.db_table for m in loaded])
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(loaded)):
+            cursor.execute(sql)
+    return loaded
 
 
 def in_use_models():
@@ -187,7 +272,7 @@ def restore_backup(path, using=DEFAULT_DB_ALIAS):
             ) % {"what": ", ".join(str(name) for name in used)})
 
         with transaction.atomic(using=using):
-            call_command("loaddata", str(Path(tmp) / DATA), database=using, verbosity=0)
+            load(Path(tmp) / DATA, using)
             wrong = []
             for label, expected in manifest["counts"].items():
                 model = apps.get_model(label)
