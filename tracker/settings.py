@@ -139,7 +139,10 @@ STORAGES = {
         )
     },
 }
-MEDIA_URL = "media/"
+# Evidence files are served by tracker.targets.views.evidence, which checks unit access.
+MEDIA_URL = "/evidence/"
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+EVIDENCE_EXTENSIONS = env_list("EVIDENCE_EXTENSIONS", "pdf,jpg,jpeg,png,doc,docx,xls,xlsx,wps,et,ofd,zip")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "admin:login"

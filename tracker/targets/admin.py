@@ -278,7 +278,7 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["target", "year", "month", "base_version"]}),
-        (_("Figures"), {"fields": ["value", "comparator", "is_done", "done_on", "note", "problems"]}),
+        (_("Figures"), {"fields": ["value", "comparator", "is_done", "done_on", "note", "problems", "evidence"]}),
         (_("Workflow"), {"fields": readonly_fields}),
     ]
 

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -156,7 +157,9 @@ class ProgressEntryAdminForm(forms.ModelForm):
 
     class Meta:
         model = ProgressEntry
-        fields = ["target", "year", "month", "value", "comparator", "is_done", "done_on", "note", "problems"]
+        fields = [
+            "target", "year", "month", "value", "comparator", "is_done", "done_on", "note", "problems", "evidence",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -166,6 +169,19 @@ class ProgressEntryAdminForm(forms.ModelForm):
             for name in ("target", "year", "month"):
                 if name in self.fields:
                     self.fields[name].disabled = True
+
+    def clean_evidence(self):
+        upload = self.cleaned_data.get("evidence")
+        if not upload or "evidence" not in self.changed_data:
+            return upload
+        extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+        if extension not in settings.EVIDENCE_EXTENSIONS:
+            raise forms.ValidationError(_("Files of type “%(ext)s” are not accepted; allowed: %(allowed)s.") % {
+                "ext": extension or "?", "allowed": ", ".join(settings.EVIDENCE_EXTENSIONS)})
+        if upload.size > settings.EVIDENCE_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(mb)s MB.") % {
+                "mb": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)})
+        return upload
 
     def _identity(self):
         data = self.cleaned_data
@@ -177,6 +193,8 @@ class ProgressEntryAdminForm(forms.ModelForm):
         target, year, month = self._identity()
         data = self.cleaned_data
         values = {name: data.get(name) for name in ("value", "comparator", "is_done", "done_on", "note", "problems")}
+        if "evidence" in self.changed_data:
+            values["evidence"] = data.get("evidence") or ""  # False means "clear"
         base = data.get("base_version") if self.instance.pk else 0
         return EntryRow(target, year, month, values, base_version=base or 0)
 

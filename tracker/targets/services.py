@@ -85,7 +85,8 @@ def _same(entry, values):
     for key, new in values.items():
         old = getattr(entry, key)
         if key == "evidence":
-            if new:  # a newly uploaded file always counts as a change
+            # A new upload always counts as a change; so does clearing a stored file.
+            if new or (new == "" and old):
                 return False
             continue
         if _is_blank(old) and _is_blank(new):
@@ -209,8 +210,11 @@ def _save(user, rows, source, result, today):
     # Bulk writes keep the query count flat however many rows a form or file holds.
     ProgressEntry.objects.bulk_create(to_create, batch_size=500)
     if to_update:
+        evidence = ProgressEntry._meta.get_field("evidence")
         for entry in to_update:
             entry.updated_at = now
+            # bulk_update skips FileField.pre_save, which is what stores a new upload.
+            evidence.pre_save(entry, add=False)
         # bulk_update's cost grows with rows x fields, so it gets only the fields rows set
         # (a 10,000-row import stays fast); the bookkeeping, alike for every row, is one UPDATE per batch.
         touched = sorted({key for row in rows for key in _normalise(row.values)})

@@ -8,9 +8,10 @@ import itertools
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -226,3 +227,14 @@ class EntryScreenView(AdminPageMixin, View):
             if missing:
                 messages.warning(request, _("Still without figures this month: %(codes)s.") % {
                     "codes": ", ".join(missing)})
+
+
+@login_required
+def evidence(request, name):
+    """Serve an evidence file only to those who may see its entry (no public media URL)."""
+    entry = get_object_or_404(scoping.visible_entries(request.user), evidence=name)
+    try:
+        handle = entry.evidence.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file is missing.")) from None
+    return FileResponse(handle, as_attachment=True, filename=name.rsplit("/", 1)[-1])
