@@ -35,7 +35,7 @@ from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.reminders import deadlines, emails
 from tracker.reminders.models import Reminder, ReportingPolicy
-from tracker.targets.models import ProgressEntry, Target, period_label
+from tracker.targets.models import ProgressEntry, Target, Unit, period_label
 
 logger = logging.getLogger(__name__)
 
@@ -61,16 +61,18 @@ class Policies:
                 self.by_unit[policy.unit_id] = policy
             elif self.default.pk is None:
                 self.default = policy
+        # The unit tree, loaded once, so looking up many targets costs no further queries.
+        self.parents = dict(Unit.objects.values_list("pk", "parent_id")) if self.by_unit else {}
 
     def for_target(self, target):
         if target.pk in self.by_target:
             return self.by_target[target.pk]
-        unit, seen = target.lead_unit, set()
-        while unit is not None and unit.pk not in seen:
-            seen.add(unit.pk)
-            if unit.pk in self.by_unit:
-                return self.by_unit[unit.pk]
-            unit = unit.parent
+        unit_id, seen = target.lead_unit_id, set()
+        while unit_id is not None and unit_id not in seen:
+            seen.add(unit_id)
+            if unit_id in self.by_unit:
+                return self.by_unit[unit_id]
+            unit_id = self.parents.get(unit_id)
         return self.default
 
     def due_date(self, target, year, month):

@@ -38,7 +38,7 @@ class BulkResult:
     skipped: list = field(default_factory=list)  # (entry, message)
 
 
-def deadline(entry):
+def deadline(entry, policies=None):
     """The reporting deadline for the entry's month.
 
     The reminders app's reporting policy decides (the Nth working day of the
@@ -51,12 +51,21 @@ def deadline(entry):
     except ImportError:
         year, month = (entry.year + 1, 1) if entry.month == 12 else (entry.year, entry.month + 1)
         return datetime.date(year, month, FALLBACK_DUE_DAY)
-    policy = Policies().for_target(entry.target)
+    policy = (policies or Policies()).for_target(entry.target)
     return due_date(entry.year, entry.month, policy.due_working_day)
 
 
-def is_late(entry, when):
-    return timezone.localdate(when) > deadline(entry)
+def _policies():
+    """One set of reporting policies for a whole bulk submission (None without the reminders app)."""
+    try:
+        from tracker.reminders.sweep import Policies
+    except ImportError:
+        return None
+    return Policies()
+
+
+def is_late(entry, when, policies=None):
+    return timezone.localdate(when) > deadline(entry, policies)
 
 
 def can_submit(user, entry):
@@ -106,12 +115,12 @@ def allowed_actions(user, entry):
     return [action for action in ACTIONS if _check(user, entry, action) is None]
 
 
-def _apply(user, entry, action, comment, now):
+def _apply(user, entry, action, comment, now, policies=None):
     if action == "submit":
         if entry.submitted_at is None:
             # Lateness is judged on the first submission: a resubmission after
             # a reviewer's return does not make an on-time entry late.
-            entry.is_late = is_late(entry, now)
+            entry.is_late = is_late(entry, now, policies)
         entry.state, entry.submitted_by, entry.submitted_at = State.SUBMITTED, user, now
     else:
         entry.state = {"approve": State.APPROVED, "return": State.RETURNED, "reopen": State.RETURNED}[action]
@@ -180,13 +189,14 @@ def bulk_transition(user, queryset, action, comment="", source="admin action"):
     with transaction.atomic():
         entries = list(_locked(scoping.visible_entries(user, queryset)).order_by("pk"))
         changed, history = [], []
+        policies = _policies() if action == "submit" else None
         for entry in entries:
             problem = _check(user, entry, action)
             if problem:
                 result.skipped.append((entry, problem))
                 continue
             before = audit.snapshot(entry)
-            _apply(user, entry, action, comment, now)
+            _apply(user, entry, action, comment, now, policies)
             changed.append(entry)
             history.append((entry, user, source, before, Change.Action.TRANSITION, comment))
         ProgressEntry.objects.bulk_update(changed, TRANSITION_FIELDS, batch_size=500)
