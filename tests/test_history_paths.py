@@ -169,7 +169,8 @@ def test_it_shows_every_write_path_on_the_entry_and_target_history_pages(client,
                       today=datetime.date(2022, 4, 3)).ok
 
     client.force_login(world.clerk)
-    page = client.get(reverse("admin:targets_progressentry_history", args=[entry.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:targets_progressentry_history", args=[entry.pk]))
     rows = [(c.source, c.action, c.user.username, c.reason) for c in reversed(page.context["action_list"])]
     assert rows == [
         ("admin", "create", "clerk_q", ""),
@@ -184,7 +185,8 @@ def test_it_shows_every_write_path_on_the_entry_and_target_history_pages(client,
     assert "monthly entry screen" in html and "admin list action" in html
 
     client.force_login(boss)
-    page = client.get(reverse("admin:targets_target_history", args=[world.target.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:targets_target_history", args=[world.target.pk]))
     (change,) = [c for c in page.context["action_list"] if c.action == "update"]
     assert change.user == boss and change.changes["name"][1] == "新增规上工业企业"
 
@@ -212,6 +214,7 @@ def test_it_shows_the_history_list_in_a_fixed_number_of_queries(client, world, d
                      "entry_screen", today=datetime.date(2022, 12, 31))
     client.force_login(world.clerk)
     with django_assert_max_num_queries(15):
-        page = client.get(reverse("admin:audit_change_changelist"), HTTP_ACCEPT_LANGUAGE="en")
+        client.cookies["django_language"] = "en"
+        page = client.get(reverse("admin:audit_change_changelist"))
     assert page.context["cl"].result_count == n
     assert "Progress (进展情况): — → 第1次" in page.content.decode()

@@ -47,13 +47,15 @@ def texts(response):
 
 def post_review(client, entry, action, comment="", version=None):
     data = {"action": action, "comment": comment, "version": entry.version if version is None else version}
-    return client.post(review_url(entry), data, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    return client.post(review_url(entry), data)
 
 
 def test_it_shows_the_reviewer_the_buttons_for_a_submitted_entry_and_approves(client, world):
     entry = make_entry(world.ta, 3, Decimal("8"), state=State.SUBMITTED)
     client.force_login(world.reviewer)
-    page = client.get(review_url(entry), HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    page = client.get(review_url(entry))
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="review-approve"' in html and 'id="review-return"' in html and 'id="review-reopen"' not in html
@@ -126,7 +128,8 @@ def test_it_lets_a_clerk_submit_from_the_review_page(client, world):
 
 def run_action(client, action, entries, **extra):
     data = {"action": action, "_selected_action": [e.pk for e in entries], **extra}
-    return client.post(reverse(CHANGELIST), data, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    return client.post(reverse(CHANGELIST), data)
 
 
 def test_it_bulk_approves_only_the_reviewers_submitted_entries(client, world):
@@ -210,8 +213,8 @@ def test_it_lists_the_review_state_lateness_and_a_review_link(client, world, dja
 def test_it_shows_the_clerk_the_reviewers_comment_on_the_entry_screen_and_links_the_review_page(client, world):
     entry = make_entry(world.ta, 3, Decimal("8"), state=State.RETURNED, review_comment="请按累计口径重填")
     client.force_login(world.clerk)
-    screen = client.get(reverse("admin:targets_progressentry_entry", args=["qiaocheng", "2022-03"]),
-                        HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    screen = client.get(reverse("admin:targets_progressentry_entry", args=["qiaocheng", "2022-03"]))
     assert "Returned by the reviewer: 请按累计口径重填" in screen.content.decode()
     form = client.get(reverse("admin:targets_progressentry_change", args=[entry.pk]))
     assert f'href="{review_url(entry)}" id="review-link"' in form.content.decode()
