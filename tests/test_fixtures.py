@@ -331,3 +331,18 @@ def test_it_leaves_room_for_new_rows_after_loading(demo):
     new = Target.objects.create(plan=demo, section=demo.sections.get(number=1), code="NEW-1", name="新目标",
                                 kind="qualitative", lead_unit=unit)
     assert unit.pk > 1002 and user.pk > 1016 and new.pk > 1006
+
+
+def test_every_quantified_target_names_its_statistic_for_the_reasons(demo):
+    quantified = Target.objects.exclude(kind__in=[Target.Kind.MILESTONE, Target.Kind.QUALITATIVE])
+    assert quantified.count() == 16
+    assert not quantified.filter(indicator="").exists() and not quantified.filter(indicator_en="").exists()
+    assert target("BZ22-2-03").indicator == "工业投资"
+
+
+def test_the_report_words_the_demo_investment_figure_by_its_statistic(demo):
+    from tracker.reports.status import assess_period
+
+    investment = target("BZ22-2-03")
+    result = assess_period(Target.objects.filter(pk=investment.pk), 2022, 5, today=date(2022, 7, 1))[investment.pk]
+    assert result.reason_zh == "1–5月工业投资增长6.8%，低于目标1.2个百分点"

@@ -253,9 +253,11 @@ def expected_value(target, month, plan_points=None, comparator=None):
 
 
 def _name(target):
-    if (translation.get_language() or "").startswith("en") and _get(target, "name_en"):
-        return target.name_en
-    return target.name
+    """The statistic's short name when set (reasons read "1–6月工业投资增长6.0%"), else the target's name."""
+    english = (translation.get_language() or "").startswith("en")
+    if english and (_get(target, "indicator_en") or _get(target, "name_en")):
+        return _get(target, "indicator_en") or target.name_en
+    return _get(target, "indicator") or target.name
 
 
 def _measure(target):

@@ -227,7 +227,8 @@ class TargetAdmin(ScopedAdmin):
     filter_horizontal = ["responsible_units"]
     inlines = [MonthlyPlanPointInline, EntryInline]
     fieldsets = [
-        (None, {"fields": ["plan", "section", "code", "name", "name_en", "description", "kind", "is_active", "order"]}),
+        (None, {"fields": ["plan", "section", "code", "name", "name_en", "indicator", "indicator_en", "description",
+                           "kind", "is_active", "order"]}),
         (_("Figure"), {"fields": [
             "measure", "target_value", "tolerance", "direction", "baseline_value", "baseline_period",
             "comparator_name", "combined_jan_feb", "frequency", "deadline",

@@ -152,6 +152,12 @@ class Target(BilingualNameMixin, models.Model):
     name = models.CharField(_("name"), max_length=300)
     name_en = models.CharField(_("English name"), max_length=400, blank=True)
     description = models.TextField(_("wording in the plan"), blank=True)
+    # The statistic itself ("工业投资"), so a reason reads "1–6月工业投资增长6.0%" rather than
+    # repeating the whole target ("工业投资增长8%左右增长6.0%").
+    indicator = models.CharField(
+        _("indicator"), max_length=100, blank=True, help_text=_("Short name of the statistic, e.g. 工业投资.")
+    )
+    indicator_en = models.CharField(_("English indicator"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     measure = models.CharField(_("unit of measure"), max_length=10, choices=Measure.choices, blank=True)
     target_value = models.DecimalField(
