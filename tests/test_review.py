@@ -254,3 +254,19 @@ def test_it_lists_the_actions_each_person_may_take_now(world):
     assert review.allowed_actions(world.other_reviewer, entry) == []
     entry.state = State.APPROVED
     assert review.allowed_actions(world.reviewer, entry) == ["reopen"]
+
+
+def test_it_keeps_a_reviewer_from_approving_their_own_submission(world, settings):
+    entry = make_entry(world.target, 3, Decimal("12"), entered_by=world.reviewer)
+    review.submit(world.reviewer, entry)
+    with pytest.raises(review.ReviewError, match="another reviewer must approve"):
+        with translation.override("en"):
+            review.approve(world.reviewer, entry)
+    assert review.approve(world.city_reviewer, entry).state == State.APPROVED
+
+
+def test_it_allows_self_approval_when_configured(world, settings):
+    settings.REVIEW_SELF_APPROVAL = True
+    entry = make_entry(world.target, 3, Decimal("12"), entered_by=world.reviewer)
+    review.submit(world.reviewer, entry)
+    assert review.approve(world.reviewer, entry).state == State.APPROVED

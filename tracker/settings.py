@@ -196,6 +196,9 @@ CELERY_BEAT_SCHEDULE = {
 # Scheduled sweeps send nothing before this local hour (the command runs whenever it is called).
 REMINDER_SEND_HOUR = env_int("REMINDER_SEND_HOUR", 8)
 
+# Four eyes: a reviewer may not approve a figure they submitted themselves unless this is on.
+REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)
+
 # Upload limits (imports and evidence files).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000

@@ -10,6 +10,7 @@ administrators approve, return and reopen; leaders only read.
 import datetime
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,6 +99,9 @@ def _check(user, entry, action):
         return None
     if not can_review(user, entry):
         return _("You may not review %(entry)s (not a reviewer of its unit).") % {"entry": p}
+    if action == "approve" and entry.submitted_by_id == user.pk and not settings.REVIEW_SELF_APPROVAL:
+        # Four eyes: whoever submitted a figure does not approve it too.
+        return _("You submitted %(entry)s yourself; another reviewer must approve it.") % {"entry": p}
     if action in ("approve", "return") and entry.state != State.SUBMITTED:
         return _("%(entry)s is %(state)s; only a submitted entry can be approved or returned.") % {
             "entry": p, "state": entry.get_state_display()}
