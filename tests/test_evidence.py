@@ -63,3 +63,25 @@ def test_it_refuses_an_unaccepted_file_type_and_saves_nothing(client):
     assert "不接受“exe”类型的文件" in response.content.decode()
     entry.refresh_from_db()
     assert entry.value == 10 and not entry.evidence
+
+
+def test_it_stores_one_copy_of_an_upload(client, settings):
+    unit = make_unit()
+    entry = make_entry(make_target(lead_unit=unit), 3, Decimal("10"))
+    client.force_login(make_user(unit=unit))
+    post_with_file(client, entry, SimpleUploadedFile("纪要.pdf", b"%PDF", "application/pdf"))
+    stored = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+    assert len(stored) == 1
+
+
+def test_it_stores_one_copy_of_an_upload_with_a_new_entry(client, settings):
+    unit = make_unit()
+    target = make_target(lead_unit=unit)
+    client.force_login(make_user(unit=unit))
+    response = client.post(reverse("admin:targets_progressentry_add"), {
+        "target": target.pk, "year": 2022, "month": 4, "value": "3", "comparator": "", "note": "", "problems": "",
+        "done_on": "", "evidence": SimpleUploadedFile("照片.jpg", b"JPEG", "image/jpeg"),
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert ProgressEntry.objects.get(month=4).evidence.name.endswith(".jpg")
+    assert len([p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]) == 1

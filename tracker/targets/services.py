@@ -104,7 +104,7 @@ def save_entries(user, rows, source, dry_run=False, today=None):
     result = SaveResult()
     try:
         with transaction.atomic():
-            _save(user, rows, source, result, today)
+            _save(user, rows, source, result, today, dry_run)
             if result.errors or dry_run:
                 raise _Rollback()
     except _Rollback:
@@ -136,7 +136,7 @@ class _Rollback(Exception):
     pass
 
 
-def _save(user, rows, source, result, today):
+def _save(user, rows, source, result, today, dry_run):
     keys = {(r.target.pk, r.year, r.month) for r in rows}
     target_ids = {k[0] for k in keys}
     existing = {}
@@ -166,6 +166,9 @@ def _save(user, rows, source, result, today):
             err("target", _("You may not enter figures for %(code)s (another unit's target).") % {"code": code})
             continue
         values = _normalise(row.values)
+        if dry_run and values.get("evidence"):
+            # A dry run's rollback cannot take a stored file back: carry only the name.
+            values["evidence"] = values["evidence"].name
         problems = validate_entry_values(
             target, row.year, row.month, values.get("value"), values.get("comparator"), today
         )
