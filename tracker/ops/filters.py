@@ -2,13 +2,27 @@
 a DISTINCT over the big one (which reads every row on every page load)."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.dates import MONTHS
 
 from tracker.accounts import scoping
 from tracker.targets.models import Plan, ProgressEntry, Target
 
 
-class YearFilter(admin.SimpleListFilter):
+class NumberFilter(admin.SimpleListFilter):
+    """Filters on an integer field; a value that is not a number (?year=abc) is a bad lookup, not a 500."""
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            number = int(self.value())
+        except ValueError:
+            raise IncorrectLookupParameters(self.value()) from None
+        return queryset.filter(**{self.parameter_name: number})
+
+
+class YearFilter(NumberFilter):
     """Years that have a plan."""
 
     title = ProgressEntry._meta.get_field("year").verbose_name
@@ -17,19 +31,13 @@ class YearFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [(str(year), str(year)) for year in Plan.objects.order_by("-year").values_list("year", flat=True)]
 
-    def queryset(self, request, queryset):
-        return queryset.filter(year=self.value()) if self.value() else queryset
 
-
-class MonthFilter(admin.SimpleListFilter):
+class MonthFilter(NumberFilter):
     title = ProgressEntry._meta.get_field("month").verbose_name
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
         return [(str(number), name) for number, name in MONTHS.items()]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(month=self.value()) if self.value() else queryset
 
 
 class LeadUnitFilter(admin.RelatedFieldListFilter):
