@@ -7,4 +7,6 @@ from django.utils.translation import gettext_noop
 
 DJANGO_STRINGS = [
     gettext_noop("- Select an option -"),
+    # admin/date_hierarchy.html (history, reminder emails): "Filter by {{ field_name }}".
+    gettext_noop("Filter by %(field_name)s"),
 ]

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RemindersConfig(AppConfig):
-    name = 'tracker.reminders'
+    name = "tracker.reminders"
+    verbose_name = _("Reminders")
