@@ -8,34 +8,15 @@ reminders, a figure counts as reported once it is submitted (or approved).
 
 from decimal import Decimal
 
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tracker.targets.models import ProgressEntry, Unit
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
 REPORTED_STATES = (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
-
-
-def deadline_resolver(targets):
-    """A function (target, year, month) -> due date, for these targets, in two queries.
-
-    Units are loaded once and linked to their parents so the policy lookup
-    (which walks up the unit tree) needs no query per target.
-    """
-    from tracker.reminders import deadlines
-    from tracker.reminders.sweep import Policies
-
-    units = {u.pk: u for u in Unit.objects.all()}
-    for unit in units.values():
-        unit.parent = units.get(unit.parent_id)
-    for target in targets:
-        target.lead_unit = units.get(target.lead_unit_id, target.lead_unit)
-    policies = Policies()
-
-    def due_date(target, year, month):
-        return deadlines.due_date(year, month, policies.for_target(target).due_working_day)
-
-    return due_date
+# What the page, the reporting policies and expects_entry read of a target.
+TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb")
 
 
 def entry_screen_url(unit, year, month):
@@ -48,36 +29,41 @@ def entry_screen_url(unit, year, month):
 def completeness(targets_qs, year, month, today=None):
     """Per unit: expected figures and how each was reported. Four queries (targets, entries, units, policies)."""
     today = today or timezone.localdate()
-    targets = [t for t in targets_qs.select_related("lead_unit", "plan") if t.expects_entry(month)]
-    due_date = deadline_resolver(targets)
+    from tracker.reminders.sweep import Policies
+
+    # Only the fields shown and needed for the deadline; units come in one query of their own.
+    targets = [t for t in targets_qs.only(*TARGET_FIELDS) if t.expects_entry(month)]
+    all_units = Unit.objects.in_bulk()
+    policies = Policies()
     entries = {
-        e.target_id: e
-        for e in ProgressEntry.objects.filter(target__in=targets_qs.values("pk"), year=year, month=month).only(
-            "target_id", "state", "submitted_at", "entered_at", "value", "note", "is_done"
-        )
+        target_id: (state, stamp)
+        for target_id, state, stamp in ProgressEntry.objects.filter(
+            target__in=targets_qs.values("pk"), year=year, month=month
+        ).values_list("target_id", "state", Coalesce("submitted_at", "entered_at"))
     }
+    state_labels = {value: str(label) for value, label in ProgressEntry.State.choices}
     units, items = {}, []
     for t in targets:
-        deadline = due_date(t, year, month)
-        entry = entries.get(t.pk)
+        deadline = policies.due_date(t, year, month)
+        lead_unit = all_units[t.lead_unit_id]
+        entry_state, stamp = entries.get(t.pk, ("", None))
         when = None
-        if entry is not None and entry.state in REPORTED_STATES:
-            stamp = entry.submitted_at or entry.entered_at
+        if entry_state in REPORTED_STATES:
             when = timezone.localdate(stamp) if stamp else None
             state = ON_TIME if when is not None and when <= deadline else LATE
         else:
             state = PENDING if today <= deadline else MISSING
         if t.lead_unit_id not in units:
             units[t.lead_unit_id] = {
-                "unit": t.lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
-                "url": entry_screen_url(t.lead_unit, year, month),
+                "unit": lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
+                "url": entry_screen_url(lead_unit, year, month),
             }
         unit = units[t.lead_unit_id]
         unit["expected"] += 1
         unit[state] += 1
         items.append({
-            "target": t, "unit": t.lead_unit, "state": state, "deadline": deadline, "reported_on": when,
-            "entry_state": entry.get_state_display() if entry is not None else "", "url": unit["url"],
+            "target": t, "unit": lead_unit, "state": state, "deadline": deadline, "reported_on": when,
+            "entry_state": state_labels.get(entry_state, entry_state), "url": unit["url"],
         })
     rows = sorted(units.values(), key=lambda u: u["unit"].code)
     for u in rows:

@@ -41,6 +41,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tracker.targets.models import BilingualNameMixin
+
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_data", "not_due")
 
 ACHIEVED, ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA, NOT_DUE = STATUSES
@@ -87,6 +89,10 @@ class Thresholds:
     @classmethod
     def for_target(cls, target, plan_thresholds=None):
         """The plan's thresholds (Plan, Thresholds, dict or None for defaults) with the target's overrides."""
+        if isinstance(plan_thresholds, Thresholds) and all(
+            getattr(target, name, None) is None for name in DEFAULT_THRESHOLDS
+        ):
+            return plan_thresholds  # the usual case when judging a whole plan: no overrides
         values = {}
         for name, default in DEFAULT_THRESHOLDS.items():
             own = getattr(target, name, None)
@@ -306,9 +312,14 @@ def assess(target, entries, year, month, thresholds, today=None, plan_points=Non
     children: optional [(sub_target, sub_entries)]: a count/amount or event count with no figure of its
     own is the sum of its sub-targets' latest figures.
     """
+    return _judge(target, _entries_upto(entries, year, month), year, month, thresholds, today, plan_points,
+                  children)
+
+
+def _judge(target, upto, year, month, thresholds, today, plan_points, children):
+    """`assess` on the target's entries of the year up to the month, already sorted by month."""
     today = today or timezone.localdate()
     th = Thresholds.for_target(target, thresholds)
-    upto = _entries_upto(entries, year, month)
     kind = target.kind
     if kind in ("growth", "margin"):
         return _assess_growth(target, upto, year, month, th, today, plan_points or {})
@@ -680,42 +691,66 @@ def _assess_qualitative(target, upto, year, month, today):
 class PeriodData:
     """Everything the engine needs for a set of targets, loaded in a fixed number of queries."""
 
-    targets: list
-    entries: dict  # target id -> [entries of the year]
+    targets: list  # [TargetData]
+    entries: dict  # target id -> [EntryData of the year up to the month, by month]
     points: dict  # target id -> {month: value}
-    children: dict  # parent id -> [(child, [entries])]
+    children: dict  # parent id -> [(TargetData, [EntryData])]
     plans: dict = field(default_factory=dict)  # id -> Plan (thresholds)
     sections: dict = field(default_factory=dict)  # id -> Section
     units: dict = field(default_factory=dict)  # id -> Unit
+    year: int | None = None  # the period the entries were loaded for
+    month: int | None = None
 
 
-TASK_KINDS = ("milestone", "qualitative")
+class TargetData(BilingualNameMixin):
+    """The fields of a Target that the engine and the report read; far cheaper to build than model instances."""
+
+    FIELDS = (
+        "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
+        "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
+        "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track", "points_at_risk",
+        "points_off_track", "order",
+    )
+    __slots__ = FIELDS
+
+    def __init__(self, row):
+        for name, value in zip(self.FIELDS, row, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+    def __str__(self):
+        return f"{self.code} {self.display_name}"
+
+    def __repr__(self):
+        return f"<TargetData {self.code}>"
 
 
 class EntryData:
-    """The fields of a ProgressEntry the engine reads; far cheaper to build than model instances.
+    """The fields of a ProgressEntry that the engine reads; far cheaper to build than model instances."""
 
-    Notes are read only for milestones and qualitative tasks, so only theirs are loaded.
-    """
+    FIELDS = ("target_id", "month", "value", "comparator", "is_done", "done_on", "assessed_status", "note",
+              "problems", "review_comment")
+    __slots__ = ("year", *FIELDS)
 
-    FIELDS = ("target_id", "month", "value", "comparator", "is_done", "done_on", "assessed_status")
-    TEXTS = ("note", "problems", "review_comment")
-    __slots__ = ("year", *FIELDS, *TEXTS)
-
-    def __init__(self, year, row, texts=("", "", "")):
+    def __init__(self, year, row):
         self.year = year
         self.target_id, self.month, self.value, self.comparator, self.is_done, self.done_on, \
-            self.assessed_status = row
-        self.note, self.problems, self.review_comment = texts
+            self.assessed_status, self.note, self.problems, self.review_comment = row
 
 
-def _entry_rows(queryset, year):
-    texts = {
-        (row[0], row[1]): row[2:]
-        for row in queryset.filter(target__kind__in=TASK_KINDS).values_list("target_id", "month", *EntryData.TEXTS)
-    }
-    return [EntryData(year, row, texts.get((row[0], row[1]), ("", "", "")))
-            for row in queryset.values_list(*EntryData.FIELDS)]
+def _targets(queryset):
+    return [TargetData(row) for row in queryset.values_list(*TargetData.FIELDS)]
+
+
+def _entries(queryset, year):
+    """{target id: [EntryData by month]} for a queryset of entries of the year."""
+    entries = {}
+    for row in queryset.order_by("target_id", "month").values_list(*EntryData.FIELDS):
+        entries.setdefault(row[0], []).append(EntryData(year, row))
+    return entries
 
 
 def _related(objects, attname, model):
@@ -726,34 +761,33 @@ def _related(objects, attname, model):
 def load_period(targets_queryset, year, month=12):
     """Targets (with plan, section, lead unit), their entries up to the month, plan points and sub-targets.
 
-    A fixed number of queries whatever the number of targets and entries.
+    A fixed number of queries whatever the number of targets and entries. Rows come as plain
+    tuples (TargetData, EntryData): building 2,000 model instances and 20,000 entries would cost
+    more than the queries themselves.
     """
     from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
 
-    targets = list(targets_queryset.defer("description"))
+    targets = _targets(targets_queryset)
     entries, points, children = {}, {}, {}
     if not targets:
-        return PeriodData(targets, entries, points, children)
+        return PeriodData(targets, entries, points, children, year=year, month=month)
     # Plans, sections and units are few: one small query each instead of three joined copies per target.
     related = {"plans": _related(targets, "plan_id", Plan), "sections": _related(targets, "section_id", Section),
                "units": _related(targets, "lead_unit_id", Unit)}
     id_subquery = targets_queryset.values("pk")
-    period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).order_by("target_id", "month")
-    for e in _entry_rows(period_entries.filter(target__in=id_subquery), year):
-        entries.setdefault(e.target_id, []).append(e)
+    period_entries = ProgressEntry.objects.filter(year=year, month__lte=month)
+    entries = _entries(period_entries.filter(target__in=id_subquery), year)
     for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
         "target_id", "month", "value"
     ):
         points.setdefault(target_id, {})[m] = value
     # Sub-targets count even when outside the queryset (e.g. another unit's share of a city-wide target).
-    kids = list(Target.objects.filter(parent__in=id_subquery, is_active=True).defer("description").order_by("pk"))
+    kids = _targets(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
     if kids:
-        kid_entries = {}
-        for e in _entry_rows(period_entries.filter(target__parent__in=id_subquery, target__is_active=True), year):
-            kid_entries.setdefault(e.target_id, []).append(e)
+        kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True), year)
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
-    return PeriodData(targets, entries, points, children, **related)
+    return PeriodData(targets, entries, points, children, **related, year=year, month=month)
 
 
 @contextmanager
@@ -774,14 +808,18 @@ def gc_paused():
 
 
 def assess_loaded(data, year, month, today=None):
+    """{target id: Assessment} for loaded targets, judged at (year, month)."""
     today = today or timezone.localdate()
-    return {
-        t.pk: assess(
-            t, data.entries.get(t.pk, []), year, month, data.plans[t.plan_id], today=today,
-            plan_points=data.points.get(t.pk), children=data.children.get(t.pk),
-        )
-        for t in data.targets
-    }
+    # Loaded entries are of the year, up to the loaded month, by month: no need to filter them again.
+    loaded_upto = data.year == year and data.month is not None and data.month <= month
+    thresholds = {pk: Thresholds.for_target(None, plan) for pk, plan in data.plans.items()}
+    results = {}
+    for t in data.targets:
+        entries = data.entries.get(t.pk, [])
+        upto = entries if loaded_upto else _entries_upto(entries, year, month)
+        results[t.pk] = _judge(t, upto, year, month, thresholds[t.plan_id], today, data.points.get(t.pk),
+                               data.children.get(t.pk))
+    return results
 
 
 def assess_period(targets_queryset, year, month, today=None):
