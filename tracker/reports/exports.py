@@ -98,41 +98,34 @@ COLUMN_WIDTHS = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}
 
 
 def to_xlsx(rows, year, month):
-    # Write-only mode streams the rows: about twice as fast as building the sheet in memory.
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    # XlsxWriter streams the rows out (constant memory): over twice as fast as openpyxl's write-only mode.
+    import xlsxwriter
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet_title(year, month))
-    for index, (key, _label, _kind) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = COLUMN_WIDTHS.get(key, 12)
-    ws.freeze_panes = "C2"
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    header = []
-    for label in _headers():
-        cell = WriteOnlyCell(ws, label)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    formats = {NUMBER: "#,##0.00", RATIO: "0.0%"}
-    for row in rows:
-        cells = []
-        for key, _label, kind in COLUMNS:
-            value = _cell(row, key, kind)
-            if kind == TEXT and key != "reason":
-                cells.append(value)
-                continue
-            cell = WriteOnlyCell(ws, value)
-            if kind == TEXT:
-                cell.alignment = wrap
-            elif value is not None:
-                cell.number_format = formats[kind]
-            cells.append(cell)
-        ws.append(cells)
     out = io.BytesIO()
-    wb.save(out)
+    # Text stays text: never read as a formula, a number or a link.
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_numbers": False, "strings_to_urls": False})
+    sheet = book.add_worksheet(sheet_title(year, month))
+    for index, (key, _label, _kind) in enumerate(COLUMNS):
+        # 7 pixels per character (Calibri 11): the sheet stores exactly this many characters.
+        sheet.set_column_pixels(index, index, COLUMN_WIDTHS.get(key, 12) * 7)
+    sheet.freeze_panes(1, 2)  # C2: header row and code/name columns stay in view
+    sheet.write_row(0, 0, _headers(), book.add_format({"bold": True}))
+    formats = {
+        NUMBER: book.add_format({"num_format": "#,##0.00"}),
+        RATIO: book.add_format({"num_format": "0.0%"}),
+        TEXT: None,
+    }
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    columns = [(key, kind, wrap if key == "reason" else formats[kind]) for key, _label, kind in COLUMNS]
+    for row_number, row in enumerate(rows, start=1):
+        for column_number, (key, kind, cell_format) in enumerate(columns):
+            value = _cell(row, key, kind)
+            if kind == TEXT:
+                sheet.write_string(row_number, column_number, value, cell_format)
+            elif value is not None:
+                sheet.write_number(row_number, column_number, value, cell_format)
+    book.close()
     return out.getvalue()
 
 
