@@ -52,8 +52,15 @@ def _rows(data, results):
     rows = []
     sections = {pk: (s.display_name, s.number) for pk, s in data.sections.items()}
     units = {pk: (u.code, u.display_name) for pk, u in data.units.items()}
+    periods = {}  # (month, combined) -> label: a dozen distinct labels for thousands of rows
     for t in data.targets:
         a = results[t.pk]
+        period = ""
+        if a.as_of_month:
+            key = (a.as_of_month, t.combined_jan_feb)
+            if key not in periods:
+                periods[key] = months_label(*key)
+            period = periods[key]
         section_name, section_number = sections[t.section_id]
         unit_code, unit_name = units[t.lead_unit_id]
         trend = [(e.month, e.value) for e in data.entries.get(t.pk, []) if e.value is not None]
@@ -85,7 +92,7 @@ def _rows(data, results):
             "severity": SEVERITY[a.status],
             "reason": _lazy_reason(a),  # worded only for the rows that are shown or exported
             "as_of_month": a.as_of_month,
-            "period": months_label(a.as_of_month, t.combined_jan_feb) if a.as_of_month else "",
+            "period": period,
             "trend": trend,
         })
     rows.sort(key=lambda r: (r["section_number"], r["order"], r["code"]))

@@ -32,10 +32,13 @@ for its own month, and the reason says which months it covers.
 
 import datetime
 import gc
+from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from itertools import groupby
+from operator import itemgetter
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -702,20 +705,20 @@ class PeriodData:
     month: int | None = None
 
 
-class TargetData(BilingualNameMixin):
+TARGET_FIELDS = (
+    "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
+    "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
+    "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track", "points_at_risk",
+    "points_off_track", "order",
+)
+ENTRY_FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
+                "note", "problems", "review_comment")
+
+
+class TargetData(BilingualNameMixin, namedtuple("TargetRow", TARGET_FIELDS)):
     """The fields of a Target that the engine and the report read; far cheaper to build than model instances."""
 
-    FIELDS = (
-        "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
-        "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
-        "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track", "points_at_risk",
-        "points_off_track", "order",
-    )
-    __slots__ = FIELDS
-
-    def __init__(self, row):
-        for name, value in zip(self.FIELDS, row, strict=True):
-            setattr(self, name, value)
+    __slots__ = ()
 
     @property
     def pk(self):
@@ -724,33 +727,21 @@ class TargetData(BilingualNameMixin):
     def __str__(self):
         return f"{self.code} {self.display_name}"
 
-    def __repr__(self):
-        return f"<TargetData {self.code}>"
 
-
-class EntryData:
+class EntryData(namedtuple("EntryRow", ENTRY_FIELDS)):
     """The fields of a ProgressEntry that the engine reads; far cheaper to build than model instances."""
 
-    FIELDS = ("target_id", "month", "value", "comparator", "is_done", "done_on", "assessed_status", "note",
-              "problems", "review_comment")
-    __slots__ = ("year", *FIELDS)
-
-    def __init__(self, year, row):
-        self.year = year
-        self.target_id, self.month, self.value, self.comparator, self.is_done, self.done_on, \
-            self.assessed_status, self.note, self.problems, self.review_comment = row
+    __slots__ = ()
 
 
 def _targets(queryset):
-    return [TargetData(row) for row in queryset.values_list(*TargetData.FIELDS)]
+    return list(map(TargetData._make, queryset.values_list(*TARGET_FIELDS)))
 
 
-def _entries(queryset, year):
-    """{target id: [EntryData by month]} for a queryset of entries of the year."""
-    entries = {}
-    for row in queryset.order_by("target_id", "month").values_list(*EntryData.FIELDS):
-        entries.setdefault(row[0], []).append(EntryData(year, row))
-    return entries
+def _entries(queryset):
+    """{target id: [EntryData by month]} for a queryset of entries of one year."""
+    rows = queryset.order_by("target_id", "month").values_list(*ENTRY_FIELDS)
+    return {target_id: list(map(EntryData._make, group)) for target_id, group in groupby(rows, itemgetter(0))}
 
 
 def _related(objects, attname, model):
@@ -776,7 +767,7 @@ def load_period(targets_queryset, year, month=12):
                "units": _related(targets, "lead_unit_id", Unit)}
     id_subquery = targets_queryset.values("pk")
     period_entries = ProgressEntry.objects.filter(year=year, month__lte=month)
-    entries = _entries(period_entries.filter(target__in=id_subquery), year)
+    entries = _entries(period_entries.filter(target__in=id_subquery))
     for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
         "target_id", "month", "value"
     ):
@@ -784,7 +775,7 @@ def load_period(targets_queryset, year, month=12):
     # Sub-targets count even when outside the queryset (e.g. another unit's share of a city-wide target).
     kids = _targets(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
     if kids:
-        kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True), year)
+        kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True))
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
     return PeriodData(targets, entries, points, children, **related, year=year, month=month)
@@ -815,10 +806,11 @@ def assess_loaded(data, year, month, today=None):
     thresholds = {pk: Thresholds.for_target(None, plan) for pk, plan in data.plans.items()}
     results = {}
     for t in data.targets:
-        entries = data.entries.get(t.pk, [])
+        pk = t.id
+        entries = data.entries.get(pk, [])
         upto = entries if loaded_upto else _entries_upto(entries, year, month)
-        results[t.pk] = _judge(t, upto, year, month, thresholds[t.plan_id], today, data.points.get(t.pk),
-                               data.children.get(t.pk))
+        results[pk] = _judge(t, upto, year, month, thresholds[t.plan_id], today, data.points.get(pk),
+                             data.children.get(pk))
     return results
 
 

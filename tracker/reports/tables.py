@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -54,21 +55,24 @@ class ReportTable(tables.Table):
         super().__init__(*args, **kwargs)
 
     def page_cells(self):
-        """(record, [(css class, cell html)]) for the rows of the current page.
+        """(record, the row's <td> cells as HTML) for the rows of the current page.
 
         One call per row instead of django-tables2's per-cell dispatch, which
-        inspects each render method's signature for every cell.
+        inspects each render method's signature for every cell, and one string
+        per row instead of a template loop over every cell.
         """
-        renderers = [(column.name, getattr(self, f"render_{column.name}", None),
-                      "num" if isinstance(column.column, NumberColumn) else "") for column in self.columns]
+        renderers = []
+        for column in self.columns:
+            css = "num" if isinstance(column.column, NumberColumn) else ""
+            render = getattr(self, f"render_{column.name}", None) or (self.render_number if css else self.render_text)
+            renderers.append((column.name, render, '<td class="num">' if css else "<td>"))
         for row in self.paginated_rows:
             record = row.record
-            cells = []
-            for name, render, css in renderers:
-                if render is None:
-                    render = self.render_number if css else self.render_text
-                cells.append((css, render(record.get(name), record)))
-            yield record, cells
+            cells = "".join(
+                f"{opening}{conditional_escape(render(record.get(name), record))}</td>"
+                for name, render, opening in renderers
+            )
+            yield record, mark_safe(cells)  # each cell's content is escaped above
 
     def render_text(self, value, record):
         return "—" if value in (None, "") else value
