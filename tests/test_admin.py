@@ -150,7 +150,7 @@ def test_it_changes_an_entry_with_history_and_refuses_a_stale_form(client, world
     # The same (now stale) form again: a conflict, not an overwrite.
     response = client.post(url, admin_form_data(page, value="7"))
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["value"] == ["E-1 已被 clerk 修改（现为 6.0000）；请刷新后重试。"]
+    assert response.context["adminform"].form.errors["value"] == ["E-1 已被 clerk 修改（现为 6）；请刷新后重试。"]
     entry.refresh_from_db()
     assert entry.value == Decimal("6")
 

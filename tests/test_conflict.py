@@ -102,7 +102,7 @@ def test_it_refuses_the_second_of_two_simultaneous_edits_with_the_other_persons_
     )
     assert first.ok
     assert [e.message for e in second.errors] == [
-        "Q-1 was changed by wang meanwhile (now 10.0000); reload and try again."]
+        "Q-1 was changed by wang meanwhile (now 10); reload and try again."]
     entry.refresh_from_db()
     assert (entry.value, entry.version, entry.entered_by) == (Decimal("10"), seen + 1, wang)
     assert [c.changes["value"] for c in Change.objects.filter(object_id=str(entry.pk))] == [["5", "10"]]
@@ -119,7 +119,7 @@ def test_it_refuses_the_second_of_two_simultaneous_first_entries(people):
     )
     assert first.ok and not second.ok
     assert [e.message for e in second.errors] == [
-        "Q-1 was changed by wang meanwhile (now 10.0000); reload and try again."]
+        "Q-1 was changed by wang meanwhile (now 10); reload and try again."]
     entry = ProgressEntry.objects.get()
     assert (entry.value, entry.entered_by) == (Decimal("10"), wang)
     assert Change.objects.count() == 1

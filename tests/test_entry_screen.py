@@ -151,7 +151,7 @@ def test_it_reports_a_concurrent_change_with_the_other_persons_value(client, wor
     response = client.post(screen_url(world.unit), form_data(page, C1__value="8", G1__value="9"))
     assert response.status_code == 200
     rows = {r.target.code: r for _s, rs in response.context["sections"] for r in rs}
-    assert rows["C1"].form.errors["value"] == ["C1 已被 colleague 修改（现为 6.0000）；请刷新后重试。"]
+    assert rows["C1"].form.errors["value"] == ["C1 已被 colleague 修改（现为 6）；请刷新后重试。"]
     entry.refresh_from_db()
     assert entry.value == Decimal("6")
     assert not ProgressEntry.objects.filter(target=world.growth).exists()

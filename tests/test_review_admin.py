@@ -81,7 +81,7 @@ def test_it_refuses_approving_a_figure_changed_after_the_page_was_shown(client, 
     entry = make_entry(world.ta, 3, Decimal("8"), state=State.SUBMITTED, version=3, entered_by=world.clerk)
     client.force_login(world.reviewer)
     response = post_review(client, entry, "approve", version=2)
-    assert texts(response) == ["A-1 2022-03 was changed by clerk_a meanwhile (now 8.0000); reload and check it again."]
+    assert texts(response) == ["A-1 2022-03 was changed by clerk_a meanwhile (now 8); reload and check it again."]
     entry.refresh_from_db()
     assert entry.state == State.SUBMITTED
 

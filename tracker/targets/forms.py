@@ -15,6 +15,7 @@ from tracker.targets.models import (
     ProgressEntry,
     Target,
     parse_period,
+    plain_number,
     validate_entry_values,
     validate_period,
 )
@@ -30,13 +31,6 @@ KIND_FIELDS = {
     Target.Kind.QUALITATIVE: (),
 }
 TEXT_FIELDS = ("note", "problems")
-
-
-def plain_number(value):
-    """Decimal('12.5000') -> '12.5', without exponent notation; None -> ''."""
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
 
 
 def plain_decimal(value):

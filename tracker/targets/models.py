@@ -397,6 +397,13 @@ class ProgressEntry(models.Model):
             raise ValidationError(errors)
 
 
+def plain_number(value):
+    """Decimal('12.5000') -> '12.5', without exponent notation; None -> ''."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
+
+
 def period_label(year, month, combined_jan_feb=False):
     """'2022年1~6月' style label for a year-to-date period."""
     if month == 1:

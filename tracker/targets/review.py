@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from tracker.accounts import scoping
 from tracker.audit import service as audit
 from tracker.audit.models import Change
-from tracker.targets.models import ProgressEntry
+from tracker.targets.models import ProgressEntry, plain_number
 
 State = ProgressEntry.State
 REVIEW_PERMISSION = "targets.review_progressentry"
@@ -156,7 +156,8 @@ def transition(user, entry, action, comment="", source="admin", base_version=Non
         if base_version is not None and entry.version != base_version:
             who = entry.entered_by.get_username() if entry.entered_by_id else "?"
             raise ReviewError(_("%(entry)s was changed by %(who)s meanwhile (now %(value)s); reload and check "
-                                "it again.") % {"entry": _period(entry), "who": who, "value": entry.value})
+                                "it again.") % {"entry": _period(entry), "who": who,
+                                                "value": plain_number(entry.value) or "—"})
         before = audit.snapshot(entry)
         _apply(user, entry, action, comment, now)
         entry.save(update_fields=TRANSITION_FIELDS)

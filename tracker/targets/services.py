@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
-from tracker.targets.models import ProgressEntry, validate_entry_values
+from tracker.targets.models import ProgressEntry, plain_number, validate_entry_values
 
 # Fields an entry row may set; anything else in a row is ignored.
 EDITABLE = ("value", "comparator", "note", "problems", "is_done", "done_on", "evidence")
@@ -119,7 +119,7 @@ def save_entries(user, rows, source, dry_run=False, today=None):
 def _conflict_message(code, entry):
     who = entry.entered_by.get_username() if entry.entered_by_id else "?"
     return _("%(code)s was changed by %(who)s meanwhile (now %(value)s); reload and try again.") % {
-        "code": code, "who": who, "value": entry.value}
+        "code": code, "who": who, "value": plain_number(entry.value) or "—"}
 
 
 def _created_meanwhile(rows, attempted):
