@@ -42,6 +42,7 @@ def completeness(targets_qs, year, month, today=None):
         ).values_list("target_id", "state", Coalesce("submitted_at", "entered_at"))
     }
     state_labels = {value: str(label) for value, label in ProgressEntry.State.choices}
+    zone = timezone.get_current_timezone()
     units, items = {}, []
     for t in targets:
         deadline = policies.due_date(t, year, month)
@@ -49,7 +50,7 @@ def completeness(targets_qs, year, month, today=None):
         entry_state, stamp = entries.get(t.pk, ("", None))
         when = None
         if entry_state in REPORTED_STATES:
-            when = timezone.localdate(stamp) if stamp else None
+            when = timezone.localdate(stamp, zone) if stamp else None
             state = ON_TIME if when is not None and when <= deadline else LATE
         else:
             state = PENDING if today <= deadline else MISSING

@@ -128,13 +128,19 @@ class Assessment:
 
     @cached_property
     def reason_zh(self):
-        with translation.override("zh-hans"):
-            return self.build_reason() if self.build_reason else ""
+        return self._worded("zh-hans")
 
     @cached_property
     def reason_en(self):
-        with translation.override("en"):
-            return self.build_reason() if self.build_reason else ""
+        return self._worded("en")
+
+    def _worded(self, language):
+        if not self.build_reason:
+            return ""
+        if translation.get_language() == language:  # the usual case: no switching back and forth per row
+            return self.build_reason()
+        with translation.override(language):
+            return self.build_reason()
 
     @property
     def reason(self):

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
@@ -106,7 +107,8 @@ class DashboardView(PeriodMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         targets = report_targets(self.request.user, self.year)
         rows = build_rows(targets, self.year, self.month)
-        context["summary"] = summarise(rows)
+        context["summary"] = summary = summarise(rows)
+        context["flagged_rows"] = self.flagged_rows(summary["flagged"])
         totals = completeness(targets, self.year, self.month)["totals"]
         context["completeness"] = totals
         if totals["expected"]:
@@ -115,6 +117,16 @@ class DashboardView(PeriodMixin, TemplateView):
             ) % {"reported": totals["reported"], "expected": totals["expected"], "on_time": totals["on_time"],
                  "rate": fmt_number(totals["reporting_rate"] * 100, 0)}
         return context
+
+    def flagged_rows(self, flagged):
+        """The red and yellow rows as table rows: built in one pass, as there may be hundreds of them."""
+        return format_html_join(
+            "\n",
+            '<tr class="row-{}"><td>{}</td><td><a href="{}?period={}">{}</a></td><td>{}</td>'
+            '<td><span class="badge status-{}">{}</span></td><td>{}</td></tr>',
+            ((r["status"], r["code"], reverse("reports:target", args=[r["code"]]), self.period, r["name"],
+              r["unit_name"], r["status"], r["status_label"], r["reason"]) for r in flagged),
+        )
 
 
 def report_index(request):
