@@ -63,6 +63,8 @@ NOT_APPLICABLE = "—"
 BLANK_MARKERS = {"", "-", "--", NOT_APPLICABLE, "——", "n/a", "na", "不适用", "无需填写"}
 # Labels of the cells above the template's header that hold the unit and period.
 SHEET_LABELS = {"unit": pgettext_lazy("import column", "Unit"), "period": COLUMN_LABELS["period"]}
+# Where a problem is about the whole file (not a column); kept out of COLUMN_LABELS, which names readable columns.
+FILE_LABEL = pgettext_lazy("import column", "Whole file")
 
 # Bounds of ProgressEntry's DecimalField(max_digits=16, decimal_places=4).
 MAX_ABS = Decimal("1e12")
@@ -87,6 +89,8 @@ class Problem:
 
     @property
     def column_label(self):
+        if self.column == "file":
+            return str(FILE_LABEL)
         return str(COLUMN_LABELS.get(self.column, self.column))
 
     def __str__(self):

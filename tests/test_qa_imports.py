@@ -1,0 +1,52 @@
+"""QA: garbage uploads (a PNG renamed .csv, an empty file, UTF-16, a fake .xlsx) give a clear message in the
+user's language, with no raw keys, and write nothing."""
+
+import base64
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.factories import make_target, make_unit, make_user
+from tracker.imports.models import ImportBatch
+from tracker.targets.models import ProgressEntry
+
+pytestmark = pytest.mark.django_db
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def clerk_client(client):
+    unit = make_unit("qiaocheng", name="谯城区")
+    make_target(code="QC-1", lead_unit=unit)
+    client.force_login(make_user("clerk", unit=unit))
+    return client
+
+
+def preview(client, name, data):
+    response = client.post(reverse("imports:upload"), {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    return client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("picture.csv", PNG, "这不是 CSV 或 XLSX 文件。"),
+    ("u16.csv", "target,period,value\r\n".encode("utf-16"), "文件以 UTF-16 编码保存，不受支持。"),
+    ("fake.xlsx", b"PK\x03\x04garbage", "整个文件"),
+])
+def test_it_names_the_whole_file_as_the_place_of_a_file_problem_in_chinese(clerk_client, name, data, message):
+    page = preview(clerk_client, name, data)
+    assert message in page
+    assert "<td>整个文件</td>" in page
+    assert "<td>file</td>" not in page
+    assert not ImportBatch.objects.get().can_confirm
+    assert not ProgressEntry.objects.exists()
+
+
+def test_it_refuses_an_empty_file_on_the_form(clerk_client):
+    response = clerk_client.post(reverse("imports:upload"), {"file": SimpleUploadedFile("empty.csv", b"")})
+    assert response.status_code == 200
+    assert "所提交的是空文件。" in response.content.decode()
+    assert not ImportBatch.objects.exists()
