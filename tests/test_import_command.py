@@ -209,7 +209,7 @@ def test_it_reads_gb18030_and_utf8_bom_files(tmp_path, firms):
 
 def test_it_refuses_another_encoding_clearly(tmp_path, firms):
     lines, _ = fails(tmp_path, csv_bytes([["NEW-FIRMS", "2022-03", "12", "", "谯城区"]], encoding="utf-16"))
-    assert lines == ["file, file: The file is saved as UTF-16, which is not accepted. "
+    assert lines == ["file: The file is saved as UTF-16, which is not accepted. "
                      "Save it as CSV UTF-8, as CSV (GB18030) or as .xlsx."]
 
 

@@ -95,6 +95,8 @@ class Problem:
 
     def __str__(self):
         where = _("row %(line)s") % {"line": self.line} if self.line else _("file")
+        if self.column == "file":
+            return f"{where}: {self.message}"
         column = self.column_label + (f" ({self.letter})" if self.letter else "")
         return f"{where}, {column}: {self.message}"
 
