@@ -50,3 +50,18 @@ def test_it_refuses_an_empty_file_on_the_form(clerk_client):
     assert response.status_code == 200
     assert "所提交的是空文件。" in response.content.decode()
     assert not ImportBatch.objects.exists()
+
+
+@pytest.mark.parametrize("data", [b"target,period,value,comparator,note\r\n",
+                                  b"target,period,value,comparator,note\r\nQC-1,2022-03,,,\r\n"])
+def test_it_says_so_when_a_file_has_no_filled_in_rows(clerk_client, data):
+    page = preview(clerk_client, "empty-rows.csv", data)
+    assert "文件中没有已填写的数据行，没有可导入的内容。" in page
+    assert "确认导入" not in page
+    assert not ProgressEntry.objects.exists()
+
+
+def test_it_does_not_say_there_are_no_rows_when_there_are(clerk_client):
+    page = preview(clerk_client, "one.csv", b"target,period,value,comparator,note\r\nQC-1,2022-03,5,,\r\n")
+    assert 'id="no-rows"' not in page
+    assert "确认导入" in page
