@@ -34,6 +34,14 @@ def source_label(source):
     return str(SOURCE_LABELS.get(source, source))
 
 
+def model_label(label):
+    """"targets.progressentry" -> "Progress entry" in the active language (the label itself if unknown)."""
+    try:
+        return capfirst(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label
+
+
 def _field(model, attname):
     for field in model._meta.concrete_fields:
         if field.attname == attname:
