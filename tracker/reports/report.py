@@ -42,8 +42,10 @@ def build_rows(targets_qs, year, month, today=None):
     """Report rows for the targets, grouped by section in plan order."""
     with gc_paused():
         data = load_period(targets_qs, year, month)
-        results = assess_loaded(data, year, month, today)
-        return _rows(data, results)
+        rows = _rows(data, assess_loaded(data, year, month, today))
+        # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
+        del data
+    return rows
 
 
 def _rows(data, results):
