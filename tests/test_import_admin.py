@@ -73,12 +73,12 @@ def test_it_downloads_a_units_template_for_a_period(client_en, unit, targets):
     assert sheet.title == "谯城区 2022-04"
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0][:3] == ["Unit", "qiaocheng", "谯城区"]
-    assert cells[1][:3] == ["Period", "2022-04", "2022年1~4月"]
+    assert cells[1][:3] == ["Period", "2022-04", "Jan–Apr 2022"]
     assert cells[3] == ["Target code", "Target name", "Unit of measure", "Target value", "Last figure",
                         "Last period", "Year-to-date value", "Comparator", "Note", "How to fill in"]
     rows = {row[0]: row for row in cells[4:]}
     assert list(rows) == ["NEW-FIRMS", "VA-GROWTH", "PLATFORM"]
-    assert rows["NEW-FIRMS"][:8] == ["NEW-FIRMS", "新增规上企业", "家", 80, 41, "2022年1~3月", None, "—"]
+    assert rows["NEW-FIRMS"][:8] == ["NEW-FIRMS", "新增规上企业", "家", 80, 41, "Jan–Mar 2022", None, "—"]
     assert rows["VA-GROWTH"][6:8] == [None, None], "a margin target needs value and comparator"
     assert rows["VA-GROWTH"][9] == ("Enter the year-to-date growth rate in percent and the comparator (全省) "
                                     "for the same months.")
@@ -164,7 +164,7 @@ def test_round_trip_template_fill_upload_confirm(client_en, clerk, unit, targets
     # The next month's template shows the figures just imported as the last figures.
     sheet = load_workbook(io.BytesIO(download(client_en, unit, "2022-05").content)).active
     rows = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=5)}
-    assert rows["NEW-FIRMS"][4:6] == [45, "2022年1~4月"]
+    assert rows["NEW-FIRMS"][4:6] == [45, "Jan–Apr 2022"]
     assert rows["VA-GROWTH"][4] == 9.6
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.apps import apps
 from django.utils import translation
 
-from tests.factories import make_plan, make_unit, make_user
+from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
+from tracker.targets.models import period_label
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,21 @@ def test_it_translates_the_date_hierarchy_label(admin_client, url):
     page = admin_client.get(url).content.decode()
     assert 'id="date-hierarchy-label">按' in page
     assert "Filter by" not in page
+
+
+def test_it_words_periods_in_the_active_language():
+    with translation.override("zh-hans"):
+        assert [period_label(2022, m, True) for m in (1, 2, 6)] == ["2022年1月", "2022年1~2月", "2022年1~6月"]
+    with translation.override("en"):
+        assert [period_label(2022, m, True) for m in (1, 2, 6)] == ["Jan 2022", "Jan–Feb 2022", "Jan–Jun 2022"]
+
+
+def test_the_english_entry_screen_shows_no_chinese_period(client):
+    make_plan(2022)
+    city = make_unit("city", name="市经信局", name_en="City bureau")
+    make_target(lead_unit=city, code="BZ-1")
+    client.force_login(make_user("clerk", unit=city, role=Membership.Role.CLERK))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/admin/targets/progressentry/entry/city/2022-05/").content.decode()
+    assert "Monthly entry: City bureau, Jan–May 2022" in page
+    assert "年1~" not in page

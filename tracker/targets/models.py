@@ -404,8 +404,15 @@ def plain_number(value):
     return format(value.normalize(), "f")
 
 
+MONTH_ABBREVIATIONS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def period_label(year, month, combined_jan_feb=False):
-    """'2022年1~6月' style label for a year-to-date period."""
+    """A year-to-date period in the active language: '2022年1~6月' / 'Jan–Jun 2022'."""
+    if (get_language() or "").startswith("en"):
+        if month == 1:
+            return f"Jan {year}"
+        return f"Jan–{MONTH_ABBREVIATIONS_EN[month - 1]} {year}"
     if month == 1:
         return f"{year}年1月"
     if month == 2 and combined_jan_feb:
