@@ -156,8 +156,8 @@ def test_it_judges_counts_against_the_time_share(case, overrides, month, value, 
 def test_it_words_the_count_reason():
     a = assess(count(), [entry(6, "30")], 2022, 6, PLAN, today=AFTER_YEAR)
     assert a.reason_zh == "1–6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度40家共10家"
-    assert a.reason_en == ("Jan–Jun New above-scale firms reached 30家, 37.5% of the annual target; "
-                           "10家 behind the 40家 expected by now")
+    assert a.reason_en == ("Jan–Jun New above-scale firms reached 30 firms, 37.5% of the annual target; "
+                           "10 firms behind the 40 firms expected by now")
 
 
 def test_it_follows_a_monthly_plan_curve_for_counts():

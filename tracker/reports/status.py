@@ -44,7 +44,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from tracker.targets.models import BilingualNameMixin
+from tracker.targets.models import MEASURE_IN_ENGLISH, BilingualNameMixin
 
 STATUSES = ("achieved", "on_track", "at_risk", "off_track", "no_data", "not_due")
 
@@ -276,7 +276,10 @@ def _name(target):
 
 
 def _measure(target):
-    return _get(target, "measure", "") or ""
+    measure = _get(target, "measure", "") or ""
+    if (translation.get_language() or "").startswith("en"):
+        return MEASURE_IN_ENGLISH.get(measure, measure)
+    return measure
 
 
 def _result(status, build_reason, **values):

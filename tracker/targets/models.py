@@ -127,6 +127,14 @@ class Measure(models.TextChoices):
     WAN_YUAN = "万元", _("10 thousand yuan (万元)")
 
 
+# A measure after a number in English sentences ("26 firms"); Chinese writes the symbol itself ("26家").
+MEASURE_IN_ENGLISH = {
+    Measure.POINTS: " points", Measure.FIRMS: " firms", Measure.ITEMS: " items", Measure.TIMES: " times",
+    Measure.HOUSEHOLDS: " enterprises", Measure.PROJECTS: " projects", Measure.SETS: " sets",
+    Measure.YI_YUAN: " hundred million yuan", Measure.WAN_YUAN: " ten thousand yuan",
+}
+
+
 class Target(BilingualNameMixin, models.Model):
     class Kind(models.TextChoices):
         GROWTH = "growth", _("YTD growth rate vs target rate")
