@@ -71,7 +71,7 @@ def expected_csv_rows():
         ["A-01", "工业投资", "经济运行调度", "投资科", kind_label("growth"), "%", "8", "6", "", "8", "-2", "", "", "",
          "预警", "1–6月工业投资增长6.0%，低于目标2.0个百分点", "1–6月"],
         ["A-02", "新增规上企业", "经济运行调度", "经济运行科", kind_label("cumulative"), "家", "80", "24", "", "40",
-         "-16", "0.3", "0.6", "48", "滞后", "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度40家共16家",
+         "-16", "0.3", "0.6", "48", "滞后", "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）",
          "1–6月"],
         ["B-01", "规上工业增加值", "项目调度", "经济运行科", kind_label("margin"), "百分点", "0.5", "9", "8.5", "9",
          "0", "", "", "", "正常", "1–6月规上工业增加值增长9.0%，高于全省（8.5%）0.5个百分点，达到高出0.5个百分点的要求",
@@ -189,7 +189,7 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
         "目标任务月度调度通报（2022-06）",
         "2022年6月，共调度目标任务4项：已完成0项，正常1项，预警1项，滞后1项，暂无数据1项，未到期0项。",
         "进度滞后的目标：A-02 新增规上企业（经济运行科）：1–6月新增规上企业累计完成24家，完成全年目标的30%，"
-        "落后序时进度40家共16家。",
+        "落后序时进度16家（序时应达40家）。",
         "尚未报送的单位：经济运行科（缺报2项）。",
     ]
     table = doc.tables[0]
@@ -197,7 +197,7 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
     assert cells[0] == ["编号", "目标", "责任单位", "目标值", "累计完成", "序时应达", "差距", "状态", "原因"]
     assert cells[1][0] == "经济运行调度"  # section heading row (merged)
     assert cells[3] == ["A-02", "新增规上企业", "经济运行科", "80", "24", "40", "-16", "滞后",
-                        "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度40家共16家"]
+                        "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"]
     assert doc.sections[0].page_width > doc.sections[0].page_height  # landscape
 
 
@@ -209,6 +209,24 @@ def test_it_refuses_an_unknown_export_format_or_period_clearly(client, world):
     response = client.get("/reports/2022-13/")
     assert response.status_code == 400
     assert "2022-13" in response.content.decode()
+
+
+def test_it_keeps_text_that_looks_like_a_number_or_a_link_as_text_in_xlsx():
+    from openpyxl import load_workbook
+
+    from tracker.reports.exports import COLUMNS, TEXT, to_xlsx
+
+    row = {key: "" if kind == TEXT else None for key, _label, kind in COLUMNS}
+    row.update(code="0012", name="https://example.org/a", unit_name="1e5", measure="家", target=Decimal("80.0000"),
+               completion=Decimal("0.3000"), reason="第一行\n第二行")
+    ws = load_workbook(io.BytesIO(to_xlsx([row], 2022, 6))).active
+    cells = {c.column_letter: c for c in ws[2]}
+    assert [cells[k].value for k in "ABDFGLP"] == ["0012", "https://example.org/a", "1e5", "家", 80, 0.3,
+                                                  "第一行\n第二行"]
+    assert [cells[k].data_type for k in "ABDGL"] == ["s", "s", "s", "n", "n"]
+    assert cells["A"].hyperlink is None and cells["B"].hyperlink is None
+    assert cells["C"].value is None and cells["H"].value is None  # empty text and missing numbers stay empty
+    assert cells["P"].alignment.wrap_text and ws["A1"].font.b
 
 
 def test_it_neutralises_text_that_a_spreadsheet_would_run():
@@ -244,7 +262,7 @@ def test_it_runs_the_same_report_from_the_command_line(world, tmp_path):
         "unit_name": "经济运行科",
         "kind": "cumulative", "measure": "家", "target": 80, "actual": 24, "comparator": None, "expected": 40,
         "gap": -16, "status": "off_track", "forecast": 48,
-        "reason": "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度40家共16家"}
+        "reason": "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"}
     assert rows[0]["gap"] == -2 and rows[2]["comparator"] == 8.5 and rows[3]["measure"] is None
     call_command("monthly_report", "--period", "2022-06", "--format", "csv", "--output", str(tmp_path / "r.csv"),
                  stderr=io.StringIO())

@@ -155,7 +155,7 @@ def test_it_judges_counts_against_the_time_share(case, overrides, month, value, 
 
 def test_it_words_the_count_reason():
     a = assess(count(), [entry(6, "30")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度40家共10家"
+    assert a.reason_zh == "1–6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度10家（序时应达40家）"
     assert a.reason_en == ("Jan–Jun New above-scale firms reached 30 firms, 37.5% of the annual target; "
                            "10 firms behind the 40 firms expected by now")
 
@@ -183,6 +183,14 @@ LOWER_CASES = [
 def test_it_treats_a_lower_is_better_count_as_a_ceiling(case, month, value, status):
     t = count(target_value=D("100"), direction="lower", name="安全事故", measure="起")
     assert assess(t, [entry(month, value)], 2022, month, PLAN, today=AFTER_YEAR).status == status
+
+
+def test_it_words_how_far_a_count_is_over_its_pro_rata_ceiling():
+    t = count(target_value=D("100"), direction="lower", name="安全事故", name_en="Accidents", measure="个")
+    a = assess(t, [entry(6, "60")], 2022, 6, PLAN, today=AFTER_YEAR)
+    assert a.reason_zh == "1–6月安全事故累计60个，超出序时控制数10个（序时控制数为50个，全年上限100个）"
+    assert a.reason_en == ("Jan–Jun Accidents reached 60 items, 10 items above the 50 items expected by now "
+                           "(ceiling 100 items)")
 
 
 def test_it_does_not_expect_january_for_a_combined_indicator():
