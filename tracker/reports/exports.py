@@ -121,9 +121,12 @@ def to_xlsx(rows, year, month):
     for row_number, row in enumerate(rows, start=1):
         for column_number, (key, kind, cell_format) in enumerate(columns):
             value = _cell(row, key, kind)
-            if kind == TEXT:
+            if value is None or value == "":
+                if kind == TEXT and cell_format is not None:  # an empty reason still wraps
+                    sheet.write_blank(row_number, column_number, None, cell_format)
+            elif kind == TEXT:
                 sheet.write_string(row_number, column_number, value, cell_format)
-            elif value is not None:
+            else:
                 sheet.write_number(row_number, column_number, value, cell_format)
     book.close()
     return out.getvalue()
