@@ -229,24 +229,6 @@ def test_it_keeps_text_that_looks_like_a_number_or_a_link_as_text_in_xlsx():
     assert cells["P"].alignment.wrap_text and ws["A1"].font.b
 
 
-def test_it_keeps_text_that_looks_like_a_number_or_a_link_as_text_in_xlsx():
-    from openpyxl import load_workbook
-
-    from tracker.reports.exports import COLUMNS, TEXT, to_xlsx
-
-    row = {key: "" if kind == TEXT else None for key, _label, kind in COLUMNS}
-    row.update(code="0012", name="https://example.org/a", unit_name="1e5", measure="家", target=Decimal("80.0000"),
-               completion=Decimal("0.3000"), reason="第一行\n第二行")
-    ws = load_workbook(io.BytesIO(to_xlsx([row], 2022, 6))).active
-    cells = {c.column_letter: c for c in ws[2]}
-    assert [cells[k].value for k in "ABDFGLP"] == ["0012", "https://example.org/a", "1e5", "家", 80, 0.3,
-                                                  "第一行\n第二行"]
-    assert [cells[k].data_type for k in "ABDGL"] == ["s", "s", "s", "n", "n"]
-    assert cells["A"].hyperlink is None and cells["B"].hyperlink is None
-    assert cells["C"].value is None and cells["H"].value is None  # empty text and missing numbers stay empty
-    assert cells["P"].alignment.wrap_text and ws["A1"].font.b
-
-
 def test_it_neutralises_text_that_a_spreadsheet_would_run():
     assert [neutralise(t) for t in ("=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok", "", None, "a=b")] == [
         "'=1+1", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "ok", "", "", "a=b"]
