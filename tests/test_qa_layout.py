@@ -31,3 +31,27 @@ def test_it_keeps_the_entry_period_on_one_line_and_wraps_long_target_names(page,
     assert period.evaluate(lines) == 1
     name = page.locator("#result_list th.field-target").first
     assert name.evaluate(lines) > 1
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_entry_screen_fits_a_1366_pixel_screen_in_both_languages(page, live_server, language):
+    make_plan(2022)
+    unit = make_unit("city", name="亳州市经济和信息化局", name_en="Bozhou Municipal Bureau of Economy and IT")
+    for n, kind in enumerate(["cumulative", "margin", "milestone", "qualitative"]):
+        make_target(kind, lead_unit=unit, code=f"BZ22-1-0{n}", name="规模以上工业增加值增速高于全省0.5个百分点",
+                    name_en="Above-scale industrial value added growing 0.5 percentage points faster than the "
+                            "province's")
+    make_user("clerk", unit=unit, role=Membership.Role.CLERK, password="Pw-for-tests-1")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", "clerk")
+    page.fill("#id_password", "Pw-for-tests-1")
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin/$"))
+    page.goto(live_server.url + reverse("admin:targets_progressentry_entry", args=["city", "2022-05"]))
+
+    overflow = page.evaluate("""() => [...document.querySelectorAll('table.entry-screen')]
+        .map(t => t.scrollWidth - t.closest('.module').clientWidth)""")
+    assert overflow and all(px <= 0 for px in overflow), overflow
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
