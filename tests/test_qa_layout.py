@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import make_entry, make_plan, make_target, make_unit, make_user
+from tests.factories import make_entry, make_plan, make_section, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -55,3 +55,21 @@ def test_the_entry_screen_fits_a_1366_pixel_screen_in_both_languages(page, live_
         .map(t => t.scrollWidth - t.closest('.module').clientWidth)""")
     assert overflow and all(px <= 0 for px in overflow), overflow
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1366
+
+
+def test_the_targets_list_does_not_squeeze_the_name_behind_a_long_section_name(page, live_server):
+    plan = make_plan(2022)
+    section = make_section(plan, 1, name="加强工业经济运行调度，在提升发展质量上下功夫" * 2)
+    unit = make_unit("city", name="亳州市经济和信息化局")
+    make_target(plan=plan, section=section, lead_unit=unit, code="BZ22-1-01", name="加强重点行业、重点企业监测")
+    make_user("boss", unit=unit, role=Membership.Role.ADMIN, password="Pw-for-tests-1", is_superuser=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "Pw-for-tests-1")
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin/$"))
+    page.goto(live_server.url + reverse("admin:targets_target_changelist"))
+    link = page.locator("#result_list .field-name a").first
+    assert link.inner_text() == "加强重点行业、重点企业监测"
+    assert link.evaluate("a => a.getClientRects().length") <= 3  # lines the name takes (7 when squeezed)
