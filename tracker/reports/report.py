@@ -65,7 +65,8 @@ def _rows(data, results):
             period = periods[key]
         section_name, section_number = sections[t.section_id]
         unit_code, unit_name = units[t.lead_unit_id]
-        trend = [(e.month, e.value) for e in data.entries.get(t.pk, []) if e.value is not None]
+        # {month: value}: one small dict per row, which the cycle collector need not even track.
+        trend = {e.month: e.value for e in data.entries.get(t.pk, []) if e.value is not None}
         rows.append({
             "target_id": t.pk,
             "code": t.code,

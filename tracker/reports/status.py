@@ -92,10 +92,12 @@ class Thresholds:
     @classmethod
     def for_target(cls, target, plan_thresholds=None):
         """The plan's thresholds (Plan, Thresholds, dict or None for defaults) with the target's overrides."""
-        if isinstance(plan_thresholds, Thresholds) and all(
-            getattr(target, name, None) is None for name in DEFAULT_THRESHOLDS
-        ):
-            return plan_thresholds  # the usual case when judging a whole plan: no overrides
+        if isinstance(plan_thresholds, Thresholds):
+            for name in DEFAULT_THRESHOLDS:
+                if getattr(target, name, None) is not None:
+                    break
+            else:
+                return plan_thresholds  # the usual case when judging a whole plan: no overrides
         values = {}
         for name, default in DEFAULT_THRESHOLDS.items():
             own = getattr(target, name, None)

@@ -107,4 +107,4 @@ class ReportTable(tables.Table):
         )
 
     def render_trend(self, value, record):
-        return sparkline(value) or "—"
+        return sparkline(value.items()) or "—"
