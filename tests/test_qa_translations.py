@@ -59,3 +59,13 @@ def test_the_english_entry_screen_shows_no_chinese_period(client):
     page = client.get("/admin/targets/progressentry/entry/city/2022-05/").content.decode()
     assert "Monthly entry: City bureau, Jan–May 2022" in page
     assert "年1~" not in page
+
+
+def test_a_plan_is_named_in_the_active_language():
+    plan = make_plan(2022, title_en="2022 work priorities")
+    with translation.override("zh-hans"):
+        assert str(plan) == "2022年工作要点"
+    with translation.override("en"):
+        assert str(plan) == "2022 work priorities"
+        plan.title_en = ""
+        assert str(plan) == "2022年工作要点"

@@ -87,6 +87,8 @@ class Plan(models.Model):
         verbose_name_plural = _("plans")
 
     def __str__(self):
+        if (get_language() or "").startswith("en") and self.title_en:
+            return self.title_en
         return self.title
 
     def clean(self):
