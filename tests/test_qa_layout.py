@@ -1,4 +1,4 @@
-"""QA in the browser: the entries list is readable at 1366 px: the period on one line, the target name wrapping."""
+"""QA in the browser at 1366 px: admin lists and the entry screen fit and stay readable in both languages."""
 
 import re
 
@@ -9,6 +9,16 @@ from tests.factories import make_entry, make_plan, make_section, make_target, ma
 from tracker.accounts.models import Membership
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "Pw-for-tests-1"
+
+
+def log_in(page, live_server, username):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin/$"))
 
 
 def test_it_keeps_the_entry_period_on_one_line_and_wraps_long_target_names(page, live_server):
@@ -16,13 +26,8 @@ def test_it_keeps_the_entry_period_on_one_line_and_wraps_long_target_names(page,
     unit = make_unit("city", name="市经信局")
     target = make_target(lead_unit=unit, code="BZ22-1-04", name="规模以上工业增加值增速高于全省0.5个百分点" * 2)
     make_entry(target, 5, 9)
-    make_user("reviewer", unit=unit, role=Membership.Role.REVIEWER, password="Pw-for-tests-1")
-    page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", "reviewer")
-    page.fill("#id_password", "Pw-for-tests-1")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/$"))
+    make_user("reviewer", unit=unit, role=Membership.Role.REVIEWER, password=PASSWORD)
+    log_in(page, live_server, "reviewer")
     page.goto(live_server.url + reverse("admin:targets_progressentry_changelist"))
 
     period = page.locator("#result_list td.field-period").first
@@ -41,14 +46,9 @@ def test_the_entry_screen_fits_a_1366_pixel_screen_in_both_languages(page, live_
         make_target(kind, lead_unit=unit, code=f"BZ22-1-0{n}", name="规模以上工业增加值增速高于全省0.5个百分点",
                     name_en="Above-scale industrial value added growing 0.5 percentage points faster than the "
                             "province's")
-    make_user("clerk", unit=unit, role=Membership.Role.CLERK, password="Pw-for-tests-1")
-    page.set_viewport_size({"width": 1366, "height": 900})
+    make_user("clerk", unit=unit, role=Membership.Role.CLERK, password=PASSWORD)
     page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", "clerk")
-    page.fill("#id_password", "Pw-for-tests-1")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/$"))
+    log_in(page, live_server, "clerk")
     page.goto(live_server.url + reverse("admin:targets_progressentry_entry", args=["city", "2022-05"]))
 
     overflow = page.evaluate("""() => [...document.querySelectorAll('table.entry-screen')]
@@ -62,13 +62,8 @@ def test_the_targets_list_does_not_squeeze_the_name_behind_a_long_section_name(p
     section = make_section(plan, 1, name="加强工业经济运行调度，在提升发展质量上下功夫" * 2)
     unit = make_unit("city", name="亳州市经济和信息化局")
     make_target(plan=plan, section=section, lead_unit=unit, code="BZ22-1-01", name="加强重点行业、重点企业监测")
-    make_user("boss", unit=unit, role=Membership.Role.ADMIN, password="Pw-for-tests-1", is_superuser=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", "Pw-for-tests-1")
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/$"))
+    make_user("boss", unit=unit, role=Membership.Role.ADMIN, password=PASSWORD, is_superuser=True)
+    log_in(page, live_server, "boss")
     page.goto(live_server.url + reverse("admin:targets_target_changelist"))
     link = page.locator("#result_list .field-name a").first
     assert link.inner_text() == "加强重点行业、重点企业监测"
