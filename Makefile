@@ -34,7 +34,7 @@ run: migrate
 	@echo ""
 	@echo "  Target tracker: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "  Demo logins (invented accounts, password demo-pass-2022):"
-	@$(RUN_ENV) $(PY) manage.py shell -c "from tracker.accounts.models import Membership as M; [print(f'    {m.user.username:<22} {m.get_role_display()} · {m.unit}') for m in M.objects.select_related('user','unit').order_by('role','unit__code')]"
+	@$(RUN_ENV) $(PY) manage.py shell --no-imports -c "from tracker.accounts.models import Membership as M; [print(f'    {m.user.username:<22} {m.get_role_display()} · {m.unit}') for m in M.objects.select_related('user','unit').order_by('role','unit__code')]"
 	@echo "  Reminders: make reminders (or see README: worker and beat)."
 	@echo ""
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
