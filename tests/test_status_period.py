@@ -48,3 +48,12 @@ def test_it_rolls_a_city_target_up_from_county_sub_targets_outside_the_queryset(
 def test_it_returns_nothing_for_no_targets(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert assess_period(Target.objects.none(), 2022, 6) == {}
+
+
+def test_it_judges_on_the_figures_before_one_the_reviewer_returned():
+    target = make_target(Kind.CUMULATIVE, code="R-1")
+    make_entry(target, 5, Decimal("30"), state="approved")
+    make_entry(target, 6, Decimal("3"), state="returned", review_comment="应为累计数")
+    result = assess_period(Target.objects.all(), 2022, 6, today=TODAY)[target.pk]
+    assert result.actual == Decimal("30")
+    assert "1–6月数据尚未报送" in result.reason_zh

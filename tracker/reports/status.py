@@ -788,7 +788,10 @@ def load_period(targets_queryset, year, month=12):
     related = {"plans": _related(targets, "plan_id", Plan), "sections": _related(targets, "section_id", Section),
                "units": _related(targets, "lead_unit_id", Unit)}
     id_subquery = targets_queryset.values("pk")
-    period_entries = ProgressEntry.objects.filter(year=year, month__lte=month)
+    # A figure the reviewer returned was judged wrong: the status rests on the figures before it.
+    period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).exclude(
+        state=ProgressEntry.State.RETURNED
+    )
     entries = _entries(period_entries.filter(target__in=id_subquery))
     for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
         "target_id", "month", "value"
