@@ -54,7 +54,6 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     fields = ["unit", "role"]
-    autocomplete_fields = ["unit"]
 
 
 class ProfileInline(admin.StackedInline):
