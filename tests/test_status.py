@@ -119,6 +119,13 @@ def test_it_words_the_margin_reason():
                            "距高出0.5个百分点的要求尚差0.4个百分点")
 
 
+def test_it_names_the_comparator_in_english_when_it_has_an_english_name():
+    a = assess(margin(comparator_name_en="the province"), [entry(6, "8.6", comparator="8.5")], 2022, 6, PLAN,
+               today=AFTER_YEAR)
+    assert "the province (8.5%)" in a.reason_en
+    assert "全省（8.5%）" in a.reason_zh
+
+
 def test_it_has_no_data_when_the_comparator_is_missing():
     a = assess(margin(), [entry(6, "9.0")], 2022, 6, PLAN, today=AFTER_YEAR)
     assert (a.status, a.actual, a.gap) == ("no_data", D("9.0"), None)

@@ -100,7 +100,7 @@ def _hint(target, month):
     if target.needs_comparator:
         return _(
             "Enter the year-to-date growth rate in percent and the comparator (%(name)s) for the same months."
-        ) % {"name": target.comparator_name}
+        ) % {"name": target.comparator_display}
     if target.is_growth:
         return _("Enter the year-to-date growth rate in percent.")
     if target.kind == Target.Kind.CUMULATIVE:

@@ -277,6 +277,12 @@ def _name(target):
     return _get(target, "indicator") or target.name
 
 
+def _comparator_name(target):
+    if (translation.get_language() or "").startswith("en") and _get(target, "comparator_name_en"):
+        return target.comparator_name_en
+    return _get(target, "comparator_name") or ""
+
+
 def _measure(target):
     measure = _get(target, "measure", "") or ""
     if (translation.get_language() or "").startswith("en"):
@@ -389,7 +395,7 @@ def _assess_growth(target, upto, year, month, th, today, points):
         if comparator is None:
             return _result(NO_DATA, lambda: _("%(period)s %(name)s: the comparator (%(comparator)s) is missing.") % {
                 "period": months_label(as_of, combined), "name": _name(target),
-                "comparator": _get(target, "comparator_name") or _("comparator")},
+                "comparator": _comparator_name(target) or _("comparator")},
                 actual=actual, as_of_month=as_of)
     expected = expected_value(target, as_of, points, comparator)
     gap = actual - expected  # in percentage points; positive = above
@@ -412,7 +418,7 @@ def _growth_reason(target, as_of, month, actual, expected, gap, comparator, stat
         "points": fmt_rate(abs(gap)), "expected": fmt_rate(expected),
     }
     if target.kind == "margin":
-        values.update(comparator=fmt_rate(comparator), comparator_name=_get(target, "comparator_name") or "",
+        values.update(comparator=fmt_rate(comparator), comparator_name=_comparator_name(target),
                       margin=fmt_rate(actual - comparator), required=fmt_rate(expected - comparator))
         if gap >= 0:
             text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points above %(comparator_name)s "
@@ -730,8 +736,8 @@ class PeriodData:
 TARGET_FIELDS = (
     "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
     "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
-    "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track", "points_at_risk",
-    "points_off_track", "order",
+    "comparator_name_en", "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track",
+    "points_at_risk", "points_off_track", "order",
 )
 ENTRY_FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
                 "note", "problems", "review_comment")

@@ -283,7 +283,7 @@ class TargetView(PeriodMixin, TemplateView):
                 expected[m] = value
         series = [(_("Actual (YTD)"), "actual", actual, False), (_("Expected path"), "expected", expected, True)]
         if t.kind == "margin":
-            series.append((t.comparator_name or _("Comparator"), "comparator", comparators, False))
+            series.append((t.comparator_display or _("Comparator"), "comparator", comparators, False))
         hline = None
         if t.kind != "margin" and t.target_value is not None:
             hline = (pgettext("report", "Target"), t.target_value)

@@ -231,7 +231,7 @@ class TargetAdmin(ScopedAdmin):
                            "kind", "is_active", "order"]}),
         (_("Figure"), {"fields": [
             "measure", "target_value", "tolerance", "direction", "baseline_value", "baseline_period",
-            "comparator_name", "combined_jan_feb", "frequency", "deadline",
+            "comparator_name", "comparator_name_en", "combined_jan_feb", "frequency", "deadline",
         ]}),
         (_("Responsibility"), {"fields": ["lead_unit", "responsible_units", "responsible_person", "parent"]}),
         (_("Status thresholds (override the plan's)"), {"classes": ["collapse"], "fields": [

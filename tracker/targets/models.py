@@ -19,13 +19,21 @@ from django.utils.translation import gettext_lazy as _
 
 
 class BilingualNameMixin:
-    """`display_name` picks the English name when the active language is English."""
+    """Names in the active language: `<field>_en` when English is active and it is filled in."""
+
+    def in_language(self, field):
+        english = getattr(self, f"{field}_en", "")
+        if english and (get_language() or "").startswith("en"):
+            return english
+        return getattr(self, field)
 
     @property
     def display_name(self):
-        if (get_language() or "").startswith("en") and getattr(self, "name_en", ""):
-            return self.name_en
-        return self.name
+        return self.in_language("name")
+
+    @property
+    def comparator_display(self):
+        return self.in_language("comparator_name")
 
 
 class Unit(BilingualNameMixin, models.Model):
@@ -188,6 +196,7 @@ class Target(BilingualNameMixin, models.Model):
     comparator_name = models.CharField(
         _("comparator series"), max_length=200, blank=True, help_text=_("e.g. 全省规上工业增加值增速")
     )
+    comparator_name_en = models.CharField(_("English comparator series"), max_length=300, blank=True)
     combined_jan_feb = models.BooleanField(
         _("January and February reported together"), default=False,
         help_text=_("No January figure is expected (1月份数据免报)."),
@@ -484,7 +493,7 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
     if target.kind == Kind.MARGIN:
         if value is not None and comparator is None:
             errors["comparator"] = _("Enter the comparator (%(name)s) for the same months.") % {
-                "name": target.comparator_name or _("comparator")}
+                "name": target.comparator_display or _("comparator")}
         elif comparator is not None and not (GROWTH_MIN <= comparator <= GROWTH_MAX):
             errors["comparator"] = _("A growth rate of %(value)s%% is not plausible (allowed %(min)s to %(max)s).") % {
                 "value": comparator, "min": GROWTH_MIN, "max": GROWTH_MAX}
