@@ -17,7 +17,6 @@ import datetime
 import io
 import os
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +33,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
+from bench.throwaway import throwaway_database  # noqa: E402
 from tracker.accounts.models import Membership  # noqa: E402
 from tracker.audit.models import Change  # noqa: E402
 from tracker.imports.service import run_import  # noqa: E402
@@ -113,13 +113,7 @@ def main():
     parser.add_argument("--targets", type=int, default=850)
     args = parser.parse_args()
 
-    tmp = None
-    if connection.vendor == "sqlite":
-        # A file on disk, as in production, not SQLite's in-memory test database.
-        tmp = tempfile.TemporaryDirectory()
-        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})")
         targets, clerk = make_plan(args.targets)
         small = as_csv(rows_for(targets, 1_000))
@@ -135,10 +129,6 @@ def main():
         )
         print(f"entries in database: {ProgressEntry.objects.count()}; slowest import {worst:.2f} s "
               f"({'under' if worst < 10 else 'OVER'} the 10 s goal)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if tmp:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import datetime
 import os
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from decimal import Decimal
@@ -41,6 +40,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.throwaway import throwaway_database  # noqa: E402
 from tracker.reports.status import assess_period  # noqa: E402
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit  # noqa: E402
 
@@ -161,13 +161,7 @@ def main():
     args = parser.parse_args()
 
     settings.ALLOWED_HOSTS = ["testserver"]
-    tmp = None
-    if connection.vendor == "sqlite":
-        # A file on disk, as in production, not SQLite's in-memory test database.
-        tmp = tempfile.TemporaryDirectory()
-        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         n_targets, n_entries, user = build(args.targets, args.units)
         with connection.cursor() as cursor:
             # Planner statistics, as autovacuum (PostgreSQL) or a production database would have them.
@@ -198,10 +192,6 @@ def main():
         sql = results["bare SQL (same rows)"]
         for label in ("report page (HTML)", "XLSX export"):
             print(f"{label} / bare SQL = {results[label] / sql:5.1f}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if tmp:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":
