@@ -41,6 +41,9 @@ def test_it_estimates_large_results_on_postgresql_without_a_full_count(postgres)
         filtered = SmallLimitPaginator(june, 10).count
     assert whole == estimated_rows(everything) == 30
     assert filtered == 6  # exact: below the limit
+    whole_paginator, june_paginator = SmallLimitPaginator(everything, 10), SmallLimitPaginator(june, 10)
+    assert (whole_paginator.count, whole_paginator.is_estimated) == (30, True)
+    assert (june_paginator.count, june_paginator.is_estimated) == (6, False)
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == 2 and all("LIMIT 11" in sql for sql in counts)
     assert sum("EXPLAIN" in q["sql"] for q in queries) == 1
@@ -50,3 +53,15 @@ def test_it_never_reports_fewer_rows_than_it_has_seen(postgres):
     make_entries(6)
     # No ANALYZE: whatever the planner guesses, the count is at least the rows already counted.
     assert SmallLimitPaginator(ProgressEntry.objects.order_by("pk"), 10).count >= 11
+
+
+def test_the_entries_list_says_about_when_the_count_is_an_estimate(postgres, admin_client, monkeypatch):
+    from django.urls import reverse
+
+    make_entries(6)
+    with postgres.cursor() as cursor:
+        cursor.execute("ANALYZE targets_progressentry")
+    url = reverse("admin:targets_progressentry_changelist")
+    assert "约 30" not in admin_client.get(url).content.decode()  # 30 rows: counted exactly
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_limit", 10)
+    assert "约 30" in admin_client.get(url).content.decode()

@@ -31,6 +31,8 @@ class EstimatedCountPaginator(Paginator):
     """
 
     exact_limit = 10_000
+    # True once `count` is the planner's estimate (the admin then says "about N").
+    is_estimated = False
 
     @cached_property
     def count(self):
@@ -40,4 +42,5 @@ class EstimatedCountPaginator(Paginator):
         capped = queryset.order_by()[: self.exact_limit + 1].count()
         if capped <= self.exact_limit:
             return capped
+        self.is_estimated = True
         return max(estimated_rows(queryset), capped)
