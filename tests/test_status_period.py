@@ -57,3 +57,17 @@ def test_it_judges_on_the_figures_before_one_the_reviewer_returned():
     result = assess_period(Target.objects.all(), 2022, 6, today=TODAY)[target.pk]
     assert result.actual == Decimal("30")
     assert "1–6月数据尚未报送" in result.reason_zh
+
+
+def test_the_report_trend_of_a_decomposed_total_is_its_sub_targets_sum():
+    from tracker.reports.report import build_rows
+
+    city, county_a, county_b = make_unit("city"), make_unit("qc"), make_unit("gy")
+    parent = make_target(Kind.CUMULATIVE, code="P", lead_unit=city)
+    a = make_target(Kind.CUMULATIVE, code="P-QC", lead_unit=county_a, parent=parent)
+    b = make_target(Kind.CUMULATIVE, code="P-GY", lead_unit=county_b, parent=parent)
+    make_entry(a, 2, Decimal("5"))
+    make_entry(a, 3, Decimal("9"))
+    make_entry(b, 3, Decimal("4"))
+    rows = {r["code"]: r for r in build_rows(Target.objects.filter(code="P"), 2022, 3, today=TODAY)}
+    assert rows["P"]["trend"] == {2: Decimal("5"), 3: Decimal("13")}

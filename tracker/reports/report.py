@@ -11,6 +11,7 @@ from tracker.accounts import scoping
 from tracker.reports.status import (
     SEVERITY,
     STATUSES,
+    actual_series,
     assess_loaded,
     gc_paused,
     load_period,
@@ -67,6 +68,9 @@ def _rows(data, results):
         unit_code, unit_name = units[t.lead_unit_id]
         # {month: value}: one small dict per row, which the cycle collector need not even track.
         trend = {e.month: e.value for e in data.entries.get(t.pk, []) if e.value is not None}
+        if not trend and t.pk in data.children:
+            # A decomposed total with no figure of its own: its sub-targets' sum, as on the target page.
+            trend = actual_series(t, [], data.year, data.month, data.children[t.pk])
         rows.append({
             "target_id": t.pk,
             "code": t.code,
