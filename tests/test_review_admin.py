@@ -218,3 +218,18 @@ def test_it_shows_the_clerk_the_reviewers_comment_on_the_entry_screen_and_links_
     assert "Returned by the reviewer: 请按累计口径重填" in screen.content.decode()
     form = client.get(reverse("admin:targets_progressentry_change", args=[entry.pk]))
     assert f'href="{review_url(entry)}" id="review-link"' in form.content.decode()
+
+
+def test_it_does_not_bulk_approve_a_figure_changed_since_the_list_was_shown(client, world):
+    seen = make_entry(world.ta, 3, Decimal("8"), state=State.SUBMITTED)
+    changed = make_entry(world.ta, 4, Decimal("9"), state=State.SUBMITTED)
+    client.force_login(world.reviewer)
+    listing = client.get(reverse(CHANGELIST)).content.decode()
+    assert f'name="seen_version_{changed.pk}" value="{changed.version}"' in listing
+    shown = {f"seen_version_{e.pk}": e.version for e in (seen, changed)}
+    ProgressEntry.objects.filter(pk=changed.pk).update(value=Decimal("99"), version=changed.version + 1)
+    response = run_action(client, "approve_selected", [seen, changed], **shown)
+    seen.refresh_from_db()
+    changed.refresh_from_db()
+    assert (seen.state, changed.state) == (State.APPROVED, State.SUBMITTED)
+    assert any("changed since the list was shown (now 99); check it again." in m for m in texts(response))

@@ -10,6 +10,7 @@ from django.db import IntegrityError, router
 from django.db.models.deletion import Collector
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -30,7 +31,7 @@ from tracker.targets.models import (
     Target,
     Unit,
 )
-from tracker.targets.review_admin import ReviewAdminMixin
+from tracker.targets.review_admin import SEEN_PREFIX, ReviewAdminMixin
 from tracker.targets.services import SaveFailed, save_entries
 
 admin.site.site_header = _("Target tracker")
@@ -293,11 +294,13 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     @admin.display(description=_("year-to-date value"), ordering="value")
     def shown_value(self, obj):
         if obj.target.kind == Target.Kind.MILESTONE:
-            return gettext("done") if obj.is_done else gettext("not done")
-        text = plain_number(obj.value) or "—"
-        if obj.comparator is not None:
-            text += " / " + plain_number(obj.comparator)
-        return text
+            text = gettext("done") if obj.is_done else gettext("not done")
+        else:
+            text = plain_number(obj.value) or "—"
+            if obj.comparator is not None:
+                text += " / " + plain_number(obj.comparator)
+        # The version shown travels with a bulk action, which then skips rows changed meanwhile.
+        return format_html('{}<input type="hidden" name="{}{}" value="{}">', text, SEEN_PREFIX, obj.pk, obj.version)
 
     # Object-level rights on top of the role permissions: only entries of units
     # the user may edit, and approved entries are read-only for everyone.

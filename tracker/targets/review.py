@@ -181,9 +181,11 @@ def reopen(user, entry, reason, source="admin"):
     return transition(user, entry, "reopen", reason, source)
 
 
-def bulk_transition(user, queryset, action, comment="", source="admin action"):
+def bulk_transition(user, queryset, action, comment="", source="admin action", seen_versions=None):
     """Apply `action` to every entry of the queryset the user may act on; the rest are skipped with a reason.
 
+    `seen_versions` ({entry id: version} as the list showed them): an entry changed since is skipped,
+    so a bulk approval never approves a figure the reviewer did not see.
     A fixed number of queries however many entries are selected.
     """
     comment = (comment or "").strip()
@@ -197,6 +199,10 @@ def bulk_transition(user, queryset, action, comment="", source="admin action"):
         policies = _policies() if action == "submit" else None
         for entry in entries:
             problem = _check(user, entry, action)
+            seen = (seen_versions or {}).get(entry.pk)
+            if problem is None and seen is not None and seen != entry.version:
+                problem = _("%(entry)s was changed since the list was shown (now %(value)s); check it again.") % {
+                    "entry": _period(entry), "value": plain_number(entry.value) or "—"}
             if problem:
                 result.skipped.append((entry, problem))
                 continue

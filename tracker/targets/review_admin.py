@@ -41,6 +41,21 @@ def done_message(action, count):
     return texts[action] % {"count": count}
 
 
+def seen_versions(request):
+    """{entry id: version} of the rows the list showed (hidden inputs next to each value)."""
+    seen = {}
+    for key, value in request.POST.items():
+        if key.startswith(SEEN_PREFIX):
+            try:
+                seen[int(key[len(SEEN_PREFIX):])] = int(value)
+            except ValueError:
+                continue  # a tampered field: that row is then checked like any unseen one
+    return seen
+
+
+SEEN_PREFIX = "seen_version_"
+
+
 class ReviewAdminMixin:
     """For ProgressEntryAdmin: review page (<id>/review/) and admin actions."""
 
@@ -79,7 +94,8 @@ class ReviewAdminMixin:
 
     def _bulk(self, request, queryset, action, comment=""):
         try:
-            result = review.bulk_transition(request.user, queryset, action, comment, source="admin action")
+            result = review.bulk_transition(request.user, queryset, action, comment, source="admin action",
+                                            seen_versions=seen_versions(request))
         except review.ReviewError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
