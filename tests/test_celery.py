@@ -40,9 +40,22 @@ def test_beat_runs_one_sweep_task_every_sweep_period():
     assert "tracker.reminders.tasks.send_reminder" in app.tasks
 
 
+@pytest.fixture
+def embedded():
+    """The embedded default (no CELERY_BROKER_URL), also when CI runs the suite with Redis as broker."""
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_the_settings_run_tasks_in_process_exactly_when_no_broker_is_configured():
+    assert app.conf.task_always_eager is (not settings.CELERY_BROKER_URL)
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL
+
+
 @pytest.mark.django_db
-def test_with_no_broker_the_tasks_run_in_process_after_commit(django_capture_on_commit_callbacks):
-    assert app.conf.task_always_eager is True  # the embedded default: no CELERY_BROKER_URL
+def test_with_no_broker_the_tasks_run_in_process_after_commit(embedded, django_capture_on_commit_callbacks):
     clerk = make_clerk_with_a_missing_figure()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -55,7 +68,7 @@ def test_with_no_broker_the_tasks_run_in_process_after_commit(django_capture_on_
 
 
 @pytest.mark.django_db
-def test_the_scheduled_sweep_sends_nothing_before_the_sending_hour(settings):
+def test_the_scheduled_sweep_sends_nothing_before_the_sending_hour(embedded, settings):
     settings.REMINDER_SEND_HOUR = 24  # never reached
     make_clerk_with_a_missing_figure()
 
