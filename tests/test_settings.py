@@ -40,6 +40,19 @@ def test_it_fails_clearly_without_a_secret_key_when_debug_is_off():
     assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off." in proc.stderr
 
 
+def test_a_bare_manage_py_works_on_a_laptop_with_nothing_configured():
+    proc = run_manage("makemigrations", "--check", "--dry-run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_web_process_still_needs_a_secret_key_when_debug_is_off():
+    env = {k: v for k, v in os.environ.items() if k not in DEV_VARIABLES}
+    proc = subprocess.run([sys.executable, "-c", "import tracker.wsgi"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in proc.stderr
+
+
 def test_it_flags_a_weak_secret_key_in_production():
     # The deploy check must really look at the key: a short one is reported.
     proc = run_manage(
