@@ -40,11 +40,10 @@ def diff(before, after):
 
 
 def owner_unit_id(obj):
-    for attr in ("lead_unit_id",):
-        if hasattr(obj, attr):
-            return getattr(obj, attr)
-    target = getattr(obj, "target", None)
-    return getattr(target, "lead_unit_id", None)
+    """The unit that owns the row: a target's lead unit, or the lead unit of an entry's target."""
+    if hasattr(obj, "lead_unit_id"):
+        return obj.lead_unit_id
+    return getattr(getattr(obj, "target", None), "lead_unit_id", None)
 
 
 def record(obj, user, source, before=None, action=None, reason="", changes=None):

@@ -7,7 +7,6 @@ A clerk (or anyone who may edit the unit) submits; reviewers of the unit and
 administrators approve, return and reopen; leaders only read.
 """
 
-import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from tracker.accounts import scoping
 from tracker.audit import service as audit
 from tracker.audit.models import Change
+from tracker.reminders.sweep import Policies
 from tracker.targets.models import ProgressEntry, plain_number
 
 State = ProgressEntry.State
@@ -26,7 +26,6 @@ REVIEW_PERMISSION = "targets.review_progressentry"
 # stays valid (the lock, not the version, stops edits of approved entries).
 TRANSITION_FIELDS = ["state", "submitted_by", "submitted_at", "is_late", "reviewed_by", "reviewed_at",
                      "review_comment", "updated_at"]
-FALLBACK_DUE_DAY = 5
 
 
 class ReviewError(Exception):
@@ -40,29 +39,11 @@ class BulkResult:
 
 
 def deadline(entry, policies=None):
-    """The reporting deadline for the entry's month.
+    """The reporting deadline for the entry's month, from the reporting policies (tracker.reminders).
 
-    The reminders app's reporting policy decides (the Nth working day of the
-    following month, per target, unit or default); without that app, the 5th
-    calendar day of the following month.
+    Pass one `Policies` to judge many entries without loading the policies again.
     """
-    try:
-        from tracker.reminders.deadlines import due_date
-        from tracker.reminders.sweep import Policies
-    except ImportError:
-        year, month = (entry.year + 1, 1) if entry.month == 12 else (entry.year, entry.month + 1)
-        return datetime.date(year, month, FALLBACK_DUE_DAY)
-    policy = (policies or Policies()).for_target(entry.target)
-    return due_date(entry.year, entry.month, policy.due_working_day)
-
-
-def _policies():
-    """One set of reporting policies for a whole bulk submission (None without the reminders app)."""
-    try:
-        from tracker.reminders.sweep import Policies
-    except ImportError:
-        return None
-    return Policies()
+    return (policies or Policies()).due_date(entry.target, entry.year, entry.month)
 
 
 def is_late(entry, when, policies=None):
@@ -196,7 +177,7 @@ def bulk_transition(user, queryset, action, comment="", source="admin action", s
     with transaction.atomic():
         entries = list(_locked(scoping.visible_entries(user, queryset)).order_by("pk"))
         changed, history = [], []
-        policies = _policies() if action == "submit" else None
+        policies = Policies() if action == "submit" else None
         for entry in entries:
             problem = _check(user, entry, action)
             seen = (seen_versions or {}).get(entry.pk)
