@@ -41,8 +41,8 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.throwaway import throwaway_database  # noqa: E402
-from tracker.reports.status import assess_period  # noqa: E402
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit  # noqa: E402
+from tracker.targets.status import assess_period  # noqa: E402
 
 YEAR, MONTH = 2022, 12
 KINDS = [Target.Kind.GROWTH, Target.Kind.MARGIN, Target.Kind.CUMULATIVE, Target.Kind.CUMULATIVE,

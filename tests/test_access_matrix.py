@@ -23,9 +23,9 @@ from tracker.accounts import scoping
 from tracker.accounts.models import LoginFailure, Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
-from tracker.reminders.models import Reminder, ReportingPolicy
-from tracker.targets.models import ProgressEntry, RecordedResult
-from tracker.targets.services import EntryRow, save_entries
+from tracker.reminders.models import Reminder
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import ProgressEntry, RecordedResult, ReportingPolicy
 
 pytestmark = pytest.mark.django_db
 Role = Membership.Role

@@ -17,9 +17,8 @@ from tests.factories import make_entry, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
 from tracker.ops import backup
-from tracker.reminders.models import ReportingPolicy
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
-from tracker.targets.services import EntryRow, save_entries
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, ReportingPolicy, Section, Target, Unit
 
 # Committed transactions: the restore runs migrate and its own transaction like in production.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -44,7 +44,7 @@ def test_a_clerk_enters_and_saves_a_months_figures(page, live_server, world):
     page.fill("#id_period", "2022-03")
     page.click("input[type=submit][value=打开]")
     page.wait_for_selector("table.entry-screen")
-    assert "月度填报：经济运行科，2022年1~3月" in page.inner_text("#content")
+    assert "月度填报：经济运行科，2022年1—3月" in page.inner_text("#content")
     # Last month's figure is shown next to the inputs.
     assert "7" in page.inner_text("#row-C1 td:nth-child(5)")
 

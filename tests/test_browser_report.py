@@ -36,7 +36,7 @@ def test_a_leader_filters_the_report_and_downloads_the_xlsx(page, live_server, w
     page.click("input[type=submit]")
     page.wait_for_selector("#report-table")
     assert page.locator("#report-table tbody tr[data-status]").count() == 2
-    assert "1–6月工业投资增长4.5%，低于目标3.5个百分点" in page.inner_text("#report-table")
+    assert "1—6月工业投资增长4.5%，低于目标3.5个百分点" in page.inner_text("#report-table")
 
     page.select_option("#id_status", "off_track")
     page.click("#report-filters button[type=submit]")

@@ -14,8 +14,8 @@ from django.utils import translation
 
 from tests.factories import make_entry, make_target, make_unit, make_user
 from tracker.audit.models import Change
+from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry
-from tracker.targets.services import EntryRow, save_entries
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 TODAY = datetime.date(2022, 4, 3)

@@ -46,7 +46,7 @@ def test_it_counts_by_status_and_section_and_lists_red_then_yellow(client, world
         ("经济运行调度", [0, 1, 0, 1, 0, 0], 2), ("项目调度", [0, 0, 1, 0, 0, 0], 1)]
     assert [r["code"] for r in summary["flagged"]] == ["R-1", "Y-1"]
     html = response.content.decode()
-    assert html.index("1–6月工业投资增长4.0%，低于目标4.0个百分点") < html.index("1–6月新增规上企业累计完成32家")
+    assert html.index("1—6月工业投资增长4.0%，低于目标4.0个百分点") < html.index("1—6月新增规上企业累计完成32家")
     assert 'href="/reports/2022-06/?status=off_track"' in html
     # Two drafts do not count; the approved June figure was stamped today, long after the deadline.
     assert "本月应报数据3项，已报1项（33%），其中按时报送0项。" in html
@@ -63,12 +63,12 @@ def test_it_opens_on_the_default_period_and_moves_by_month(client, world):
     client.force_login(world.leader)
     response = client.get(reverse("reports:dashboard"))
     assert response.status_code == 200
-    # Today is long after 2022, the only plan: the dashboard opens on its latest reported month.
-    assert (response.context["year"], response.context["month"]) == (2022, 6)
+    # Today is long after 2022, the only plan: the dashboard opens on its last month, not on the latest entry.
+    assert (response.context["year"], response.context["month"]) == (2022, 12)
     response = client.get(reverse("reports:dashboard") + "?period=2022-01")
     assert response.context["prev_url"].endswith("?period=2021-12")
     assert response.context["next_url"].endswith("?period=2022-02")
-    assert client.get(reverse("reports:index"))["Location"] == "/reports/2022-06/"
+    assert client.get(reverse("reports:index"))["Location"] == "/reports/2022-12/"
 
 
 def test_it_opens_a_past_plan_without_entries_on_december(client):

@@ -85,7 +85,7 @@ def test_it_lists_the_units_active_targets_by_section_with_last_months_figure(cl
     assert rows["C1"].previous.month == 2
     assert rows["C1"].previous_text == "7.5"
     html = response.content.decode()
-    assert "经济运行调度" in html and "新增规上工业企业" in html and "2022年1~2月" in html
+    assert "经济运行调度" in html and "新增规上工业企业" in html and "2022年1—2月" in html
     assert "别人的目标" not in html and "停用目标" not in html
     # Only the fields of each kind: comparator for margin, done for milestones.
     assert set(rows["M1"].form.fields) == {"version", "value", "comparator", "note", "problems"}
@@ -314,7 +314,7 @@ def test_it_uses_the_same_number_of_queries_for_few_or_many_targets(client, worl
         response = client.post(screen_url(world.unit), data)
     assert response.status_code == 302
     assert ProgressEntry.objects.filter(year=2022, month=3, value__gte=10).count() == n
-    # Submitting (through tracker.targets.review, judging lateness per entry) is bounded too.
+    # Submitting (through tracker.services.review, judging lateness per entry) is bounded too.
     data["_submit"] = "1"
     with django_assert_max_num_queries(30):
         assert client.post(screen_url(world.unit), data).status_code == 302

@@ -341,8 +341,8 @@ def test_every_quantified_target_names_its_statistic_for_the_reasons(demo):
 
 
 def test_the_report_words_the_demo_investment_figure_by_its_statistic(demo):
-    from tracker.reports.status import assess_period
+    from tracker.targets.status import assess_period
 
     investment = target("BZ22-2-03")
     result = assess_period(Target.objects.filter(pk=investment.pk), 2022, 5, today=date(2022, 7, 1))[investment.pk]
-    assert result.reason_zh == "1–5月工业投资增长6.8%，低于目标1.2个百分点"
+    assert result.reason_zh == "1—5月工业投资增长6.8%，低于目标1.2个百分点"

@@ -17,9 +17,9 @@ from tests.import_helpers import csv_bytes
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
 from tracker.imports.service import run_import
-from tracker.targets import review
+from tracker.services import review
+from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry
-from tracker.targets.services import EntryRow, save_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 Role = Membership.Role
@@ -124,7 +124,7 @@ def audited_writes():
 def test_it_finds_no_bare_update_on_audited_models():
     # The one exception: the entry service's per-batch bookkeeping UPDATE, whose rows it records itself.
     bare = [w for w in audited_writes() if w[3] == "update"
-            and not (w[0].startswith("tracker/targets/services.py") and w[1] == "_save" and w[4])]
+            and not (w[0].startswith("tracker/services/entries.py") and w[1] == "_save" and w[4])]
     assert bare == [], "QuerySet.update() skips the history; save through the service instead"
 
 

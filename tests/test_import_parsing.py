@@ -54,8 +54,8 @@ def test_it_refuses_what_is_not_a_number(text, reason):
     assert str(exc.value) == reason
 
 
-@pytest.mark.parametrize("text", ["2022-03", "2022-3", "2022/03", "2022年3月", "2022年1~3月", "2022年1-3月",
-                                  datetime.datetime(2022, 3, 1)])
+@pytest.mark.parametrize("text", ["2022-03", "2022-3", "2022/03", "2022年3月", "2022年1~3月", "2022年1—3月",
+                                  "2022年1-3月", datetime.datetime(2022, 3, 1)])
 def test_it_reads_a_period_in_the_usual_spellings(text):
     assert parse_period_cell(text) == (2022, 3)
 

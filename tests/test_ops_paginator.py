@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_entry, make_target
-from tracker.ops.paginator import EstimatedCountPaginator, estimated_rows
+from tracker.adminkit.paginator import EstimatedCountPaginator, estimated_rows
 from tracker.targets.models import ProgressEntry
 
 pytestmark = pytest.mark.django_db

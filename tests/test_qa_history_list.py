@@ -7,7 +7,7 @@ import pytest
 from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
-from tracker.targets.services import EntryRow, save_entries
+from tracker.services.entries import EntryRow, save_entries
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/audit/change/"

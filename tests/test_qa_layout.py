@@ -31,7 +31,7 @@ def test_it_keeps_the_entry_period_on_one_line_and_wraps_long_target_names(page,
     page.goto(live_server.url + reverse("admin:targets_progressentry_changelist"))
 
     period = page.locator("#result_list td.field-period").first
-    assert period.inner_text() == "2022年1~5月"
+    assert period.inner_text() == "2022年1—5月"
     lines = "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
     assert period.evaluate(lines) == 1
     name = page.locator("#result_list th.field-target").first

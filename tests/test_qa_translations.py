@@ -6,7 +6,7 @@ from django.utils import translation
 
 from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
-from tracker.targets.models import period_label
+from tracker.targets.period import Period
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +45,9 @@ def test_it_translates_the_date_hierarchy_label(admin_client, url):
 
 def test_it_words_periods_in_the_active_language():
     with translation.override("zh-hans"):
-        assert [period_label(2022, m, True) for m in (1, 2, 6)] == ["2022年1月", "2022年1~2月", "2022年1~6月"]
+        assert [Period(2022, m).label for m in (1, 2, 6)] == ["2022年1月", "2022年1—2月", "2022年1—6月"]
     with translation.override("en"):
-        assert [period_label(2022, m, True) for m in (1, 2, 6)] == ["Jan 2022", "Jan–Feb 2022", "Jan–Jun 2022"]
+        assert [Period(2022, m).label for m in (1, 2, 6)] == ["Jan 2022", "Jan–Feb 2022", "Jan–Jun 2022"]
 
 
 def test_the_english_entry_screen_shows_no_chinese_period(client):

@@ -19,11 +19,13 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 
 from tests.factories import make_entry, make_plan, make_target, make_unit, make_user
+from tracker import links
 from tracker.accounts.models import Membership, Profile
 from tracker.reminders import delivery
-from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.reminders.models import Reminder
 from tracker.reminders.sweep import sweep
-from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.models import ProgressEntry, ReportingPolicy, Target
+from tracker.targets.period import Period
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +220,7 @@ def test_it_tells_reviewers_of_entries_waiting_for_them(world):
 
 
 def test_it_sends_leaders_the_digest_once_after_the_deadline(world):
-    from tracker.reports.status import assess_period
+    from tracker.targets.status import assess_period
 
     submit(world.firms, 5, D(2022, 6, 7), value=Decimal("10"))  # far behind 80 × 5/12
     submit(world.growth, 5, D(2022, 6, 7), value=Decimal("9"))
@@ -258,7 +260,7 @@ def test_every_email_has_text_and_html_in_the_recipients_language(world):
         site = gettext("Target tracker")
     assert alice_mail.subject == f"[{site}] 今日截止：您有2项数据需要报送"
     assert "T-FIRMS 新增规上企业" in alice_mail.body
-    assert "2022年1~5月 · 运行监测科" in alice_mail.body
+    assert "2022年1—5月 · 运行监测科" in alice_mail.body
     (bob_mail,) = to(sent, world.bob)
     assert "2022 Jan–May · Operations section" not in bob_mail.body
     assert "Jan–May 2022 · Operations section" in bob_mail.body
@@ -273,12 +275,10 @@ def test_every_email_has_text_and_html_in_the_recipients_language(world):
 
 
 def test_it_links_each_unit_and_month_to_the_entry_screen(world):
-    from tracker.reminders.emails import entry_url
-
     sent = run(D(2022, 6, 8))
     (carl_mail,) = to(sent, world.carl)
-    assert entry_url(world.county, 2022, 5) in carl_mail.body
-    assert entry_url(world.county, 2022, 5) == "http://127.0.0.1:8000/admin/targets/progressentry/entry/county/2022-05/"
+    assert links.absolute(links.entry_screen_url(world.county, Period(2022, 5))) in carl_mail.body
+    assert "http://127.0.0.1:8000/admin/targets/progressentry/entry/county/2022-05/" in carl_mail.body
 
 
 def test_it_records_a_bad_address_and_still_sends_the_rest(world):
@@ -348,12 +348,12 @@ def test_the_command_rejects_a_bad_date():
 
 
 def test_a_kind_that_fails_to_plan_is_logged_and_the_others_still_go_out(world, monkeypatch, caplog):
-    import tracker.reports.status
+    import tracker.targets.status
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine down")
 
-    monkeypatch.setattr(tracker.reports.status, "assess_period", broken)
+    monkeypatch.setattr(tracker.targets.status, "assess_period", broken)
 
     sent = run(D(2022, 6, 9))  # the digest day
 

@@ -9,8 +9,9 @@ from django.urls import reverse
 from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.reminders import delivery
-from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.reminders.models import Reminder
 from tracker.reminders.sweep import sweep
+from tracker.targets.models import ReportingPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_an_administrator_can_resend_failed_emails_at_the_next_sweep(client, sen
 def test_only_administrators_edit_the_reporting_policy_and_the_default_cannot_be_deleted(client, sent_log):
     clerk, leader = sent_log
     default = ReportingPolicy.objects.get(unit=None, target=None)
-    url = reverse("admin:reminders_reportingpolicy_change", args=[default.pk])
+    url = reverse("admin:targets_reportingpolicy_change", args=[default.pk])
 
     client.force_login(leader)
     response = client.post(url, {"due_working_day": 7, "remind_days_before": 3, "escalate_after_days": 2,
@@ -94,10 +95,10 @@ def test_only_administrators_edit_the_reporting_policy_and_the_default_cannot_be
     assert response.status_code == 302
     default.refresh_from_db()
     assert default.due_working_day == 7
-    assert client.get(reverse("admin:reminders_reportingpolicy_delete", args=[default.pk])).status_code == 403
+    assert client.get(reverse("admin:targets_reportingpolicy_delete", args=[default.pk])).status_code == 403
 
     # A second default is refused with a clear message; escalation must fall within the chase window.
-    response = client.post(reverse("admin:reminders_reportingpolicy_add"), {
+    response = client.post(reverse("admin:targets_reportingpolicy_add"), {
         "due_working_day": 5, "remind_days_before": 3, "escalate_after_days": 12, "overdue_cap_days": 10})
     assert response.status_code == 200
     errors = str(response.context["adminform"].form.errors)

@@ -69,15 +69,15 @@ def expected_csv_rows():
     return [
         HEADER,
         ["A-01", "工业投资", "经济运行调度", "投资科", kind_label("growth"), "%", "8", "6", "", "8", "-2", "", "", "",
-         "预警", "1–6月工业投资增长6.0%，低于目标2.0个百分点", "1–6月"],
+         "预警", "1—6月工业投资增长6.0%，低于目标2.0个百分点", "1—6月"],
         ["A-02", "新增规上企业", "经济运行调度", "经济运行科", kind_label("cumulative"), "家", "80", "24", "", "40",
          "-16", "0.3", "0.6", "48", "滞后",
-         "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）", "1–6月"],
+         "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）", "1—6月"],
         ["B-01", "规上工业增加值", "项目调度", "经济运行科", kind_label("margin"), "百分点", "0.5", "9", "8.5", "9",
-         "0", "", "", "", "正常", "1–6月规上工业增加值增长9.0%，高于全省（8.5%）0.5个百分点，达到高出0.5个百分点的要求",
-         "1–6月"],
+         "0", "", "", "", "正常", "1—6月规上工业增加值增长9.0%，高于全省（8.5%）0.5个百分点，达到高出0.5个百分点的要求",
+         "1—6月"],
         ["B-02", "'" + EVIL, "项目调度", "经济运行科", kind_label("qualitative"), "", "", "", "", "", "", "", "", "",
-         "暂无数据", f"1–6月{EVIL}：未报送进展情况", ""],
+         "暂无数据", f"1—6月{EVIL}：未报送进展情况", ""],
     ]
 
 
@@ -105,7 +105,7 @@ def test_it_shows_every_target_grouped_by_section_with_status_and_reason(client,
     assert (table.index('scope="colgroup">1. 经济运行调度') < table.index("A-01")
             < table.index('scope="colgroup">2. 项目调度') < table.index("B-01"))
     assert ('<span class="badge status-at_risk">预警</span>'
-            '<div class="reason">1–6月工业投资增长6.0%，低于目标2.0个百分点</div>') in html
+            '<div class="reason">1—6月工业投资增长6.0%，低于目标2.0个百分点</div>') in html
     assert "&lt;" not in EVIL and "=HYPERLINK(&quot;http://evil.example/&quot;" in html  # escaped, not markup
     assert "<svg class=\"spark\"" in html
     assert 'href="/targets/A-02/?period=2022-06"' in html
@@ -186,9 +186,9 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
     doc = Document(io.BytesIO(response.content))
     paragraphs = [p.text for p in doc.paragraphs]
     assert paragraphs == [
-        "目标任务月度调度通报（2022-06）",
+        "目标任务月度调度通报（2022年1—6月）",
         "2022年6月，共调度目标任务4项：已完成0项，正常1项，预警1项，滞后1项，暂无数据1项，未到期0项。",
-        "进度滞后的目标：A-02 新增规上企业（经济运行科）：1–6月新增规上企业累计完成24家，完成全年目标的30%，"
+        "进度滞后的目标：A-02 新增规上企业（经济运行科）：1—6月新增规上企业累计完成24家，完成全年目标的30%，"
         "落后序时进度16家（序时应达40家）。",
         "尚未报送的单位：经济运行科（缺报2项）。",
     ]
@@ -197,7 +197,7 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
     assert cells[0] == ["编号", "目标", "责任单位", "目标值", "累计完成", "序时应达", "差距", "状态", "原因"]
     assert cells[1][0] == "经济运行调度"  # section heading row (merged)
     assert cells[3] == ["A-02", "新增规上企业", "经济运行科", "80", "24", "40", "-16", "滞后",
-                        "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"]
+                        "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"]
     assert doc.sections[0].page_width > doc.sections[0].page_height  # landscape
 
 
@@ -262,7 +262,7 @@ def test_it_runs_the_same_report_from_the_command_line(world, tmp_path):
         "unit_name": "经济运行科",
         "kind": "cumulative", "measure": "家", "target": 80, "actual": 24, "comparator": None, "expected": 40,
         "gap": -16, "status": "off_track", "forecast": 48,
-        "reason": "1–6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"}
+        "reason": "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"}
     assert rows[0]["gap"] == -2 and rows[2]["comparator"] == 8.5 and rows[3]["measure"] is None
     call_command("monthly_report", "--period", "2022-06", "--format", "csv", "--output", str(tmp_path / "r.csv"),
                  stderr=io.StringIO())

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from tests.factories import make_plan, make_section, make_user
 from tracker.accounts.models import Membership
-from tracker.reports.status import assess_period
 from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target, Unit
+from tracker.targets.status import assess_period
 
 pytestmark = pytest.mark.django_db
 

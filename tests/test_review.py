@@ -7,9 +7,9 @@ from django.utils import timezone, translation
 from tests.factories import make_entry, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
-from tracker.targets import review
+from tracker.services import review
+from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry
-from tracker.targets.services import EntryRow, save_entries
 
 pytestmark = pytest.mark.django_db
 State = ProgressEntry.State
@@ -234,7 +234,7 @@ def test_it_refuses_everything_to_an_inactive_reviewer(world):
 
 
 def test_it_judges_lateness_by_the_reporting_policy(world):
-    from tracker.reminders.models import ReportingPolicy
+    from tracker.targets.models import ReportingPolicy
 
     # March 2022 figures due on the 2nd working day of April 2022: Friday 1 April, Saturday 2 April (调休), ...
     ReportingPolicy.objects.create(unit=world.qiaocheng, due_working_day=2)

@@ -13,7 +13,7 @@ from tests.factories import make_target, make_unit, make_user
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.accounts.roles import sync_role_groups
-from tracker.targets.services import EntryRow, save_entries
+from tracker.services.entries import EntryRow, save_entries
 
 pytestmark = pytest.mark.django_db
 Role = Membership.Role

@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import make_target, make_unit, make_user
+from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry, Target
-from tracker.targets.services import EntryRow, save_entries
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import translation
 
-from tracker.reports.status import STATUSES, Assessment, Thresholds, actual_series, assess, expected_value
+from tracker.targets.status import STATUSES, Assessment, Thresholds, actual_series, assess, expected_value
 
 AFTER_YEAR = datetime.date(2023, 3, 1)  # every 2022 period is over
 PLAN = {"ratio_at_risk": D("0.9"), "ratio_off_track": D("0.7"), "points_at_risk": D("0"), "points_off_track": D("2")}
@@ -70,7 +70,7 @@ def test_it_judges_growth_by_points_with_the_tolerance(case, overrides, value, s
 
 def test_it_words_the_growth_reason_in_both_languages():
     a = assess(growth(), [entry(2, "12.5"), entry(6, "6.0")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–6月工业投资增长6.0%，低于目标2.0个百分点"
+    assert a.reason_zh == "1—6月工业投资增长6.0%，低于目标2.0个百分点"
     assert a.reason_en == "Jan–Jun Industrial investment grew 6.0%, 2.0 points below the target"
     with translation.override("en"):
         assert a.reason == a.reason_en
@@ -81,7 +81,7 @@ def test_it_words_the_growth_reason_in_both_languages():
 def test_it_says_when_a_growth_figure_is_within_the_tolerance():
     a = assess(growth(tolerance=D("0.5")), [entry(6, "7.7")], 2022, 6, PLAN, today=AFTER_YEAR)
     assert a.status == "on_track"
-    assert a.reason_zh == "1–6月工业投资增长7.7%，低于目标0.3个百分点（在±0.5的“左右”范围内）"
+    assert a.reason_zh == "1—6月工业投资增长7.7%，低于目标0.3个百分点（在±0.5的“左右”范围内）"
 
 
 def test_it_calls_a_full_year_growth_figure_that_meets_the_target_achieved():
@@ -115,7 +115,7 @@ def test_it_judges_a_margin_over_the_comparator(case, value, comparator, status,
 
 def test_it_words_the_margin_reason():
     a = assess(margin(), [entry(6, "8.6", comparator="8.5")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == ("1–6月规上工业增加值增长8.6%，与全省（8.5%）相差0.1个百分点，"
+    assert a.reason_zh == ("1—6月规上工业增加值增长8.6%，与全省（8.5%）相差0.1个百分点，"
                            "距高出0.5个百分点的要求尚差0.4个百分点")
 
 
@@ -129,7 +129,7 @@ def test_it_names_the_comparator_in_english_when_it_has_an_english_name():
 def test_it_has_no_data_when_the_comparator_is_missing():
     a = assess(margin(), [entry(6, "9.0")], 2022, 6, PLAN, today=AFTER_YEAR)
     assert (a.status, a.actual, a.gap) == ("no_data", D("9.0"), None)
-    assert a.reason_zh == "1–6月规上工业增加值：缺少对比数据（全省）。"
+    assert a.reason_zh == "1—6月规上工业增加值：缺少对比数据（全省）。"
 
 
 COUNT_CASES = [
@@ -162,7 +162,7 @@ def test_it_judges_counts_against_the_time_share(case, overrides, month, value, 
 
 def test_it_words_the_count_reason():
     a = assess(count(), [entry(6, "30")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度10家（序时应达40家）"
+    assert a.reason_zh == "1—6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度10家（序时应达40家）"
     assert a.reason_en == ("Jan–Jun New above-scale firms reached 30 firms, 37.5% of the annual target; "
                            "10 firms behind the 40 firms expected by now")
 
@@ -195,7 +195,7 @@ def test_it_treats_a_lower_is_better_count_as_a_ceiling(case, month, value, stat
 def test_it_words_how_far_a_count_is_over_its_pro_rata_ceiling():
     t = count(target_value=D("100"), direction="lower", name="安全事故", name_en="Accidents", measure="个")
     a = assess(t, [entry(6, "60")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–6月安全事故累计60个，超出序时控制数10个（序时控制数为50个，全年上限100个）"
+    assert a.reason_zh == "1—6月安全事故累计60个，超出序时控制数10个（序时控制数为50个，全年上限100个）"
     assert a.reason_en == ("Jan–Jun Accidents reached 60 items, 10 items above the 50 items expected by now "
                            "(ceiling 100 items)")
 
@@ -204,23 +204,23 @@ def test_it_does_not_expect_january_for_a_combined_indicator():
     t = count(combined_jan_feb=True)
     a = assess(t, [], 2022, 1, PLAN, today=AFTER_YEAR)
     assert a.status == "not_due"
-    assert a.reason_zh == "新增规上企业为1–2月合并报送。"
+    assert a.reason_zh == "新增规上企业为1—2月合并报送。"
     a = assess(t, [entry(2, "14")], 2022, 2, PLAN, today=AFTER_YEAR)
     assert (a.status, a.expected) == ("on_track", D("13.33"))
-    assert a.reason_zh.startswith("1–2月新增规上企业")
+    assert a.reason_zh.startswith("1—2月新增规上企业")
 
 
 def test_it_reports_no_data_only_once_the_month_is_over():
     assert assess(count(), [], 2022, 6, PLAN, today=AFTER_YEAR).status == "no_data"
     assert assess(count(), [], 2022, 6, PLAN, today=datetime.date(2022, 6, 20)).status == "not_due"
     a = assess(count(), [], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert (a.expected, a.actual, a.reason_zh) == (D("40.00"), None, "1–6月新增规上企业：未填报数据")
+    assert (a.expected, a.actual, a.reason_zh) == (D("40.00"), None, "1—6月新增规上企业：未填报数据")
 
 
 def test_it_judges_an_older_figure_against_its_own_month_and_says_so():
     a = assess(count(), [entry(4, "27")], 2022, 6, PLAN, today=AFTER_YEAR)
     assert (a.as_of_month, a.expected, a.status) == (4, D("26.67"), "on_track")
-    assert a.reason_zh.endswith("；1–6月数据尚未报送")
+    assert a.reason_zh.endswith("；1—6月数据尚未报送")
 
 
 def test_it_ignores_entries_after_the_period_and_blank_values():
@@ -290,7 +290,7 @@ def test_it_counts_recurring_events_against_periods_elapsed(case, entries, month
 
 def test_it_words_a_recurring_miss():
     a = assess(meetings(), [entry(6, 1)], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–6月银企对接会：已过2个季度，应开展2次，实际开展1次，缺1次"
+    assert a.reason_zh == "1—6月银企对接会：已过2个季度，应开展2次，实际开展1次，缺1次"
     assert a.reason_en == "Jan–Jun Bank-enterprise meetings: 2 quarters ended, 2 due, 1 held, 1 missed"
     assert (a.gap, a.completion, a.forecast) == (D("-1.00"), D("0.2500"), D("2.00"))
 
@@ -319,7 +319,7 @@ def test_it_takes_qualitative_status_from_the_reviewer_or_the_notes(case, entrie
 def test_it_quotes_the_note_in_a_qualitative_reason():
     t = target("qualitative", name="华夏酒城建设")
     a = assess(t, [entry(3, note="召开白酒产业发展座谈会一次。\n第二行")], 2022, 3, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1–3月华夏酒城建设：召开白酒产业发展座谈会一次。"
+    assert a.reason_zh == "1—3月华夏酒城建设：召开白酒产业发展座谈会一次。"
     a = assess(t, [entry(3, assessed_status="at_risk", review_comment="进度偏慢")], 2022, 3, PLAN, today=AFTER_YEAR)
     assert a.reason_zh == "华夏酒城建设：审核员评定为“预警”：进度偏慢"
 

@@ -58,9 +58,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "django_filters",
+    # The domain core, then the apps by role (see the code map in README.md).
     "tracker.targets",
-    "tracker.accounts",
     "tracker.audit",
+    "tracker.accounts",
+    "tracker.entry",
+    "tracker.setup",
     "tracker.reports",
     "tracker.reminders",
     "tracker.imports",
@@ -139,7 +142,7 @@ STORAGES = {
         )
     },
 }
-# Evidence files are served by tracker.targets.views.evidence, which checks unit access.
+# Evidence files are served by tracker.entry.views.evidence, which checks unit access.
 MEDIA_URL = "/evidence/"
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 EVIDENCE_EXTENSIONS = env_list("EVIDENCE_EXTENSIONS", "pdf,jpg,jpeg,png,doc,docx,xls,xlsx,wps,et,ofd,zip")

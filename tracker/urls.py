@@ -1,8 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
-from tracker.targets.views import evidence
+from tracker.entry.views import evidence
+
+admin.site.site_header = _("Target tracker")
+admin.site.site_title = _("Target tracker")
+admin.site.index_title = _("Targets, figures and reports")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

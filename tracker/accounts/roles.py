@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 
 from tracker.accounts.models import Membership
+from tracker.targets.models import ProgressEntry
 
 Role = Membership.Role
 
@@ -44,8 +45,6 @@ def tracker_app_labels():
 
 
 def ensure_review_permission():
-    from tracker.targets.models import ProgressEntry
-
     content_type = ContentType.objects.get_for_model(ProgressEntry)
     perm, _ = Permission.objects.get_or_create(
         codename=REVIEW_CODENAME, content_type=content_type,

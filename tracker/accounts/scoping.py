@@ -8,6 +8,7 @@ administrators review them. Inactive or anonymous users get nothing.
 """
 
 from tracker.accounts.models import Membership
+from tracker.audit.models import Change
 from tracker.targets.models import ProgressEntry, Target, Unit
 
 Role = Membership.Role
@@ -116,8 +117,6 @@ def visible_entries(user, queryset=None):
 
 def visible_changes(user, queryset=None):
     """History rows of the units this user sees (rows with no unit only for those who see all)."""
-    from tracker.audit.models import Change
-
     qs = Change.objects.all() if queryset is None else queryset
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(unit_id__in=ids)

@@ -1,27 +1,11 @@
-import datetime
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.imports.parsing import ImportFileError, check_size
-from tracker.targets.models import Plan, Unit, parse_period, validate_period
-
-
-def previous_month(today=None):
-    """The period usually being reported: figures for a month come out in the next one."""
-    first = (today or timezone.localdate()).replace(day=1)
-    last = first - datetime.timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
-
-
-def default_period(today=None):
-    """Last month, or the end of the latest earlier plan's year when last month has no plan."""
-    period = previous_month(today)
-    year = int(period[:4])
-    latest = Plan.objects.filter(year__lte=year).order_by("-year").values_list("year", flat=True).first()
-    return period if latest in (None, year) else f"{latest:04d}-12"
+from tracker.targets.models import Plan, Unit, validate_period
+from tracker.targets.period import Period
+from tracker.targets.policies import current_period
 
 
 class TemplateForm(forms.Form):
@@ -33,13 +17,14 @@ class TemplateForm(forms.Form):
         self.fields["unit"].queryset = scoping.visible_units(user)
         # A clerk usually works for one unit: offer it first.
         self.fields["unit"].initial = user.memberships.order_by("pk").values_list("unit_id", flat=True).first()
-        self.fields["period"].initial = default_period()
+        self.fields["period"].initial = current_period().key
 
     def clean_period(self):
         try:
-            year, month = parse_period(self.cleaned_data["period"])
+            period = Period.parse(self.cleaned_data["period"])
         except ValueError as exc:
-            raise forms.ValidationError(str(exc))
+            raise forms.ValidationError(str(exc)) from None
+        year, month = period.year, period.month
         if not Plan.objects.filter(year=year).exists():
             raise forms.ValidationError(_("There is no plan for %(year)s.") % {"year": year})
         problem = validate_period(year, year, month)

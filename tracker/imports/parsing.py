@@ -8,7 +8,7 @@ Two layouts are accepted, in either format:
 
 Parsing checks only the file itself (columns, numbers, periods); whether a
 target exists, may be touched or is locked is decided afterwards by
-`tracker.targets.services.save_entries`, like every other write.
+`tracker.services.entries.save_entries`, like every other write.
 """
 
 import codecs
@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from openpyxl.utils import get_column_letter
 
-from tracker.targets.models import parse_period
+from tracker.targets.period import Period
 
 # Column keys, in template order, with their labels. The labels are the
 # template's header cells; on upload every label in every language is accepted.
@@ -381,11 +381,11 @@ def _note_text(value):
     return str(value).strip()
 
 
-PERIOD_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(?:1\s*[~～\-至到]\s*)?(\d{1,2})\s*(?:月份?)?$")
+PERIOD_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(?:1\s*[~～\-–—至到]\s*)?(\d{1,2})\s*(?:月份?)?$")
 
 
 def parse_period_cell(value):
-    """'2022-03', '2022/3', '2022年3月', '2022年1~3月' or an Excel date -> (2022, 3); ValueError otherwise."""
+    """'2022-03', '2022/3', '2022年3月', '2022年1—3月' or an Excel date -> (2022, 3); ValueError otherwise."""
     if isinstance(value, Formula):
         raise ValueError(_("Formulas are not accepted; type the value itself."))
     if isinstance(value, (datetime.date, datetime.datetime)):
@@ -394,7 +394,8 @@ def parse_period_cell(value):
     match = PERIOD_RE.match(text)
     if not match:
         raise ValueError(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": text})
-    return parse_period(f"{match.group(1)}-{match.group(2)}")
+    period = Period.parse(f"{match.group(1)}-{match.group(2)}")
+    return period.year, period.month
 
 
 THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")

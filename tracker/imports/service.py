@@ -12,8 +12,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from tracker.imports.parsing import ImportFileError, ParsedRow, Problem, parse
+from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry, Target
-from tracker.targets.services import EntryRow, save_entries
 
 SOURCE = "import"
 # save_entries names fields; the file names columns.

@@ -14,7 +14,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from tracker.imports.parsing import COLUMN_LABELS, MAX_ABS, NOT_APPLICABLE, SHEET_LABELS
-from tracker.targets.models import ProgressEntry, Target, period_label
+from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.period import Period
 
 COLUMNS = ("target", "name", "measure", "target_value", "last_value", "last_period",
            "value", "comparator", "note", "hint")
@@ -43,7 +44,8 @@ def build_template(unit, year, month):
     sheet = book.active
     sheet.title = _sheet_title(unit.name, year, month)
     sheet.append([str(SHEET_LABELS["unit"]), unit.code, unit.name])
-    sheet.append([str(SHEET_LABELS["period"]), f"{year:04d}-{month:02d}", period_label(year, month)])
+    period = Period(year, month)
+    sheet.append([str(SHEET_LABELS["period"]), period.key, period.label])
     sheet.append([_("Fill in the yellow cells with the year-to-date figure (1~N月累计) and upload the file "
                      "in the admin under Imports. Grey cells need no input; empty rows are left out.")])
     sheet.append([str(COLUMN_LABELS[key]) for key in COLUMNS])
@@ -62,8 +64,6 @@ def build_template(unit, year, month):
     col = {key: COLUMNS.index(key) + 1 for key in COLUMNS}
     for row_number, target in enumerate(targets, start=HEADER_ROW + 1):
         entry = last.get(target.pk)
-        if entry:
-            entry.target = target  # period_label reads target.combined_jan_feb
         expected = target.expects_entry(month)
         sheet.append([
             target.code,

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracker.accounts import scoping
-from tracker.reminders.models import Reminder, ReportingPolicy
+from tracker.reminders.models import Reminder
+from tracker.targets.models import ReportingPolicy
 
 
 @admin.register(ReportingPolicy)

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from tracker.reminders import emails
 from tracker.reminders.models import Reminder
-from tracker.reminders.sweep import submitted_by
 from tracker.targets.models import ProgressEntry
+from tracker.targets.policies import submitted_by
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ Status = Reminder.Status
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 60
 BACKOFF_MAX_SECONDS = 3600
+# Emails that chase missing figures; they are skipped when everything came in since the claim.
 CHASE_KINDS = {Reminder.Kind.DUE_SOON, Reminder.Kind.DUE_TODAY, Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION}
 
 

@@ -2,37 +2,13 @@
 
 Each email `<name>` has three templates: `emails/<name>-subject.txt`,
 `emails/<name>-body-text.txt` and `emails/<name>-body-html.html`. They are
-rendered in the recipient's language.
+rendered in the recipient's language. Links come from tracker.links.
 """
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-
-
-def absolute(path):
-    return settings.SITE_URL + path
-
-
-def entry_url(unit, year, month):
-    """Link to the monthly entry screen for a unit's figures of a month."""
-    from tracker.targets.views import entry_screen_url
-
-    return absolute(entry_screen_url(unit.code, f"{year:04d}-{month:02d}"))
-
-
-def review_url():
-    return absolute(reverse("admin:targets_progressentry_changelist")) + "?state__exact=submitted"
-
-
-def report_url(year, month):
-    try:
-        path = reverse("reports:report", kwargs={"year": f"{year:04d}", "month": f"{month:02d}"})
-    except NoReverseMatch:
-        path = f"/reports/{year:04d}-{month:02d}/"
-    return absolute(path)
 
 
 def render(name, context, language):

@@ -1,4 +1,4 @@
-"""The reporting policy (when figures are due, when to remind) and the log of every reminder email.
+"""The log of every reminder email (the reporting policy it follows is tracker.targets.models.ReportingPolicy).
 
 A `Reminder` row is the claim: it is inserted, under a unique key, before the
 email is sent, so a sweep that runs twice, two workers at once or a retried
@@ -6,87 +6,9 @@ task never send the same email twice.
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from tracker.targets.models import Target, Unit
-
-DEFAULT_DUE_WORKING_DAY = 5
-DEFAULT_REMIND_DAYS_BEFORE = 3
-DEFAULT_ESCALATE_AFTER_DAYS = 2
-DEFAULT_OVERDUE_CAP_DAYS = 10
-
-
-class ReportingPolicy(models.Model):
-    """When a month's figures are due and how they are chased.
-
-    One row with neither unit nor target is the default; a row for a unit
-    (it applies to its sub-units too) or for a target overrides it. The most
-    specific row applies as a whole.
-    """
-
-    unit = models.OneToOneField(
-        Unit, models.CASCADE, null=True, blank=True, related_name="reporting_policy", verbose_name=_("unit"),
-        help_text=_("Leave unit and target empty for the default policy."),
-    )
-    target = models.OneToOneField(
-        Target, models.CASCADE, null=True, blank=True, related_name="reporting_policy", verbose_name=_("target")
-    )
-    due_working_day = models.PositiveSmallIntegerField(
-        _("due on working day"), default=DEFAULT_DUE_WORKING_DAY,
-        validators=[MinValueValidator(1), MaxValueValidator(20)],
-        help_text=_("Figures for a month are due on this working day of the following month."),
-    )
-    remind_days_before = models.PositiveSmallIntegerField(
-        _("remind working days before"), default=DEFAULT_REMIND_DAYS_BEFORE,
-        validators=[MaxValueValidator(20)],
-        help_text=_("Send the 'due soon' reminder this many working days before the deadline (0: none)."),
-    )
-    escalate_after_days = models.PositiveSmallIntegerField(
-        _("escalate after working days overdue"), default=DEFAULT_ESCALATE_AFTER_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(60)],
-        help_text=_("Tell the unit's reviewer once figures are this many working days overdue."),
-    )
-    overdue_cap_days = models.PositiveSmallIntegerField(
-        _("chase for working days"), default=DEFAULT_OVERDUE_CAP_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(120)],
-        help_text=_("Overdue reminders go out each working day after the deadline, for at most this many "
-                    "working days."),
-    )
-
-    class Meta:
-        verbose_name = _("reporting policy")
-        verbose_name_plural = _("reporting policies")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(unit__isnull=True) | Q(target__isnull=True), name="policy_unit_or_target"
-            ),
-        ]
-
-    def __str__(self):
-        if self.target_id:
-            return _("Policy for target %(code)s") % {"code": self.target.code}
-        if self.unit_id:
-            return _("Policy for %(unit)s") % {"unit": self.unit}
-        return str(_("Default reporting policy"))
-
-    def clean(self):
-        errors = []
-        if self.unit_id and self.target_id:
-            errors.append(_("A policy is for a unit or for a target, not both."))
-        if not self.unit_id and not self.target_id:
-            others = ReportingPolicy.objects.filter(unit__isnull=True, target__isnull=True).exclude(pk=self.pk)
-            if others.exists():
-                errors.append(_("There is already a default policy; choose a unit or a target."))
-        if self.escalate_after_days is not None and self.overdue_cap_days is not None:
-            if self.escalate_after_days > self.overdue_cap_days:
-                errors.append(_("Escalation must come within the days overdue figures are chased."))
-        if errors:
-            raise ValidationError(errors)
 
 
 class Reminder(models.Model):

@@ -31,88 +31,23 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
+from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
-from tracker.reminders import deadlines, emails
-from tracker.reminders.models import Reminder, ReportingPolicy
-from tracker.targets.models import ProgressEntry, Target, Unit, period_label
+from tracker.reminders import emails
+from tracker.reminders.models import Reminder
+from tracker.targets import status, workdays
+from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.period import Period
+from tracker.targets.policies import Policies, end_of, submitted_by
 
 logger = logging.getLogger(__name__)
 
 Kind = Reminder.Kind
 Role = Membership.Role
-SUBMITTED = (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
-CHASE_KINDS = (Kind.DUE_SOON, Kind.DUE_TODAY, Kind.OVERDUE)
 URGENCY = {Kind.OVERDUE: 0, Kind.DUE_TODAY: 1, Kind.DUE_SOON: 2}
 # A claimed email not delivered after this long (a lost task, a dead process) is handed over again.
 STALE_PENDING = datetime.timedelta(minutes=15)
-
-
-class Policies:
-    """The policy for each target: its own, else its lead unit's (or a parent unit's), else the default."""
-
-    def __init__(self):
-        self.default = ReportingPolicy()
-        self.by_unit, self.by_target = {}, {}
-        for policy in ReportingPolicy.objects.order_by("pk"):
-            if policy.target_id:
-                self.by_target[policy.target_id] = policy
-            elif policy.unit_id:
-                self.by_unit[policy.unit_id] = policy
-            elif self.default.pk is None:
-                self.default = policy
-        # The unit tree, loaded once, so looking up many targets costs no further queries.
-        self.parents = dict(Unit.objects.values_list("pk", "parent_id")) if self.by_unit else {}
-
-    def for_target(self, target):
-        if target.pk in self.by_target:
-            return self.by_target[target.pk]
-        unit_id, seen = target.lead_unit_id, set()
-        while unit_id is not None and unit_id not in seen:
-            seen.add(unit_id)
-            if unit_id in self.by_unit:
-                return self.by_unit[unit_id]
-            unit_id = self.parents.get(unit_id)
-        return self.default
-
-    def due_date(self, target, year, month):
-        """When the target's figure for (year, month) is due."""
-        return deadlines.due_date(year, month, self.for_target(target).due_working_day)
-
-
-class PeriodName:
-    """A year-to-date period named in the language active when it is shown (emails render per recipient)."""
-
-    def __init__(self, year, month, combined_jan_feb=False):
-        self.year, self.month, self.combined = year, month, combined_jan_feb
-
-    def __str__(self):
-        if (translation.get_language() or "").startswith("en"):
-            from tracker.reports.status import months_label
-
-            return f"{months_label(self.month, self.combined)} {self.year}"
-        return period_label(self.year, self.month, self.combined)
-
-
-class LocalName:
-    """A name with an English variant, shown in the language active at rendering time."""
-
-    def __init__(self, name, name_en=""):
-        self.name, self.name_en = name, name_en
-
-    def __str__(self):
-        return self.name_en if self.name_en and (translation.get_language() or "").startswith("en") else self.name
-
-
-class StatusCount:
-    def __init__(self, status, number):
-        self.status, self.number = status, number
-
-    @property
-    def label(self):
-        from tracker.reports.status import status_label
-
-        return status_label(self.status)
 
 
 @dataclass
@@ -131,11 +66,11 @@ class Item:
 
     @property
     def period(self):
-        return f"{self.year:04d}-{self.month:02d}"
+        return Period(self.year, self.month).key
 
     @property
     def period_label(self):
-        return PeriodName(self.year, self.month, self.target.combined_jan_feb)
+        return Period(self.year, self.month).label
 
     @property
     def unit(self):
@@ -153,7 +88,7 @@ class Item:
 
     @property
     def url(self):
-        return emails.entry_url(self.target.lead_unit, self.year, self.month)
+        return links.absolute(links.entry_screen_url(self.unit, Period(self.year, self.month)))
 
     def as_json(self):
         return {"target": self.target.pk, "period": self.period}
@@ -202,22 +137,13 @@ def _codes(targets):
     return sorted({t.code for t in targets})
 
 
-def _end_of(day):
-    return timezone.make_aware(datetime.datetime.combine(day + deadlines.ONE_DAY, datetime.time.min))
-
-
-def submitted_by(day):
-    """Entries that count as submitted on `day`: the state says so and they were submitted by then."""
-    return Q(state__in=SUBMITTED) & (Q(submitted_at__isnull=True) | Q(submitted_at__lt=_end_of(day)))
-
-
 def _stand(due, today, policy):
     """(kind, days, window start, escalation day, escalate now) of a figure due on `due`, or None if not chased."""
-    window_start = deadlines.add_working_days(due, -policy.remind_days_before)
-    escalate_on = deadlines.add_working_days(due, policy.escalate_after_days)
+    window_start = workdays.add_working_days(due, -policy.remind_days_before)
+    escalate_on = workdays.add_working_days(due, policy.escalate_after_days)
     if today == due:
         return Kind.DUE_TODAY, 0, window_start, escalate_on, False
-    days = deadlines.working_days_between(due, today) if today > due else deadlines.working_days_between(today, due)
+    days = workdays.working_days_between(due, today) if today > due else workdays.working_days_between(today, due)
     if today < due:
         if 1 <= days <= policy.remind_days_before:
             return Kind.DUE_SOON, days, window_start, escalate_on, False
@@ -250,7 +176,7 @@ def missing_items(today, targets, policies):
         for month in range(1, 13):
             if not target.expects_entry(month):
                 continue
-            due = deadlines.due_date(year, month, policy.due_working_day)
+            due = workdays.due_date(year, month, policy.due_working_day)
             if not low <= due <= high or (target.pk, year, month) in submitted:
                 continue
             cache_key = (due, policy.remind_days_before, policy.escalate_after_days, policy.overdue_cap_days)
@@ -308,11 +234,11 @@ class Group:
 
     @property
     def period_label(self):
-        return PeriodName(self.year, self.month, any(i.target.combined_jan_feb for i in self.items))
+        return Period(self.year, self.month).label
 
     @property
     def url(self):
-        return emails.entry_url(self.unit, self.year, self.month)
+        return links.absolute(links.entry_screen_url(self.unit, Period(self.year, self.month)))
 
     @property
     def clerk_names(self):
@@ -371,7 +297,7 @@ def plan_reviews(today, people):
     """Entries submitted by the end of `today` and still waiting, to the reviewers of their units."""
     waiting = list(
         ProgressEntry.objects.filter(
-            Q(submitted_at__isnull=True) | Q(submitted_at__lt=_end_of(today)),
+            Q(submitted_at__isnull=True) | Q(submitted_at__lt=end_of(today)),
             state=ProgressEntry.State.SUBMITTED, target__is_active=True,
         ).select_related("target__lead_unit", "submitted_by").order_by("year", "month", "target__code")
     )
@@ -384,9 +310,9 @@ def plan_reviews(today, people):
         if not theirs:
             continue
         planned.append(Planned(
-            user, Kind.REVIEW, theirs[0].period, today, "review", _codes(e.target for e in theirs), [],
-            {"rows": [{"entry": e, "period": PeriodName(e.year, e.month, e.target.combined_jan_feb)} for e in theirs],
-             "count": len(theirs), "review_url": emails.review_url()},
+            user, Kind.REVIEW, theirs[0].period.key, today, "review", _codes(e.target for e in theirs), [],
+            {"rows": [{"entry": e, "period": e.period} for e in theirs],
+             "count": len(theirs), "review_url": links.absolute(links.review_queue_url())},
         ))
     return planned
 
@@ -394,16 +320,14 @@ def plan_reviews(today, people):
 def _digest_month(plan, today, default):
     """The latest month of the plan whose default deadline has passed, within the chase window."""
     for month in range(12, 0, -1):
-        due = deadlines.due_date(plan.year, month, default.due_working_day)
+        due = workdays.due_date(plan.year, month, default.due_working_day)
         if due < today:
-            behind = deadlines.working_days_between(due, today)
+            behind = workdays.working_days_between(due, today)
             return month if behind <= default.overdue_cap_days else None
     return None
 
 
 def plan_digests(today, plans, targets, policies, people):
-    from tracker.reports.status import AT_RISK, OFF_TRACK, STATUSES, assess_period
-
     leaders = people.with_role(Role.LEADER)
     if not leaders:
         return []
@@ -412,9 +336,9 @@ def plan_digests(today, plans, targets, policies, people):
         month = _digest_month(plan, today, policies.default)
         if month is None:
             continue
-        due = deadlines.due_date(plan.year, month, policies.default.due_working_day)
+        due = workdays.due_date(plan.year, month, policies.default.due_working_day)
         plan_targets = [t for t in targets if t.plan_id == plan.pk]
-        assessments = assess_period(
+        assessments = status.assess_period(
             Target.objects.filter(pk__in=[t.pk for t in plan_targets]), plan.year, month, today=today
         )
         by_id = {t.pk: t for t in plan_targets}
@@ -423,29 +347,29 @@ def plan_digests(today, plans, targets, policies, people):
                                          target__in=list(by_id)).values_list("target_id", flat=True)
         )
         silent = {t.lead_unit for t in plan_targets if t.expects_entry(month) and t.pk not in submitted}
-        red = [(by_id[pk], a) for pk, a in assessments.items() if a.status == OFF_TRACK]
-        yellow = [(by_id[pk], a) for pk, a in assessments.items() if a.status == AT_RISK]
+        red = [(by_id[pk], a) for pk, a in assessments.items() if a.status == status.OFF_TRACK]
+        yellow = [(by_id[pk], a) for pk, a in assessments.items() if a.status == status.AT_RISK]
         red.sort(key=lambda pair: pair[0].code)
         yellow.sort(key=lambda pair: pair[0].code)
-        counts = {s: 0 for s in STATUSES}
+        counts = {s: 0 for s in status.STATUSES}
         for a in assessments.values():
             counts[a.status] += 1
-        label = PeriodName(plan.year, month)
-        status_counts = [StatusCount(s, n) for s, n in counts.items()]
+        period = Period(plan.year, month)
+        status_counts = [{"status": s, "label": status.STATUS_LABELS[s], "number": n} for s, n in counts.items()]
         for user in leaders:
             planned.append(Planned(
-                user, Kind.DIGEST, f"{plan.year:04d}-{month:02d}", due, "digest",
+                user, Kind.DIGEST, period.key, due, "digest",
                 _codes(t for t, _a in red + yellow), [],
-                {"plan_name": LocalName(plan.title, plan.title_en), "period_label": label, "counts": status_counts,
+                {"plan": plan, "period": period, "counts": status_counts,
                  "red": red, "yellow": yellow, "silent_units": sorted(silent, key=lambda u: u.code),
-                 "report_url": emails.report_url(plan.year, month)},
+                 "report_url": links.absolute(links.report_url(period))},
             ))
     return planned
 
 
 def plan_emails(today):
     """Every email due on `today`, before claiming (nothing is written)."""
-    if not deadlines.is_working_day(today):
+    if not workdays.is_working_day(today):
         return []
     targets = list(
         Target.objects.filter(is_active=True, plan__year__in=[today.year - 1, today.year])

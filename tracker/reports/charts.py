@@ -6,7 +6,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from tracker.reports.status import fmt_number
+from tracker.targets.numbers import fmt_number
 
 
 def _scale(lo, hi, size, pad):

@@ -1,36 +1,28 @@
 """Who has reported a period: each unit's expected figures, on time, late or missing.
 
-The deadline is the reminders' reporting policy (`tracker.reminders`: the
-target's, else its unit's, else the default Nth working day of the following
-month), so this page and the reminder emails always agree. Like the
+The deadline is the reporting policy (tracker.targets.policies: the target's,
+else its unit's, else the default Nth working day of the following month), so
+this page and the reminder emails always agree. Like the
 reminders, a figure counts as reported once it is submitted (or approved).
 """
 
 from decimal import Decimal
 
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from tracker import links
 from tracker.targets.models import ProgressEntry, Unit
+from tracker.targets.period import Period
+from tracker.targets.policies import REPORTED_AT, Policies, reported_on
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
-REPORTED_STATES = (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
 # What the page, the reporting policies and expects_entry read of a target.
 TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb")
-
-
-def entry_screen_url(unit, year, month):
-    """The unit's monthly entry screen for the period (built in the targets admin)."""
-    from tracker.targets.views import entry_screen_url
-
-    return entry_screen_url(unit.code, f"{year:04d}-{month:02d}")
 
 
 def completeness(targets_qs, year, month, today=None):
     """Per unit: expected figures and how each was reported. Four queries (targets, entries, units, policies)."""
     today = today or timezone.localdate()
-    from tracker.reminders.sweep import Policies
-
     # Only the fields shown and needed for the deadline; units come in one query of their own.
     targets = [t for t in targets_qs.only(*TARGET_FIELDS) if t.expects_entry(month)]
     all_units = Unit.objects.in_bulk()
@@ -39,25 +31,24 @@ def completeness(targets_qs, year, month, today=None):
         target_id: (state, stamp)
         for target_id, state, stamp in ProgressEntry.objects.filter(
             target__in=targets_qs.values("pk"), year=year, month=month
-        ).values_list("target_id", "state", Coalesce("submitted_at", "entered_at"))
+        ).values_list("target_id", "state", REPORTED_AT)
     }
     state_labels = {value: str(label) for value, label in ProgressEntry.State.choices}
-    zone = timezone.get_current_timezone()
     units, items = {}, []
     for t in targets:
         deadline = policies.due_date(t, year, month)
         lead_unit = all_units[t.lead_unit_id]
         entry_state, stamp = entries.get(t.pk, ("", None))
-        when = None
-        if entry_state in REPORTED_STATES:
-            when = timezone.localdate(stamp, zone) if stamp else None
-            state = ON_TIME if when is not None and when <= deadline else LATE
+        when = reported_on(entry_state, stamp)
+        if when is not None and when <= today:
+            state = ON_TIME if when <= deadline else LATE
         else:
+            when = None
             state = PENDING if today <= deadline else MISSING
         if t.lead_unit_id not in units:
             units[t.lead_unit_id] = {
                 "unit": lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
-                "url": entry_screen_url(lead_unit, year, month),
+                "url": links.entry_screen_url(lead_unit, Period(year, month)),
             }
         unit = units[t.lead_unit_id]
         unit["expected"] += 1

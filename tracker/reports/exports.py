@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from tracker.reports.completeness import unreported_units
-from tracker.reports.status import STATUSES, fmt_number, gc_paused, status_label
+from tracker.targets.numbers import fmt_number, plain_number
+from tracker.targets.period import Period
+from tracker.targets.status import STATUSES, gc_paused, status_label
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,7 +82,7 @@ def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}"  # 80.0000 -> 80, no exponent
+        return plain_number(value)  # 80.0000 -> 80, no exponent
     return value
 
 
@@ -193,7 +195,7 @@ def to_docx(rows, year, month, summary, completeness):
     section.page_width, section.page_height = Mm(297), Mm(210)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Mm(15))
-    doc.add_heading(_("Monthly progress briefing, %(period)s") % {"period": f"{year}-{month:02d}"}, 0)
+    doc.add_heading(_("Monthly progress briefing, %(period)s") % {"period": Period(year, month).label}, 0)
     for text in summary_text(summary, completeness, year, month):
         doc.add_paragraph(text)
     columns = [(k, label) for k, label, _ in COLUMNS if k in BRIEFING_COLUMNS]
@@ -226,7 +228,7 @@ def to_docx(rows, year, month, summary, completeness):
 def to_html(rows, year, month, summary, completeness):
     """A self-contained printable page (styles inline): for the command line and e-mail."""
     return render_to_string("reports/report_print.html", {
-        "rows": rows, "year": year, "month": month, "period": f"{year}-{month:02d}", "summary": summary,
+        "rows": rows, "year": year, "month": month, "period": Period(year, month).label, "summary": summary,
         "paragraphs": summary_text(summary, completeness, year, month),
         "columns": [(k, label) for k, label, _ in COLUMNS if k in BRIEFING_COLUMNS],
         "status_labels": {s: status_label(s) for s in STATUSES},

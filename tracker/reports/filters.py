@@ -4,8 +4,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
-from tracker.reports.status import STATUSES, status_label
 from tracker.targets.models import Section, Target, Unit
+from tracker.targets.status import STATUSES, status_label
 
 
 def status_choices():

@@ -8,17 +8,17 @@ targets, units and entries there are.
 from django.utils.functional import lazy
 
 from tracker.accounts import scoping
-from tracker.reports.status import (
+from tracker.targets.models import Target
+from tracker.targets.period import months_label
+from tracker.targets.status import (
     SEVERITY,
     STATUSES,
     actual_series,
     assess_loaded,
     gc_paused,
     load_period,
-    months_label,
     status_label,
 )
-from tracker.targets.models import Target
 
 
 def _reason(assessment):
@@ -26,11 +26,6 @@ def _reason(assessment):
 
 
 _lazy_reason = lazy(_reason, str)
-
-
-def shift_month(year, month, delta):
-    index = year * 12 + (month - 1) + delta
-    return index // 12, index % 12 + 1
 
 
 def report_targets(user, year):
@@ -55,15 +50,14 @@ def _rows(data, results):
     rows = []
     sections = {pk: (s.display_name, s.number) for pk, s in data.sections.items()}
     units = {pk: (u.code, u.display_name) for pk, u in data.units.items()}
-    periods = {}  # (month, combined) -> label: a dozen distinct labels for thousands of rows
+    periods = {}  # month -> label: a dozen distinct labels for thousands of rows
     for t in data.targets:
         a = results[t.pk]
         period = ""
         if a.as_of_month:
-            key = (a.as_of_month, t.combined_jan_feb)
-            if key not in periods:
-                periods[key] = months_label(*key)
-            period = periods[key]
+            if a.as_of_month not in periods:
+                periods[a.as_of_month] = months_label(a.as_of_month)
+            period = periods[a.as_of_month]
         section_name, section_number = sections[t.section_id]
         unit_code, unit_name = units[t.lead_unit_id]
         # {month: value}: one small dict per row, which the cycle collector need not even track.

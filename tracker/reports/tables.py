@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tracker.reports.charts import sparkline
-from tracker.reports.status import fmt_number, fmt_rate
+from tracker.targets.numbers import fmt_number, fmt_rate
 
 GROWTH_KINDS = ("growth", "margin")
 

@@ -7,45 +7,38 @@ targets of their units. Each page runs a fixed number of queries.
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin
 
+from tracker import links
 from tracker.accounts import scoping
 from tracker.reports import exports
 from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
-from tracker.reports.report import build_rows, report_targets, shift_month, summarise
-from tracker.reports.status import (
+from tracker.reports.report import build_rows, report_targets, summarise
+from tracker.reports.tables import ReportTable
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target
+from tracker.targets.numbers import fmt_number
+from tracker.targets.period import Period
+from tracker.targets.policies import current_period
+from tracker.targets.status import (
     actual_series,
     assess_loaded,
     expected_value,
-    fmt_number,
     gc_paused,
     load_period,
     status_label,
 )
-from tracker.reports.tables import ReportTable
-from tracker.targets.forms import default_period
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target, parse_period
 
 EXPORT_FORMATS = ("csv", "xlsx", "docx")
-MONTH_NAMES_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-class BadPeriod(Exception):
-    pass
-
-
-def month_name(month):
-    return MONTH_NAMES_EN[month - 1] if (get_language() or "").startswith("en") else f"{month}月"
+# The query parameter that asks for an export (django-tables2's name for it).
+EXPORT_PARAM = "_export"
 
 
 def bad_request(request, message):
@@ -53,7 +46,7 @@ def bad_request(request, message):
 
 
 class PeriodMixin(LoginRequiredMixin):
-    """Resolves the period from the URL (year, month) or ?period=YYYY-MM, else the default one."""
+    """Resolves the period from the URL (year, month) or ?period=YYYY-MM, else the month being reported."""
 
     period_in_url = False
 
@@ -61,41 +54,31 @@ class PeriodMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         try:
-            self.year, self.month = self.resolve_period(request, kwargs)
-        except BadPeriod as exc:
+            self.period = self.resolve_period(request, kwargs)
+        except ValueError as exc:
             return bad_request(request, str(exc))
-        self.period = f"{self.year:04d}-{self.month:02d}"
+        self.year, self.month = self.period.year, self.period.month
         self.plan = Plan.objects.filter(year=self.year).first()
         return super().dispatch(request, *args, **kwargs)
 
     def resolve_period(self, request, kwargs):
+        """The Period asked for; ValueError with a message for the user when it is not one."""
         if self.period_in_url:
-            text = f"{kwargs['year']}-{kwargs['month']}"
-        else:
-            text = request.GET.get("period")
-            if not text:
-                return default_period()
-        try:
-            year, month = parse_period(text)
-        except ValueError as exc:
-            raise BadPeriod(str(exc)) from None
-        if not 2000 <= year <= 2100:
-            raise BadPeriod(_("The year %(year)s is out of range.") % {"year": year})
-        return year, month
+            return Period.parse(f"{kwargs['year']}-{kwargs['month']}")
+        text = request.GET.get("period")
+        return Period.parse(text) if text else current_period()
 
-    def period_url(self, year, month):
-        return f"{self.request.path}?period={year:04d}-{month:02d}"
+    def period_url(self, period):
+        return f"{self.request.path}?period={period.key}"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        prev, nxt = shift_month(self.year, self.month, -1), shift_month(self.year, self.month, 1)
         context.update(
             year=self.year, month=self.month, period=self.period, plan=self.plan,
-            month_label=_("%(year)s, %(month)s") % {"year": self.year, "month": month_name(self.month)},
-            prev_url=self.period_url(*prev), next_url=self.period_url(*nxt),
-            report_url=reverse("reports:report", args=[self.year, f"{self.month:02d}"]),
-            completeness_url=reverse("reports:completeness", args=[self.year, f"{self.month:02d}"]),
-            dashboard_url=reverse("reports:dashboard") + f"?period={self.period}",
+            month_label=self.period.label,
+            prev_url=self.period_url(self.period.previous), next_url=self.period_url(self.period.next),
+            report_url=links.report_url(self.period), completeness_url=links.completeness_url(self.period),
+            dashboard_url=links.dashboard_url(self.period),
         )
         return context
 
@@ -124,26 +107,24 @@ class DashboardView(PeriodMixin, TemplateView):
             "\n",
             '<tr class="row-{}"><td>{}</td><td><a href="{}?period={}">{}</a></td><td>{}</td>'
             '<td><span class="badge status-{}">{}</span></td><td>{}</td></tr>',
-            ((r["status"], r["code"], reverse("reports:target", args=[r["code"]]), self.period, r["name"],
+            ((r["status"], r["code"], links.target_url(r["code"]), self.period, r["name"],
               r["unit_name"], r["status"], r["status_label"], r["reason"]) for r in flagged),
         )
 
 
 def report_index(request):
-    year, month = default_period()
-    return redirect("reports:report", year, f"{month:02d}")
+    return redirect(links.report_url(current_period()))
 
 
-class ReportView(PeriodMixin, ExportMixin, SingleTableMixin, FilterView):
+class ReportView(PeriodMixin, SingleTableMixin, FilterView):
     period_in_url = True
     table_class = ReportTable
     filterset_class = ReportFilter
     template_name = "reports/report.html"
     table_pagination = {"per_page": 100}
-    export_formats = EXPORT_FORMATS
 
-    def period_url(self, year, month):
-        url = reverse("reports:report", args=[year, f"{month:02d}"])
+    def period_url(self, period):
+        url = links.report_url(period)
         query = self.request.GET.copy()
         query.pop("page", None)
         return f"{url}?{query.urlencode()}" if query else url
@@ -176,38 +157,38 @@ class ReportView(PeriodMixin, ExportMixin, SingleTableMixin, FilterView):
         summary = summarise(unfiltered)
         query = self.request.GET.copy()
         query.pop("page", None)
-        links = []
+        status_links = []
         for key, label, count in summary["status_cells"]:
             q = query.copy()
             q["status"] = key
-            links.append({"key": key, "label": label, "count": count, "url": "?" + q.urlencode(),
+            status_links.append({"key": key, "label": label, "count": count, "url": "?" + q.urlencode(),
                           "active": self.filterset.chosen_status == key})
         clear = query.copy()
         clear.pop("status", None)
-        context.update(summary=summary, status_links=links, all_url="?" + clear.urlencode(),
+        context.update(summary=summary, status_links=status_links, all_url="?" + clear.urlencode(),
                        export_links=self.export_links(query))
         return context
 
     def export_links(self, query):
-        links = []
+        found = []
         for fmt in EXPORT_FORMATS:
             q = query.copy()
-            q["_export"] = fmt
-            links.append((fmt.upper(), "?" + q.urlencode()))
-        return links
+            q[EXPORT_PARAM] = fmt
+            found.append((fmt.upper(), "?" + q.urlencode()))
+        return found
 
     def render_to_response(self, context, **kwargs):
-        fmt = self.request.GET.get(self.export_trigger_param)
+        fmt = self.request.GET.get(EXPORT_PARAM)
         if fmt is None:
-            return super(ExportMixin, self).render_to_response(context, **kwargs)
+            return super().render_to_response(context, **kwargs)
         if fmt not in EXPORT_FORMATS:
             return bad_request(self.request, _("Unknown export format '%(format)s'; use csv, xlsx or docx.") % {
                 "format": fmt})
-        return self.create_export(fmt, context["table"])
+        return self.export(fmt, context["table"])
 
-    def create_export(self, export_format, table=None):
-        table = table or self.get_table(**self.get_table_kwargs())
-        rows = list(table.data.data)  # in the order the user sorted, all pages
+    def export(self, export_format, table):
+        """The report as a file, rows in the order the user sorted them, all pages (exports.py writes it)."""
+        rows = list(table.data.data)
         summary = summarise(rows)
         done = completeness(self.object_list, self.year, self.month) if export_format == "docx" else None
         return exports.response(export_format, rows, self.year, self.month, summary, done)
@@ -217,8 +198,8 @@ class CompletenessView(PeriodMixin, TemplateView):
     period_in_url = True
     template_name = "reports/completeness.html"
 
-    def period_url(self, year, month):
-        return reverse("reports:completeness", args=[year, f"{month:02d}"])
+    def period_url(self, period):
+        return links.completeness_url(period)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -239,10 +220,10 @@ class TargetView(PeriodMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def resolve_period(self, request, kwargs):
-        year, month = super().resolve_period(request, kwargs)
-        if year != self.target.plan.year and not request.GET.get("period"):
-            year, month = self.target.plan.year, 12
-        return year, month
+        period = super().resolve_period(request, kwargs)
+        if period.year != self.target.plan.year and not request.GET.get("period"):
+            period = Period(self.target.plan.year, 12)
+        return period
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -287,4 +268,4 @@ class TargetView(PeriodMixin, TemplateView):
         hline = None
         if t.kind != "margin" and t.target_value is not None:
             hline = (pgettext("report", "Target"), t.target_value)
-        return line_chart(series, [(m, month_name(m)) for m in months], str(t), hline=hline)
+        return line_chart(series, [(m, Period(self.year, m).month_name) for m in months], str(t), hline=hline)

@@ -5,17 +5,18 @@ months 1..N as published; growth rates are entered as published, never
 recomputed; some indicators have no January figure (1-2月 combined).
 """
 
-import calendar
-import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from tracker.targets.period import Period
 
 
 class BilingualNameMixin:
@@ -398,11 +399,11 @@ class ProgressEntry(models.Model):
 
     @property
     def period(self):
-        return f"{self.year:04d}-{self.month:02d}"
+        return Period(self.year, self.month)
 
     @property
     def period_label(self):
-        return period_label(self.year, self.month, self.target.combined_jan_feb if self.target_id else False)
+        return self.period.label
 
     @property
     def is_locked(self):
@@ -416,52 +417,14 @@ class ProgressEntry(models.Model):
             raise ValidationError(errors)
 
 
-def plain_number(value):
-    """Decimal('12.5000') -> '12.5', without exponent notation; None -> ''."""
-    if value is None:
-        return ""
-    return format(value.normalize(), "f")
-
-
-MONTH_ABBREVIATIONS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def period_label(year, month, combined_jan_feb=False):
-    """A year-to-date period in the active language: '2022年1~6月' / 'Jan–Jun 2022'."""
-    if (get_language() or "").startswith("en"):
-        if month == 1:
-            return f"Jan {year}"
-        return f"Jan–{MONTH_ABBREVIATIONS_EN[month - 1]} {year}"
-    if month == 1:
-        return f"{year}年1月"
-    if month == 2 and combined_jan_feb:
-        return f"{year}年1~2月"
-    return f"{year}年1~{month}月"
-
-
-def parse_period(text):
-    """'2022-06' -> (2022, 6); raises ValueError with a readable message."""
-    try:
-        year_s, month_s = str(text).strip().split("-")
-        year, month = int(year_s), int(month_s)
-        datetime.date(year, month, 1)
-    except (ValueError, TypeError):
-        raise ValueError(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": text}) from None
-    return year, month
-
-
-def period_end(year, month):
-    return datetime.date(year, month, calendar.monthrange(year, month)[1])
-
-
 def validate_period(plan_year, year, month, today=None):
     """Errors for a period outside the plan's year or in the future (a month can be entered once it has begun)."""
     today = today or timezone.localdate()
+    period = f"{year}-{month:02d}"
     if year != plan_year:
-        return _("The period %(period)s is outside the plan's year %(year)s.") % {
-            "period": f"{year}-{month:02d}", "year": plan_year}
-    if (year, month) > (today.year, today.month):
-        return _("The period %(period)s is in the future.") % {"period": f"{year}-{month:02d}"}
+        return _("The period %(period)s is outside the plan's year %(year)s.") % {"period": period, "year": plan_year}
+    if Period(year, month) > Period.of(today):
+        return _("The period %(period)s is in the future.") % {"period": period}
     return None
 
 
@@ -500,3 +463,79 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
     elif comparator is not None:
         errors["comparator"] = _("This target has no comparator series; leave it empty.")
     return errors
+
+
+DEFAULT_DUE_WORKING_DAY = 5
+DEFAULT_REMIND_DAYS_BEFORE = 3
+DEFAULT_ESCALATE_AFTER_DAYS = 2
+DEFAULT_OVERDUE_CAP_DAYS = 10
+
+
+class ReportingPolicy(models.Model):
+    """When a month's figures are due and how they are chased.
+
+    One row with neither unit nor target is the default; a row for a unit
+    (it applies to its sub-units too) or for a target overrides it. The most
+    specific row applies as a whole.
+    """
+
+    unit = models.OneToOneField(
+        Unit, models.CASCADE, null=True, blank=True, related_name="reporting_policy", verbose_name=_("unit"),
+        help_text=_("Leave unit and target empty for the default policy."),
+    )
+    target = models.OneToOneField(
+        Target, models.CASCADE, null=True, blank=True, related_name="reporting_policy", verbose_name=_("target")
+    )
+    due_working_day = models.PositiveSmallIntegerField(
+        _("due on working day"), default=DEFAULT_DUE_WORKING_DAY,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_("Figures for a month are due on this working day of the following month."),
+    )
+    remind_days_before = models.PositiveSmallIntegerField(
+        _("remind working days before"), default=DEFAULT_REMIND_DAYS_BEFORE,
+        validators=[MaxValueValidator(20)],
+        help_text=_("Send the 'due soon' reminder this many working days before the deadline (0: none)."),
+    )
+    escalate_after_days = models.PositiveSmallIntegerField(
+        _("escalate after working days overdue"), default=DEFAULT_ESCALATE_AFTER_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("Tell the unit's reviewer once figures are this many working days overdue."),
+    )
+    overdue_cap_days = models.PositiveSmallIntegerField(
+        _("chase for working days"), default=DEFAULT_OVERDUE_CAP_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("Overdue reminders go out each working day after the deadline, for at most this many "
+                    "working days."),
+    )
+
+    class Meta:
+        # The table keeps the name it had when the policy lived in the reminders app.
+        db_table = "reminders_reportingpolicy"
+        verbose_name = _("reporting policy")
+        verbose_name_plural = _("reporting policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit__isnull=True) | Q(target__isnull=True), name="policy_unit_or_target"
+            ),
+        ]
+
+    def __str__(self):
+        if self.target_id:
+            return _("Policy for target %(code)s") % {"code": self.target.code}
+        if self.unit_id:
+            return _("Policy for %(unit)s") % {"unit": self.unit}
+        return str(_("Default reporting policy"))
+
+    def clean(self):
+        errors = []
+        if self.unit_id and self.target_id:
+            errors.append(_("A policy is for a unit or for a target, not both."))
+        if not self.unit_id and not self.target_id:
+            others = ReportingPolicy.objects.filter(unit__isnull=True, target__isnull=True).exclude(pk=self.pk)
+            if others.exists():
+                errors.append(_("There is already a default policy; choose a unit or a target."))
+        if self.escalate_after_days is not None and self.overdue_cap_days is not None:
+            if self.escalate_after_days > self.overdue_cap_days:
+                errors.append(_("Escalation must come within the days overdue figures are chased."))
+        if errors:
+            raise ValidationError(errors)

@@ -1,6 +1,6 @@
 from django import template
 
-from tracker.reports.status import fmt_number
+from tracker.targets.numbers import fmt_number
 
 register = template.Library()
 

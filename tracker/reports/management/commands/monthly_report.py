@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from tracker.reports import exports
 from tracker.reports.completeness import completeness
 from tracker.reports.report import build_rows, report_targets, summarise
-from tracker.targets.models import Plan, parse_period
+from tracker.targets.models import Plan
+from tracker.targets.period import Period
 
 
 class Command(BaseCommand):
@@ -24,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, period, format, output, language, **options):
         with translation.override(language):
             try:
-                year, month = parse_period(period)
+                parsed = Period.parse(period)
+                year, month = parsed.year, parsed.month
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             if not Plan.objects.filter(year=year).exists():

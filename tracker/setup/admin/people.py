@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from tracker.accounts import scoping
 from tracker.accounts.models import LoginFailure, Membership, Profile
 from tracker.accounts.roles import sync_user_groups
-from tracker.targets.admin import ScopedAdmin
+from tracker.adminkit.base import ScopedAdmin
 
 
 @admin.register(Membership)

@@ -1,6 +1,6 @@
 """The review workflow in the entry admin: a review page per entry and bulk actions.
 
-All transitions go through tracker.targets.review, which checks rights
+All transitions go through tracker.services.review, which checks rights
 (reviewers only for their units), states and writes the history.
 """
 
@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from tracker.audit.history import describe
-from tracker.targets import review
-from tracker.targets.forms import plain_number
+from tracker.audit.models import Change
+from tracker.services import review
+from tracker.targets.numbers import plain_number
 
 # Skipped entries named one by one, at most this many (then "and N more").
 MAX_SKIPPED_SHOWN = 10
@@ -178,7 +179,5 @@ class ReviewAdminMixin:
 
 
 def entry_history(entry):
-    from tracker.audit.models import Change
-
     return (Change.objects.filter(model=entry._meta.label_lower, object_id=str(entry.pk))
             .select_related("user").order_by("-at", "-pk"))

@@ -14,14 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tracker.accounts import scoping
+from tracker.accounts import roles, scoping
 from tracker.audit import service as audit
 from tracker.audit.models import Change
-from tracker.reminders.sweep import Policies
-from tracker.targets.models import ProgressEntry, plain_number
+from tracker.targets.models import ProgressEntry
+from tracker.targets.numbers import plain_number
+from tracker.targets.policies import Policies
 
 State = ProgressEntry.State
-REVIEW_PERMISSION = "targets.review_progressentry"
+REVIEW_PERMISSION = roles.REVIEW_PERMISSION
 # Fields a transition writes; `version` is left alone so a clerk's open form
 # stays valid (the lock, not the version, stops edits of approved entries).
 TRANSITION_FIELDS = ["state", "submitted_by", "submitted_at", "is_late", "reviewed_by", "reviewed_at",
@@ -39,7 +40,7 @@ class BulkResult:
 
 
 def deadline(entry, policies=None):
-    """The reporting deadline for the entry's month, from the reporting policies (tracker.reminders).
+    """The reporting deadline for the entry's month, from the reporting policies.
 
     Pass one `Policies` to judge many entries without loading the policies again.
     """

@@ -18,25 +18,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from tracker import links
 from tracker.accounts import scoping
-from tracker.targets import review
-from tracker.targets.forms import (
-    EntryChooserForm,
-    EntryRowForm,
-    add_row_errors,
-    check_period,
-    default_period,
-    plain_number,
-)
-from tracker.targets.models import ProgressEntry, Target, Unit, parse_period, period_label
-from tracker.targets.services import save_entries
+from tracker.entry.forms import EntryChooserForm, EntryRowForm, add_row_errors
+from tracker.services import review
+from tracker.services.entries import save_entries
+from tracker.targets.models import ProgressEntry, Target, Unit
+from tracker.targets.numbers import plain_number
+from tracker.targets.period import Period
+from tracker.targets.policies import check_period, current_period
 
 SOURCE = "entry_screen"
-
-
-def entry_screen_url(unit_code, period):
-    """The entry screen of a unit for a period given as 'YYYY-MM'."""
-    return reverse("admin:targets_progressentry_entry", args=[unit_code, period])
 
 
 class AdminPageMixin:
@@ -60,18 +52,17 @@ class EntryChooserView(AdminPageMixin, View):
     template_name = "admin/targets/progressentry/entry_chooser.html"
 
     def get(self, request):
-        year, month = default_period()
-        period = f"{year:04d}-{month:02d}"
+        period = current_period()
         if "unit" in request.GET or "period" in request.GET:
             form = EntryChooserForm(request.GET, user=request.user)
             if form.is_valid():
-                return redirect(entry_screen_url(form.cleaned_data["unit"].code, form.cleaned_data["period"]))
+                return redirect(links.entry_screen_url(form.cleaned_data["unit"], form.cleaned_data["period"]))
         else:
-            form = EntryChooserForm(user=request.user, initial={"period": period})
+            form = EntryChooserForm(user=request.user, initial={"period": period.key})
         units = scoping.visible_units(request.user).filter(led_targets__isnull=False).distinct()
-        links = [(unit, entry_screen_url(unit.code, period)) for unit in units]
-        return self.render(request, _("Monthly entry"), form=form, links=links,
-                           default_label=period_label(year, month))
+        unit_links = [(unit, links.entry_screen_url(unit, period)) for unit in units]
+        return self.render(request, _("Monthly entry"), form=form, links=unit_links,
+                           default_label=period.label)
 
 
 @dataclass
@@ -123,9 +114,10 @@ class EntryScreenView(AdminPageMixin, View):
         if not (admin.has_view_permission(request) and scoping.can_see_unit(request.user, self.unit.pk)):
             raise PermissionDenied(_("This unit is not one of yours."))
         try:
-            self.year, self.month = parse_period(period)
+            self.period = Period.parse(period)
         except ValueError:
-            raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period})
+            raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period}) from None
+        self.year, self.month = self.period.year, self.period.month
         self.editable = (admin.has_add_permission(request) and admin.has_change_permission(request)
                          and scoping.can_edit_unit(request.user, self.unit.pk))
         self.plan, self.period_error = check_period(self.year, self.month)
@@ -160,10 +152,10 @@ class EntryScreenView(AdminPageMixin, View):
 
     def page(self, request, rows, status=200):
         sections = [(section, list(group)) for section, group in itertools.groupby(rows, lambda r: r.target.section)]
-        label = period_label(self.year, self.month)
+        label = self.period.label
         return self.render(
             request, _("Monthly entry: %(unit)s, %(period)s") % {"unit": self.unit, "period": label},
-            status=status, unit=self.unit, period=f"{self.year:04d}-{self.month:02d}", period_label=label,
+            status=status, unit=self.unit, period=self.period.key, period_label=label,
             period_error=self.period_error, sections=sections, editable=self.editable and not self.period_error,
             has_inputs=any(r.form for r in rows), row_errors=any(r.form and r.form.errors for r in rows),
         )

@@ -1,25 +1,15 @@
 """Forms for entering monthly figures: the admin's entry form, the entry screen's rows and its chooser."""
 
-import datetime
-from decimal import Decimal
-
 from django import forms
 from django.conf import settings
-from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
-from tracker.targets.models import (
-    Plan,
-    ProgressEntry,
-    Target,
-    parse_period,
-    plain_number,
-    validate_entry_values,
-    validate_period,
-)
-from tracker.targets.services import EntryRow, save_entries
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import ProgressEntry, Target, validate_entry_values
+from tracker.targets.numbers import plain_decimal
+from tracker.targets.period import Period
+from tracker.targets.policies import check_period
 
 # What a clerk fills in, per kind of target; note and problems go with every kind.
 KIND_FIELDS = {
@@ -31,11 +21,6 @@ KIND_FIELDS = {
     Target.Kind.QUALITATIVE: (),
 }
 TEXT_FIELDS = ("note", "problems")
-
-
-def plain_decimal(value):
-    """Decimal('12.5000') -> Decimal('12.5'): shown without trailing zeros, still compared as a number."""
-    return None if value is None else Decimal(plain_number(value))
 
 
 def add_row_errors(form, errors):
@@ -90,28 +75,6 @@ class EntryRowForm(forms.Form):
         return EntryRow(self.target, year, month, values, base_version=base or 0, line=self.target.pk)
 
 
-def default_period(today=None):
-    """The month normally being reported: last month, or the last month of the latest plan before it."""
-    today = today or timezone.localdate()
-    last = today.replace(day=1) - datetime.timedelta(days=1)
-    if Plan.objects.filter(year=last.year).exists():
-        return last.year, last.month
-    earlier = Plan.objects.filter(year__lt=last.year).order_by("-year").values_list("year", flat=True).first()
-    if not earlier:
-        return last.year, last.month
-    # A past plan: open on the latest month anyone reported, not on an empty December.
-    latest = ProgressEntry.objects.filter(year=earlier).aggregate(m=Max("month"))["m"]
-    return earlier, latest or 12
-
-
-def check_period(year, month, today=None):
-    """(plan, error message): the plan for the period's year, or why the period cannot be entered."""
-    plan = Plan.objects.filter(year=year).first()
-    if plan is None:
-        return None, _("There is no plan for %(year)s.") % {"year": year}
-    return plan, validate_period(plan.year, year, month, today)
-
-
 class EntryChooserForm(forms.Form):
     """Pick a unit and a period for the monthly entry screen."""
 
@@ -127,13 +90,13 @@ class EntryChooserForm(forms.Form):
 
     def clean_period(self):
         try:
-            year, month = parse_period(self.cleaned_data["period"])
+            period = Period.parse(self.cleaned_data["period"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        _plan, error = check_period(year, month)
+        _plan, error = check_period(period.year, period.month)
         if error:
             raise forms.ValidationError(error)
-        return f"{year:04d}-{month:02d}"
+        return period.key
 
 
 class ProgressEntryAdminForm(forms.ModelForm):

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
-from tracker.targets.models import ProgressEntry, plain_number, validate_entry_values
+from tracker.targets.models import ProgressEntry, validate_entry_values
+from tracker.targets.numbers import plain_number
 
 # Fields an entry row may set; anything else in a row is ignored.
 EDITABLE = ("value", "comparator", "note", "problems", "is_done", "done_on", "evidence")

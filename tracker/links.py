@@ -1,0 +1,44 @@
+"""The project's links by name: one place that knows which URL each screen has.
+
+Apps link to each other's screens through these functions instead of
+importing each other's views (emails link to the entry screen, the
+completeness page to it too, the report to the target page…).
+"""
+
+from django.conf import settings
+from django.urls import reverse
+
+
+def absolute(path):
+    """A full URL for emails and other messages read outside the site."""
+    return settings.SITE_URL + path
+
+
+def _code(unit):
+    return getattr(unit, "code", unit)
+
+
+def entry_screen_url(unit, period):
+    """The monthly entry screen of a unit (a Unit or its code) for a period (a Period or 'YYYY-MM')."""
+    return reverse("admin:targets_progressentry_entry", args=[_code(unit), str(period)])
+
+
+def review_queue_url():
+    """The entries waiting for review."""
+    return reverse("admin:targets_progressentry_changelist") + "?state__exact=submitted"
+
+
+def report_url(period):
+    return reverse("reports:report", args=[f"{period.year:04d}", f"{period.month:02d}"])
+
+
+def completeness_url(period):
+    return reverse("reports:completeness", args=[f"{period.year:04d}", f"{period.month:02d}"])
+
+
+def dashboard_url(period):
+    return reverse("reports:dashboard") + f"?period={period.key}"
+
+
+def target_url(code):
+    return reverse("reports:target", args=[code])

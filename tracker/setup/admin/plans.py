@@ -1,0 +1,122 @@
+"""Admin for what an administrator sets up: units, plans, sections, targets and recorded results.
+
+Every list, form, dropdown and object URL goes through tracker.accounts.scoping
+(via ScopedAdmin); every write records history.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from tracker.accounts import scoping
+from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin, ScopedMixin
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, RecordedResult, Section, Target, Unit
+from tracker.targets.numbers import plain_number
+
+
+@admin.register(Unit)
+class UnitAdmin(ScopedAdmin):
+    list_display = ["code", "name", "name_en", "kind", "parent", "email"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name", "name_en"]
+    list_select_related = ["parent"]
+
+    def scope(self, request, queryset):
+        ids = scoping.unit_ids(request.user)
+        return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+class SectionInline(ScopedMixin, admin.TabularInline):
+    model = Section
+    extra = 0
+    fields = ["number", "name", "name_en"]
+
+
+@admin.register(Plan)
+class PlanAdmin(ScopedAdmin):
+    list_display = ["year", "title", "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track"]
+    search_fields = ["title", "title_en"]
+    inlines = [SectionInline]
+
+
+@admin.register(Section)
+class SectionAdmin(ScopedAdmin):
+    list_display = ["__str__", "plan", "name_en"]
+    list_filter = ["plan"]
+    search_fields = ["name", "name_en"]
+    list_select_related = ["plan"]
+
+
+class MonthlyPlanPointInline(ScopedMixin, admin.TabularInline):
+    model = MonthlyPlanPoint
+    extra = 0
+    max_num = 12
+
+
+class EntryInline(ReadOnlyMixin, ScopedMixin, admin.TabularInline):
+    """A read-only summary; figures are entered on the entry screen or the entry form."""
+
+    model = ProgressEntry
+    fields = ["period_label", "value", "comparator", "is_done", "state", "entered_by", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = _("monthly entries")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("target", "entered_by")
+
+    @admin.display(description=_("period"))
+    def period_label(self, obj):
+        return obj.period_label
+
+
+@admin.register(Target)
+class TargetAdmin(ScopedAdmin):
+    list_display = ["code", "name", "section", "lead_unit", "kind", "shown_target", "deadline", "is_active"]
+    list_display_links = ["code", "name"]
+    list_filter = [
+        ("section", admin.RelatedOnlyFieldListFilter),
+        ("lead_unit", admin.RelatedOnlyFieldListFilter),
+        "kind",
+        ("plan", admin.RelatedOnlyFieldListFilter),
+        "is_active",
+    ]
+    search_fields = ["code", "name", "name_en"]
+    list_select_related = ["section", "lead_unit", "plan"]
+    filter_horizontal = ["responsible_units"]
+    inlines = [MonthlyPlanPointInline, EntryInline]
+    fieldsets = [
+        (None, {"fields": ["plan", "section", "code", "name", "name_en", "indicator", "indicator_en", "description",
+                           "kind", "is_active", "order"]}),
+        (_("Figure"), {"fields": [
+            "measure", "target_value", "tolerance", "direction", "baseline_value", "baseline_period",
+            "comparator_name", "comparator_name_en", "combined_jan_feb", "frequency", "deadline",
+        ]}),
+        (_("Responsibility"), {"fields": ["lead_unit", "responsible_units", "responsible_person", "parent"]}),
+        (_("Status thresholds (override the plan's)"), {"classes": ["collapse"], "fields": [
+            "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track",
+        ]}),
+    ]
+
+    def scope(self, request, queryset):
+        return scoping.visible_targets(request.user, queryset)
+
+    @admin.display(description=_("target value"), ordering="target_value")
+    def shown_target(self, obj):
+        if obj.target_value is None:
+            return "—"
+        return f"{plain_number(obj.target_value)} {obj.measure}".strip()
+
+
+@admin.register(RecordedResult)
+class RecordedResultAdmin(ScopedAdmin):
+    list_display = ["code", "name", "shown_value", "period_label", "year", "plan", "section"]
+    list_filter = [("plan", admin.RelatedOnlyFieldListFilter), ("section", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["code", "name", "name_en"]
+    list_select_related = ["plan", "section"]
+
+    @admin.display(description=_("value"), ordering="value")
+    def shown_value(self, obj):
+        return f"{plain_number(obj.value)}{obj.measure}"
+
+

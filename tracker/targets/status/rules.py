@@ -1,0 +1,387 @@
+"""The rules per kind of target: pure functions from a target and its entries to an Assessment.
+
+No database here: a target and its entries are any objects with the model's
+attributes (model instances, or the plain rows of `loading`). The rule table is
+in the package's docstring and README.md; the reasons are worded in `reasons`.
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from tracker.targets.numbers import Q4, quantize, to_decimal
+from tracker.targets.period import Period
+from tracker.targets.status import reasons
+from tracker.targets.status.vocabulary import (
+    ACHIEVED,
+    AT_RISK,
+    NO_DATA,
+    NOT_DUE,
+    OFF_TRACK,
+    ON_TRACK,
+    PERIODS_PER_YEAR,
+    Assessment,
+    Thresholds,
+    periods_completed,
+)
+
+TWELVE = Decimal(12)
+
+
+def _get(obj, name, default=None):
+    return getattr(obj, name, default)
+
+
+def entries_upto(entries, year, month):
+    """The entries of `year` up to `month`, by month."""
+    return sorted(
+        (e for e in entries if _get(e, "year", year) == year and _get(e, "month") <= month),
+        key=lambda e: e.month,
+    )
+
+
+def _latest_value(entries):
+    for e in reversed(entries):
+        if e.value is not None:
+            return e
+    return None
+
+
+def _share(month):
+    return Decimal(month) / TWELVE
+
+
+def _curve_value(points, month, final, growth):
+    """Expected cumulative value (or rate) by `month` from a 分月计划 {month: value}.
+
+    Counts: linear between the known points, from 0 at month 0 and to the annual target at month 12.
+    Rates: the latest point at or before the month, else the target rate.
+    """
+    if not points:
+        return final if growth else None
+    if growth:
+        earlier = [m for m in points if m <= month]
+        return to_decimal(points[max(earlier)]) if earlier else final
+    known = {0: Decimal(0), **{m: to_decimal(v) for m, v in points.items()}}
+    if final is not None and 12 not in known:
+        known[12] = final
+    if month in known:
+        return known[month]
+    lower = max(m for m in known if m < month)
+    uppers = [m for m in known if m > month]
+    if not uppers:
+        return known[lower]
+    upper = min(uppers)
+    return known[lower] + (known[upper] - known[lower]) * (month - lower) / (upper - lower)
+
+
+def expected_value(target, month, plan_points=None, comparator=None):
+    """What the target expects by the end of `month`: a YTD rate for growth kinds, a cumulative value otherwise.
+
+    Margin targets need that month's comparator (None without it); milestones and qualitative tasks have none.
+    """
+    required = to_decimal(_get(target, "target_value"))
+    if required is None:
+        return None
+    kind = target.kind
+    if kind in ("growth", "margin"):
+        rate = _curve_value(plan_points or {}, month, required, growth=True)
+        if kind == "margin":
+            return None if comparator is None else to_decimal(comparator) + rate
+        return rate
+    if kind == "cumulative":
+        curve = _curve_value(plan_points or {}, month, required, growth=False)
+        return curve if curve is not None else required * _share(month)
+    if kind == "recurring":
+        per_year = PERIODS_PER_YEAR.get(_get(target, "frequency") or "year", 1)
+        return required * (month * per_year // 12) / per_year
+    return None
+
+
+def is_lower_better(target):
+    return _get(target, "direction", "higher") == "lower"
+
+
+def tolerance_of(target):
+    return to_decimal(_get(target, "tolerance")) or Decimal(0)
+
+
+def _by_ratio(ratio, th):
+    # Rounded so that 30 of 80×5/12 counts as exactly 90%, not 89.99…%.
+    ratio = ratio.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    if ratio >= th.ratio_at_risk:
+        return ON_TRACK
+    if ratio >= th.ratio_off_track:
+        return AT_RISK
+    return OFF_TRACK
+
+
+def _by_points(shortfall, tolerance, th):
+    """Status from how many points a growth figure is behind (positive = behind)."""
+    if shortfall <= tolerance + th.points_at_risk:
+        return ON_TRACK
+    if shortfall <= tolerance + th.points_off_track:
+        return AT_RISK
+    return OFF_TRACK
+
+
+# --- the engine --------------------------------------------------------------------------------------
+
+
+def assess(target, entries, year, month, thresholds, today=None, plan_points=None, children=None):
+    """How `target` stands at year-to-date period (year, month).
+
+    entries: the target's entries of the year (any order; later months are ignored).
+    thresholds: the plan (or a Thresholds/dict); the target's own overrides win.
+    plan_points: optional {month: expected cumulative value} (分月计划).
+    children: optional [(sub_target, sub_entries)]: a count/amount or event count with no figure of its
+    own is the sum of its sub-targets' latest figures.
+    """
+    return judge(target, entries_upto(entries, year, month), year, month, thresholds, today, plan_points, children)
+
+
+def judge(target, upto, year, month, thresholds, today=None, plan_points=None, children=None):
+    """`assess` on the target's entries of the year up to the month, already sorted by month."""
+    case = Case(target, upto, year, month, Thresholds.for_target(target, thresholds), today or timezone.localdate(),
+                plan_points or {}, children or [])
+    return RULES.get(target.kind, _assess_qualitative)(case)
+
+
+class Case:
+    """What one judgement reads: the target, its entries up to the report month, and the context."""
+
+    __slots__ = ("target", "upto", "year", "month", "th", "today", "points", "children")
+
+    def __init__(self, target, upto, year, month, th, today, points, children):
+        self.target, self.upto, self.year, self.month = target, upto, year, month
+        self.th, self.today, self.points, self.children = th, today, points, children
+
+    def result(self, status, wording, **values):
+        return Assessment(status=status, target=self.target, month=self.month, wording=wording, **values)
+
+
+def _missing(case, expected=None):
+    """Nothing reported up to the period: not due yet (1月 of a 1–2月 indicator, or a month not over), or no data."""
+    target, month = case.target, case.month
+    if _get(target, "combined_jan_feb", False) and month == 1:
+        return case.result(NOT_DUE, reasons.combined_january)
+    expected = quantize(expected)
+    if case.today <= Period(case.year, month).end:
+        return case.result(NOT_DUE, reasons.not_due_yet, expected=expected)
+    if target.kind in ("milestone", "qualitative"):
+        return case.result(NO_DATA, reasons.no_progress)
+    return case.result(NO_DATA, reasons.no_figure, expected=expected)
+
+
+def _assess_growth(case):
+    target = case.target
+    if target.target_value is None:
+        return case.result(NO_DATA, reasons.no_target_value)
+    entry = _latest_value(case.upto)
+    if entry is None:
+        return _missing(case, expected_value(target, case.month, case.points))
+    as_of = entry.month
+    actual = to_decimal(entry.value)
+    comparator = None
+    if target.kind == "margin":
+        comparator = to_decimal(entry.comparator)
+        if comparator is None:
+            return case.result(NO_DATA, reasons.comparator_missing, actual=actual, as_of_month=as_of)
+    expected = expected_value(target, as_of, case.points, comparator)
+    gap = actual - expected  # in percentage points; positive = above
+    shortfall = gap if is_lower_better(target) else -gap
+    status = _by_points(shortfall, tolerance_of(target), case.th)
+    if status == ON_TRACK and as_of == 12:
+        status = ACHIEVED
+    return case.result(status, reasons.growth, expected=quantize(expected), actual=actual, comparator=comparator,
+                       gap=quantize(gap), as_of_month=as_of, entry=entry)
+
+
+def own_or_rollup(upto, children, year, month):
+    """(actual, month of the figure, (reported, count) when summed from sub-targets) or None.
+
+    The target's own latest figure wins; else the sum of the sub-targets' latest figures up to the period.
+    """
+    entry = _latest_value(upto)
+    if entry is not None:
+        return to_decimal(entry.value), entry.month, None
+    total, latest, reported = Decimal(0), 0, 0
+    for _child, child_entries in children:
+        child = _latest_value(entries_upto(child_entries, year, month))
+        if child is not None:
+            total += to_decimal(child.value)
+            latest = max(latest, child.month)
+            reported += 1
+    return (total, latest, (reported, len(children))) if reported else None
+
+
+def actual_series(target, entries, year, month, children=None):
+    """{month: year-to-date value} for the months up to `month` that have a figure of their own.
+
+    A decomposed count or event total with no figure of its own shows its sub-targets' sum.
+    """
+    rolls_up = target.kind in ("cumulative", "recurring")
+    series = {}
+    for m in range(1, month + 1):
+        found = own_or_rollup(entries_upto(entries, year, m), children if rolls_up and children else [], year, m)
+        if found is not None and found[1] == m:
+            series[m] = found[0]
+    return series
+
+
+def _assess_cumulative(case):
+    target = case.target
+    annual = to_decimal(target.target_value)
+    if annual is None:
+        return case.result(NO_DATA, reasons.no_target_value)
+    found = own_or_rollup(case.upto, case.children, case.year, case.month)
+    if found is None:
+        return _missing(case, expected_value(target, case.month, case.points))
+    actual, as_of, rolled = found
+    tolerance = tolerance_of(target)
+    expected = expected_value(target, as_of, case.points)
+    gap = actual - expected
+    completion = actual / annual if annual else None
+    time_adjusted = completion / _share(as_of) if completion is not None else None
+    forecast = None
+    if expected:
+        # Pace so far carried to the year end: along the monthly plan when there is one.
+        forecast = actual * annual / expected if case.points else actual * TWELVE / Decimal(as_of)
+    if is_lower_better(target):
+        if actual > annual + tolerance:
+            status = OFF_TRACK
+        elif as_of == 12:
+            status = ACHIEVED
+        elif actual <= expected:
+            status = ON_TRACK
+        else:
+            status = _by_ratio(expected / actual, case.th)
+    elif actual >= annual - tolerance:
+        status = ACHIEVED
+    elif expected <= 0:
+        status = ON_TRACK
+    else:
+        status = _by_ratio(actual / expected, case.th)
+    return case.result(
+        status, reasons.cumulative, expected=quantize(expected), actual=actual, gap=quantize(gap),
+        completion=quantize(completion, Q4), time_adjusted=quantize(time_adjusted, Q4), forecast=quantize(forecast),
+        as_of_month=as_of, rolled=rolled,
+    )
+
+
+def _done_entry(upto):
+    for e in upto:
+        if _get(e, "is_done", False):
+            return e
+    return None
+
+
+def _reviewer_status(upto):
+    for e in reversed(upto):
+        if _get(e, "assessed_status", ""):
+            return e
+    return None
+
+
+def as_date(value):
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _overdue(deadline, year, month, today):
+    """Whether a deadline had passed by the period: its end for a past month, today for the current one."""
+    if deadline is None:
+        return False
+    end = Period(year, month).end
+    return deadline <= end if today > end else deadline < today
+
+
+def _reviewed(case, entry):
+    return case.result(entry.assessed_status, reasons.reviewed, as_of_month=entry.month, entry=entry)
+
+
+def _from_notes(case):
+    """A task's default status from its latest entry: problems → at risk, progress → on track; else None."""
+    latest = case.upto[-1] if case.upto else None
+    if latest is None:
+        return None
+    if (_get(latest, "problems", "") or "").strip():
+        return case.result(AT_RISK, reasons.problems_noted, as_of_month=latest.month, entry=latest)
+    if (_get(latest, "note", "") or "").strip():
+        return case.result(ON_TRACK, reasons.progress_noted, as_of_month=latest.month, entry=latest)
+    return None
+
+
+def _overdue_result(case):
+    return case.result(OFF_TRACK, reasons.overdue, as_of_month=case.upto[-1].month if case.upto else None)
+
+
+def _assess_milestone(case):
+    deadline = as_date(_get(case.target, "deadline"))
+    done = _done_entry(case.upto)
+    if done is not None:
+        return case.result(ACHIEVED, reasons.completed, as_of_month=done.month, entry=done)
+    if _overdue(deadline, case.year, case.month, case.today):
+        return _overdue_result(case)
+    reviewed = _reviewer_status(case.upto)
+    if reviewed is not None:
+        return _reviewed(case, reviewed)
+    from_notes = _from_notes(case)
+    if from_notes is not None:
+        return from_notes
+    return case.result(NOT_DUE, reasons.milestone_not_due)
+
+
+def _assess_recurring(case):
+    target = case.target
+    required = to_decimal(target.target_value)
+    if required is None:
+        return case.result(NO_DATA, reasons.no_target_value)
+    per_year = PERIODS_PER_YEAR.get(_get(target, "frequency") or "year", 1)
+    found = own_or_rollup(case.upto, case.children, case.year, case.month)
+    if found is None:
+        if periods_completed(target, case.month) == 0:
+            return case.result(NOT_DUE, reasons.no_period_ended, expected=quantize(Decimal(0)))
+        return _missing(case, expected_value(target, case.month))
+    held, as_of, rolled = found
+    # Judged at the month of the latest count: a later month not yet reported is not a miss.
+    completed = periods_completed(target, as_of)
+    expected = expected_value(target, as_of)
+    completion = held / required if required else None
+    forecast = held * per_year / completed if completed else None
+    gap = held - expected
+    if held >= required:
+        status = ACHIEVED
+    elif expected == 0 or held >= expected:
+        status = ON_TRACK
+    else:
+        status = _by_ratio(held / expected, case.th)
+    return case.result(status, reasons.recurring, expected=quantize(expected), actual=held, gap=quantize(gap),
+                       completion=quantize(completion, Q4), forecast=quantize(forecast), as_of_month=as_of,
+                       rolled=rolled)
+
+
+def _assess_qualitative(case):
+    reviewed = _reviewer_status(case.upto)
+    if reviewed is not None:
+        return _reviewed(case, reviewed)
+    done = _done_entry(case.upto)
+    if done is not None:
+        return case.result(ACHIEVED, reasons.task_completed, as_of_month=done.month, entry=done)
+    if _overdue(as_date(_get(case.target, "deadline")), case.year, case.month, case.today):
+        return _overdue_result(case)
+    from_notes = _from_notes(case)
+    if from_notes is not None:
+        return from_notes
+    return _missing(case)
+
+
+RULES = {
+    "growth": _assess_growth,
+    "margin": _assess_growth,
+    "cumulative": _assess_cumulative,
+    "milestone": _assess_milestone,
+    "recurring": _assess_recurring,
+    "qualitative": _assess_qualitative,
+}
+
