@@ -58,14 +58,12 @@ test: venv browser
 lint: venv
 	$(PY) -m ruff check .
 
-# Extract strings into each app's locale/zh_Hans/django.po, then compile (.mo files are committed).
-APPS := targets accounts audit reports reminders imports ops
+# One catalogue for the whole project: every string of the apps, templates and other modules under tracker/
+# goes into tracker/locale/zh_Hans (LOCALE_PATHS, which also overrides Django's own wording), then it is
+# compiled (the .mo is committed). Only tracker/ is scanned, so .venv, tests and bench stay out.
 messages: venv
-	for d in $(APPS); do mkdir -p tracker/$$d/locale; \
-	  (cd tracker/$$d && $(RUN_ENV) $(CURDIR)/$(PY) $(CURDIR)/manage.py makemessages -l zh_Hans --no-obsolete); done
-	mkdir -p tracker/locale && cd tracker && $(RUN_ENV) $(CURDIR)/$(PY) $(CURDIR)/manage.py makemessages -l zh_Hans --no-obsolete \
-	  $(foreach a,$(APPS),--ignore=$(a)/*)
-	$(RUN_ENV) $(PY) manage.py compilemessages --ignore=.venv
+	cd tracker && $(RUN_ENV) $(CURDIR)/$(PY) $(CURDIR)/manage.py makemessages -l zh_Hans --no-obsolete
+	$(RUN_ENV) $(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

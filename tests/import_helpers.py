@@ -28,7 +28,7 @@ def fill_template(data, values):
     """Fill a downloaded template: values maps target code -> {column header: value}."""
     book = load_workbook(io.BytesIO(data))
     sheet = book.active
-    header_row = next(r for r in range(1, 10) if sheet.cell(r, 1).value in ("指标编号", "Target code"))
+    header_row = next(r for r in range(1, 10) if sheet.cell(r, 1).value in ("目标编号", "Target code"))
     columns = {sheet.cell(header_row, c).value: c for c in range(1, sheet.max_column + 1)}
     for row in range(header_row + 1, sheet.max_row + 1):
         code = sheet.cell(row, 1).value

@@ -95,7 +95,7 @@ def test_it_marks_combined_targets_as_not_expected_in_january(client_en, unit, t
 def test_the_template_speaks_chinese_by_default(client, clerk, unit, targets):
     client.force_login(clerk)
     sheet = load_workbook(io.BytesIO(download(client, unit, "2022-04").content)).active
-    assert [c.value for c in sheet[4]][:3] == ["指标编号", "指标名称", "计量单位"]
+    assert [c.value for c in sheet[4]][:3] == ["目标编号", "目标名称", "计量单位"]
     assert sheet["A2"].value == "期间"
 
 

@@ -116,12 +116,19 @@ def test_it_refuses_wrong_or_missing_columns(header, expected):
     assert parsed.rows == []
 
 
-ZH_HEADER = ["指标编号", "期间", "本期累计值", "对比值", "备注"]
+ZH_HEADER = ["目标编号", "期间", "本期累计值", "对比值", "备注"]
 
 
 def test_it_accepts_the_chinese_headers():
     parsed = parse(csv_bytes([["T1", "2022-03", "1", "", "备注"]], header=ZH_HEADER))
     assert parsed.problems == [] and parsed.rows[0].value == 1
+
+
+def test_it_still_accepts_the_headers_of_older_templates():
+    # Templates downloaded before the catalogue said 目标 for "target" are headed 指标编号 and 指标名称.
+    header = ["指标编号", "指标名称", "期间", "本期累计值", "对比值", "备注"]
+    parsed = parse(csv_bytes([["T1", "新增规上企业", "2022-03", "1", "", ""]], header=header))
+    assert parsed.problems == [] and (parsed.rows[0].code, parsed.rows[0].value) == ("T1", 1)
 
 
 def test_it_says_when_there_is_no_header():

@@ -27,8 +27,8 @@ def admin_client(client):
 def test_it_shows_sources_and_row_kinds_in_chinese(admin_client):
     response = admin_client.get(URL)
     page = response.content.decode()
-    # The filters and the rows use words: 月度录入页面 / 月度数据, never entry_screen / targets.progressentry.
-    assert "月度录入页面" in page and "导入" in page
+    # The filters and the rows use words: 月度填报页面 / 月度数据, never entry_screen / targets.progressentry.
+    assert "月度填报页面" in page and "导入" in page
     assert '<td class="field-shown_model">月度数据</td>' in page
     assert "entry_screen" not in page.replace("?source=entry_screen", "")
     assert ">targets.progressentry<" not in page

@@ -102,6 +102,6 @@ def test_only_administrators_edit_the_reporting_policy_and_the_default_cannot_be
         "due_working_day": 5, "remind_days_before": 3, "escalate_after_days": 12, "overdue_cap_days": 10})
     assert response.status_code == 200
     errors = str(response.context["adminform"].form.errors)
-    assert "已有默认规则；请选择单位或指标。" in errors
+    assert "已有默认规则；请选择单位或目标。" in errors
     assert "督办必须在催报期限之内。" in errors
     assert ReportingPolicy.objects.count() == 1

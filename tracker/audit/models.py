@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Change(models.Model):
@@ -21,7 +22,10 @@ class Change(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
     )
-    source = models.CharField(_("source"), max_length=30, help_text=_("admin, entry screen, import, command…"))
+    # "source" here is the write path (途径); a plan's "source" is the document it comes from (来源).
+    source = models.CharField(
+        pgettext_lazy("write path", "source"), max_length=30, help_text=_("admin, entry screen, import, command…")
+    )
     changes = models.JSONField(_("changes"), default=dict, help_text=_("field: [old, new]"))
     reason = models.TextField(_("reason"), blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)

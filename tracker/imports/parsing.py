@@ -46,9 +46,11 @@ COLUMN_LABELS = {
     "note": pgettext_lazy("import column", "Note"),
     "hint": pgettext_lazy("import column", "How to fill in"),
 }
-# Other spellings people use for the columns that matter.
+# Other spellings people use for the columns that matter; 指标编号 and 指标名称 are the headers of
+# templates downloaded before they said 目标编号 and 目标名称.
 EXTRA_ALIASES = {
-    "target": ["指标代码", "编号", "代码", "code", "target_code"],
+    "target": ["指标编号", "指标代码", "编号", "代码", "code", "target_code"],
+    "name": ["指标名称"],
     "period": ["月份", "时期", "报告期"],
     "value": ["累计值", "本期累计", "数值", "本期数"],
     "last_value": ["上期数", "上期数据"],

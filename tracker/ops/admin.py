@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin
@@ -15,7 +16,7 @@ from tracker.audit.models import Change
 class SourceFilter(admin.SimpleListFilter):
     """The write paths in words; choices from the code, not a DISTINCT over the whole history."""
 
-    title = _("source")
+    title = pgettext_lazy("write path", "source")
     parameter_name = "source"
 
     def lookups(self, request, model_admin):
