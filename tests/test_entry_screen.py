@@ -186,7 +186,7 @@ def test_it_shows_january_as_combined_with_february_for_such_targets(client, wor
     rows = {r.target.code: r for _s, rs in response.context["sections"] for r in rs}
     assert rows["G1"].form is None and not rows["G1"].expected
     assert rows["C1"].form is not None
-    assert "1~2月合并报送" in response.content.decode()
+    assert "1—2月合并报送" in response.content.decode()
     # Posting a January figure for it anyway changes nothing.
     data = form_data(response, C1__value="2")
     data[f"t{world.growth.pk}-value"] = "8"

@@ -122,7 +122,7 @@ def test_a_period_outside_the_plans_year_or_in_the_future_is_refused(client, wor
 def test_january_of_a_combined_target_is_refused_in_the_admin(client, world):
     client.force_login(world.clerk)
     response = admin_add(client, world.growth, value="5", month="1")
-    assert admin_errors(response)["month"] == ["G1 1~2月合并报送；请填在2月（1~2月）。"]
+    assert admin_errors(response)["month"] == ["G1 1—2月合并报送；请填在2月（1—2月）。"]
 
 
 def test_an_empty_admin_entry_is_refused(client, world):
