@@ -15,19 +15,39 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no setting. Only the usual words count, so a typo stops the start instead of reading as "no"."""
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be 1/0, true/false, yes/no or on/off (any case), or empty for the default; not {value!r}."
+    )
 
 
-def env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+def env_int(name, default, minimum=None):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value!r}.")
+    return number
 
 
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def weak_secret_key(key):
+    """Django's own test for a weak key (check --deploy, security.W009)."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -38,6 +58,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     # Only for DEBUG / local runs; never used in production.
     SECRET_KEY = "insecure-dev-key-only-for-local-use-" + "x" * 30
+elif not DEBUG and weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for DEBUG off: it needs at least 50 characters, at least 5 different ones, "
+        "and must not start with 'django-insecure-'. "
+        'Make one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -206,8 +232,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 # Behind a reverse proxy, the client IP comes from this header when set
 # (e.g. HTTP_X_FORWARDED_FOR); otherwise REMOTE_ADDR is trusted.
 TRUSTED_PROXY_IP_HEADER = os.environ.get("TRUSTED_PROXY_IP_HEADER", "")
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
