@@ -4,6 +4,7 @@ Everything that differs between a laptop and production comes from the
 environment; the defaults give a working embedded set-up (SQLite, no broker).
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -84,6 +85,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "django_filters",
+    # django-axes (login lockouts), under a translated name; see tracker.accounts.lockout.
+    "tracker.accounts.apps.LoginLockoutsConfig",
     "tracker.targets",
     "tracker.accounts",
     "tracker.audit",
@@ -103,6 +106,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a refused or just-locked login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# axes' backend comes first: it refuses a locked username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -229,11 +240,25 @@ REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
-# Behind a reverse proxy, the client IP comes from this header when set
-# (e.g. HTTP_X_FORWARDED_FOR); otherwise REMOTE_ADDR is trusted.
+# Login lockouts (django-axes, see tracker.accounts.lockout): after LOGIN_FAILURE_LIMIT failures for one
+# username from one client address, that combination is refused for LOGIN_LOCKOUT_SECONDS.
+# Behind a reverse proxy the client address comes from TRUSTED_PROXY_IP_HEADER when set
+# (e.g. HTTP_X_FORWARDED_FOR, its last address); otherwise REMOTE_ADDR is trusted.
 TRUSTED_PROXY_IP_HEADER = os.environ.get("TRUSTED_PROXY_IP_HEADER", "")
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tracker.accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "tracker.accounts.lockout.username_key"
+AXES_LOCKOUT_CALLABLE = "tracker.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused while locked are not counted, so they do not stretch the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only the failures are kept (in the database, so a lock holds across processes), not every login.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_DISABLE_ACCESS_LOG = True
+# tracker.accounts.admin shows the failures (and only them) to administrators.
+AXES_ENABLE_ADMIN = False
 
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
