@@ -1,10 +1,12 @@
 """Login lockouts through django-axes: per username and client address, checked before the password."""
 
 import datetime
+import threading
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.backends import ModelBackend
+from django.db import connections
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -243,3 +245,29 @@ def test_any_other_refused_page_gets_the_lock_message_alone(clerk):
         response = lockout_response(request, None, {"username": "clerk1"})
     assert response.status_code == 429
     assert response.content.decode() == "Too many failed logins. Try again in 10 minutes."
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(AXES_FAILURE_LIMIT=50)
+def test_it_counts_every_one_of_simultaneous_failures(postgres):
+    """Eight wrong logins at the same moment, each on its own connection: one row, eight failures."""
+    start, errors = threading.Barrier(8), []
+
+    def attempt():
+        try:
+            start.wait(30)
+            assert login(Client(), "clerk1", "wrong").status_code == 200
+        except Exception as exc:  # handed to the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    row = AccessAttempt.objects.get()
+    assert (row.username, row.ip_address, row.failures_since_start) == ("clerk1", "10.0.0.5", 8)
