@@ -1,4 +1,4 @@
-"""Production hardening that is about access: admin path, cookies, password rules, throttled login form."""
+"""Production hardening that is about access: admin path, cookies, password rules, lockout-aware login form."""
 
 import os
 import secrets
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.password_validation import get_default_password_validators
 
-from tracker.accounts.forms import ThrottledAuthenticationForm
+from tracker.accounts.forms import LockoutAwareAuthenticationForm
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def run_production(**env):
 
 def test_it_serves_the_admin_at_the_configured_path_with_secure_cookies_in_production():
     out = run_production(ADMIN_URL="/office-7f3a/")
-    assert out == ["/office-7f3a/", "/office-7f3a/login/", "True", "True", "True", "ThrottledAuthenticationForm"]
+    assert out == ["/office-7f3a/", "/office-7f3a/login/", "True", "True", "True", "LockoutAwareAuthenticationForm"]
 
 
 def test_it_uses_djangos_password_validators():
@@ -48,8 +48,10 @@ def test_it_uses_djangos_password_validators():
                      "NumericPasswordValidator"}
 
 
-def test_it_throttles_the_admin_login_form():
-    assert admin.site.login_form is ThrottledAuthenticationForm
+def test_it_locks_logins_through_axes_with_the_admin_login_form_saying_so():
+    assert admin.site.login_form is LockoutAwareAuthenticationForm
+    assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
+    assert settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import RequestFactory
@@ -20,7 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from tests.factories import make_plan, make_section, make_target, make_unit, make_user
 from tracker.accounts import scoping
-from tracker.accounts.models import LoginFailure, Membership, Profile
+from tracker.accounts.models import Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
 from tracker.reminders.models import Reminder
@@ -77,7 +78,7 @@ def world():
     w.ba = ImportBatch.objects.create(user=w.users["clerk"], file_name="alpha.csv", sha256="a" * 64, size=1)
     w.bb = ImportBatch.objects.create(user=w.clerk_b, file_name=f"{SECRET}.csv", sha256="b" * 64, size=1)
     w.result = RecordedResult.objects.create(plan=w.plan, code="R-1", name="2021年规上企业", value=1, year=2021)
-    w.failure = LoginFailure.objects.create(username="someone", ip="10.0.0.1", failures=1)
+    w.failure = AccessAttempt.objects.create(username="someone", ip_address="10.0.0.1", failures_since_start=1)
     return w
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
@@ -242,9 +243,10 @@ def test_demo_accounts_log_in_with_the_demo_password(demo, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     # One public password, one stored hash: checking a few users checks them all.
     assert User.objects.values("password").distinct().count() == 1
+    request = RequestFactory().post("/")  # axes' backend looks at every login's request
     for username in ("admin", "leader", "guoyang_clerk"):
-        assert authenticate(username=username, password=DEMO_PASSWORD) == User.objects.get(username=username)
-    assert authenticate(username="leader", password="wrong-password") is None
+        assert authenticate(request, username=username, password=DEMO_PASSWORD) == User.objects.get(username=username)
+    assert authenticate(request, username="leader", password="wrong-password") is None
 
 
 def test_demo_marks_every_invented_row(demo):

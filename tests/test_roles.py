@@ -33,10 +33,11 @@ def test_it_creates_the_four_role_groups_with_their_permissions():
     leader = perms("leader")
     assert {"targets.view_target", "targets.view_progressentry", "targets.view_unit", "audit.view_change"} <= leader
     assert all(p.split(".")[1].startswith("view_") for p in leader)
-    assert "accounts.view_loginfailure" not in leader
+    assert not {p for p in leader if p.startswith("axes.")}
     admin = perms("administrator")
     assert {"targets.delete_target", "targets.review_progressentry", "auth.add_user", "accounts.change_membership",
-            "accounts.delete_loginfailure"} <= admin
+            "axes.view_accessattempt", "axes.delete_accessattempt"} <= admin
+    assert not admin & {"axes.add_accessattempt", "axes.change_accessattempt"}
     assert not admin & {"audit.add_change", "audit.change_change", "audit.delete_change"}
 
 

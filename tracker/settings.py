@@ -4,6 +4,7 @@ Everything that differs between a laptop and production comes from the
 environment; the defaults give a working embedded set-up (SQLite, no broker).
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -15,19 +16,39 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no setting. Only the usual words count, so a typo stops the start instead of reading as "no"."""
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be 1/0, true/false, yes/no or on/off (any case), or empty for the default; not {value!r}."
+    )
 
 
-def env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+def env_int(name, default, minimum=None):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value!r}.")
+    return number
 
 
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def weak_secret_key(key):
+    """Django's own test for a weak key (check --deploy, security.W009)."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -38,6 +59,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     # Only for DEBUG / local runs; never used in production.
     SECRET_KEY = "insecure-dev-key-only-for-local-use-" + "x" * 30
+elif not DEBUG and weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for DEBUG off: it needs at least 50 characters, at least 5 different ones, "
+        "and must not start with 'django-insecure-'. "
+        'Make one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -58,6 +85,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "django_filters",
+    # django-axes (login lockouts), under a translated name; see tracker.accounts.lockout.
+    "tracker.accounts.apps.LoginLockoutsConfig",
     # The domain core, then the apps by role (see the code map in README.md).
     "tracker.targets",
     "tracker.audit",
@@ -80,6 +109,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a refused or just-locked login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# axes' backend comes first: it refuses a locked username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -206,11 +243,25 @@ REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
-# Behind a reverse proxy, the client IP comes from this header when set
-# (e.g. HTTP_X_FORWARDED_FOR); otherwise REMOTE_ADDR is trusted.
+# Login lockouts (django-axes, see tracker.accounts.lockout): after LOGIN_FAILURE_LIMIT failures for one
+# username from one client address, that combination is refused for LOGIN_LOCKOUT_SECONDS.
+# Behind a reverse proxy the client address comes from TRUSTED_PROXY_IP_HEADER when set
+# (e.g. HTTP_X_FORWARDED_FOR, its last address); otherwise REMOTE_ADDR is trusted.
 TRUSTED_PROXY_IP_HEADER = os.environ.get("TRUSTED_PROXY_IP_HEADER", "")
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tracker.accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "tracker.accounts.lockout.username_key"
+AXES_LOCKOUT_CALLABLE = "tracker.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused while locked are not counted, so they do not stretch the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only the failures are kept (in the database, so a lock holds across processes), not every login.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_DISABLE_ACCESS_LOG = True
+# tracker.accounts.admin shows the failures (and only them) to administrators.
+AXES_ENABLE_ADMIN = False
 
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

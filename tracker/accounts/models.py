@@ -47,25 +47,3 @@ class Profile(models.Model):
     def __str__(self):
         return str(self.user)
 
-
-class LoginFailure(models.Model):
-    """Failed logins per username and client address, for throttling.
-
-    Kept in the database (not the cache) so a lock holds across worker
-    processes and restarts without any extra service.
-    """
-
-    username = models.CharField(_("username"), max_length=150)
-    ip = models.CharField(_("IP address"), max_length=45, blank=True)
-    failures = models.PositiveIntegerField(_("failures"), default=0)
-    last_failed_at = models.DateTimeField(_("last failure"), null=True, blank=True)
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("failed login")
-        verbose_name_plural = _("failed logins")
-        ordering = ["-last_failed_at"]
-        constraints = [models.UniqueConstraint(fields=["username", "ip"], name="unique_login_failure")]
-
-    def __str__(self):
-        return f"{self.username} @ {self.ip or '?'}"

@@ -33,8 +33,9 @@ CLERK_PERMISSIONS = {
     "audit.view_change",
 }
 REVIEWER_PERMISSIONS = CLERK_PERMISSIONS | {REVIEW_PERMISSION}
-# Throttling records are for administrators only.
-LEADER_HIDDEN = {"accounts.view_loginfailure"}
+# Failed logins (django-axes' rows, outside the tracker apps) are for administrators only:
+# they read them and delete one to unlock a username+address early; nobody adds or edits them.
+LOCKOUT_PERMISSIONS = {"axes.view_accessattempt", "axes.delete_accessattempt"}
 # History is written by the code, never by hand; permission rows belong to Django.
 NOBODY = {f"{label}.{action}_{model}" for label, model in (("audit", "change"), ("auth", "permission"))
           for action in ("add", "change", "delete")}
@@ -63,10 +64,10 @@ def permissions_for(role):
     tracker = tracker_app_labels()
     every = list(Permission.objects.select_related("content_type"))
     if role == Role.ADMIN:
-        return [p for p in every if p.content_type.app_label in tracker | {"auth"} and _label(p) not in NOBODY]
+        return [p for p in every if p.content_type.app_label in tracker | {"auth"} and _label(p) not in NOBODY
+                or _label(p) in LOCKOUT_PERMISSIONS]
     if role == Role.LEADER:
-        return [p for p in every if p.content_type.app_label in tracker and p.codename.startswith("view_")
-                and _label(p) not in LEADER_HIDDEN]
+        return [p for p in every if p.content_type.app_label in tracker and p.codename.startswith("view_")]
     wanted = REVIEWER_PERMISSIONS if role == Role.REVIEWER else CLERK_PERMISSIONS
     return [p for p in every if _label(p) in wanted]
 

@@ -1,23 +1,9 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from tracker.accounts import throttle
 from tracker.accounts.models import Membership
 from tracker.accounts.roles import sync_user_groups
-
-
-@receiver(user_login_failed)
-def count_failed_login(sender, credentials, request=None, **kwargs):
-    username = credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username")
-    if username:
-        throttle.register_failure(username, throttle.client_ip(request))
-
-
-@receiver(user_logged_in)
-def forget_failed_logins(sender, request, user, **kwargs):
-    throttle.clear(user.get_username(), throttle.client_ip(request))
 
 
 @receiver(post_save, sender=Membership)

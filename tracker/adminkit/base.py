@@ -48,7 +48,7 @@ def _cascaded(obj):
     found = [o for instances in collector.data.values() for o in instances]
     found += [o for qs in collector.fast_deletes if hasattr(qs, "model") for o in qs]
     return [o for o in found if o._meta.app_label in CASCADE_AUDITED_APPS and not (
-        type(o) is type(obj) and o.pk == obj.pk) and o._meta.model_name != "loginfailure"]
+        type(o) is type(obj) and o.pk == obj.pk)]
 
 
 def record_deletion(obj, user, before=None):
