@@ -217,10 +217,18 @@ def test_it_reports_no_data_only_once_the_month_is_over():
     assert (a.expected, a.actual, a.reason_zh) == (D("40.00"), None, "1—6月新增规上企业：未填报数据")
 
 
-def test_it_judges_an_older_figure_against_its_own_month_and_says_so():
-    a = assess(count(), [entry(4, "27")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert (a.as_of_month, a.expected, a.status) == (4, D("26.67"), "on_track")
+def test_it_judges_an_older_figure_against_its_own_month_while_the_report_month_is_not_yet_due():
+    # June's figure is due on 7 July 2022; on 1 July the April figure still stands for itself.
+    a = assess(count(), [entry(4, "27")], 2022, 6, PLAN, today=datetime.date(2022, 7, 1))
+    assert (a.as_of_month, a.expected, a.status, a.late) == (4, D("26.67"), "on_track", False)
     assert a.reason_zh.endswith("；1—6月数据尚未报送")
+
+
+def test_it_holds_an_older_count_against_the_report_month_once_that_is_overdue():
+    # A year-to-date count only grows: 27 by April is a floor for June, which expects 40.
+    a = assess(count(), [entry(4, "27")], 2022, 6, PLAN, today=AFTER_YEAR)
+    assert (a.as_of_month, a.expected, a.status, a.late) == (4, D("40.00"), "off_track", True)
+    assert a.reason_zh.startswith("1—6月数据逾期未报；按最近数据：1—4月")
 
 
 def test_it_ignores_entries_after_the_period_and_blank_values():
@@ -238,7 +246,8 @@ MILESTONE_CASES = [
     ("overdue and not done", [], 7, "off_track"),
     ("due at the end of the period and not done", [], 6, "off_track"),
     ("before the due date, nothing reported", [], 5, "not_due"),
-    ("before the due date with progress", [entry(4, note="招标完成")], 5, "on_track"),
+    ("before the due date with progress", [entry(5, note="招标完成")], 5, "on_track"),
+    ("before the due date, progress only of an earlier month", [entry(4, note="招标完成")], 5, "at_risk"),
     ("before the due date with problems", [entry(4, problems="资金未到位")], 5, "at_risk"),
     ("done on time", [entry(5, is_done=True, done_on=datetime.date(2022, 5, 20))], 7, "achieved"),
     ("done late", [entry(8, is_done=True, done_on=datetime.date(2022, 8, 2))], 8, "achieved"),

@@ -56,7 +56,7 @@ def test_it_judges_on_the_figures_before_one_the_reviewer_returned():
     make_entry(target, 6, Decimal("3"), state="returned", review_comment="应为累计数")
     result = assess_period(Target.objects.all(), 2022, 6, today=TODAY)[target.pk]
     assert result.actual == Decimal("30")
-    assert "1—6月数据尚未报送" in result.reason_zh
+    assert result.reason_zh.startswith("1—6月数据逾期未报；按最近数据：1—5月")
 
 
 def test_the_report_trend_of_a_decomposed_total_is_its_sub_targets_sum():

@@ -26,7 +26,8 @@ REVIEW_PERMISSION = roles.REVIEW_PERMISSION
 # Fields a transition writes; `version` is left alone so a clerk's open form
 # stays valid (the lock, not the version, stops edits of approved entries).
 TRANSITION_FIELDS = ["state", "submitted_by", "submitted_at", "is_late", "reviewed_by", "reviewed_at",
-                     "review_comment", "updated_at"]
+                     "review_comment", "updated_at", "approved_at", "approved_value", "approved_comparator",
+                     "approved_is_done"]
 
 
 class ReviewError(Exception):
@@ -111,6 +112,10 @@ def _apply(user, entry, action, comment, now, policies=None):
     else:
         entry.state = {"approve": State.APPROVED, "return": State.RETURNED, "reopen": State.RETURNED}[action]
         entry.reviewed_by, entry.reviewed_at, entry.review_comment = user, now, comment
+        if action == "approve":
+            # What reports keep showing while a later correction is pending.
+            entry.approved_at, entry.approved_value = now, entry.value
+            entry.approved_comparator, entry.approved_is_done = entry.comparator, entry.is_done
     entry.updated_at = now
 
 

@@ -379,6 +379,16 @@ class ProgressEntry(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_comment = models.TextField(_("review comment"), blank=True)
+    # The figures as last approved. While an approved entry is reopened for correction, reports keep
+    # showing these (marked "correction pending") until the corrected figures are approved.
+    approved_at = models.DateTimeField(_("last approved at"), null=True, blank=True)
+    approved_value = models.DecimalField(
+        _("last approved value"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    approved_comparator = models.DecimalField(
+        _("last approved comparator"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    approved_is_done = models.BooleanField(_("last approved as completed"), default=False)
 
     class Meta:
         ordering = ["target", "year", "month"]

@@ -15,6 +15,7 @@ from operator import itemgetter
 from django.utils import timezone
 
 from tracker.targets.models import BilingualNameMixin, MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
+from tracker.targets.policies import Policies
 from tracker.targets.status.rules import entries_upto, judge
 from tracker.targets.status.vocabulary import Thresholds
 
@@ -32,6 +33,7 @@ class PeriodData:
     units: dict = field(default_factory=dict)  # id -> Unit
     year: int | None = None  # the period the entries were loaded for
     month: int | None = None
+    policies: object = None  # the reporting policies (when each target's figure is due)
 
 
 TARGET_FIELDS = (
@@ -41,7 +43,10 @@ TARGET_FIELDS = (
     "points_at_risk", "points_off_track", "order",
 )
 ENTRY_FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
-                "note", "problems", "review_comment")
+                "note", "problems", "review_comment", "state", "correction")
+# Read from the database: the entry's fields, then the last approved figures (see `_entry`).
+LOADED_FIELDS = (*ENTRY_FIELDS[:-1], "approved_at", "approved_value", "approved_comparator", "approved_is_done")
+APPROVED = ProgressEntry.State.APPROVED
 
 
 class TargetData(BilingualNameMixin, namedtuple("TargetRow", TARGET_FIELDS)):
@@ -58,9 +63,25 @@ class TargetData(BilingualNameMixin, namedtuple("TargetRow", TARGET_FIELDS)):
 
 
 class EntryData(namedtuple("EntryRow", ENTRY_FIELDS)):
-    """The fields of a ProgressEntry that the engine reads; far cheaper to build than model instances."""
+    """The fields of a ProgressEntry that the engine reads; far cheaper to build than model instances.
+
+    `correction` is True for an approved figure reopened for correction: the row then carries the
+    figures as last approved, which reports keep until the corrected ones are approved.
+    """
 
     __slots__ = ()
+
+    @property
+    def unreviewed(self):
+        return self.state != APPROVED and not self.correction
+
+
+def _entry(row):
+    *fields, approved_at, approved_value, approved_comparator, approved_done = row
+    if approved_at is not None and fields[11] != APPROVED:
+        fields[3], fields[4], fields[5] = approved_value, approved_comparator, approved_done
+        return EntryData(*fields, True)
+    return EntryData(*fields, False)
 
 
 def _targets(queryset):
@@ -69,8 +90,8 @@ def _targets(queryset):
 
 def _entries(queryset):
     """{target id: [EntryData by month]} for a queryset of entries of one year."""
-    rows = queryset.order_by("target_id", "month").values_list(*ENTRY_FIELDS)
-    return {target_id: list(map(EntryData._make, group)) for target_id, group in groupby(rows, itemgetter(0))}
+    rows = queryset.order_by("target_id", "month").values_list(*LOADED_FIELDS)
+    return {target_id: list(map(_entry, group)) for target_id, group in groupby(rows, itemgetter(0))}
 
 
 def _related(objects, attname, model):
@@ -93,9 +114,10 @@ def load_period(targets_queryset, year, month=12):
     related = {"plans": _related(targets, "plan_id", Plan), "sections": _related(targets, "section_id", Section),
                "units": _related(targets, "lead_unit_id", Unit)}
     id_subquery = targets_queryset.values("pk")
-    # A figure the reviewer returned was judged wrong: the status rests on the figures before it.
+    # A figure the reviewer returned was judged wrong: the status rests on the figures before it,
+    # unless it had been approved before (reopened for correction): then its approved figures count.
     period_entries = ProgressEntry.objects.filter(year=year, month__lte=month).exclude(
-        state=ProgressEntry.State.RETURNED
+        state=ProgressEntry.State.RETURNED, approved_at__isnull=True
     )
     entries = _entries(period_entries.filter(target__in=id_subquery))
     for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
@@ -108,7 +130,7 @@ def load_period(targets_queryset, year, month=12):
         kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True))
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
-    return PeriodData(targets, entries, points, children, **related, year=year, month=month)
+    return PeriodData(targets, entries, points, children, **related, year=year, month=month, policies=Policies())
 
 
 @contextmanager
@@ -134,13 +156,15 @@ def assess_loaded(data, year, month, today=None):
     # Loaded entries are of the year, up to the loaded month, by month: no need to filter them again.
     loaded_upto = data.year == year and data.month is not None and data.month <= month
     thresholds = {pk: Thresholds.for_target(None, plan) for pk, plan in data.plans.items()}
+    policies = data.policies or (Policies() if data.targets else None)
     results = {}
     for t in data.targets:
         pk = t.id
         entries = data.entries.get(pk, [])
         upto = entries if loaded_upto else entries_upto(entries, year, month)
+        deadline = policies.due_date(t, year, month)
         results[pk] = judge(t, upto, year, month, thresholds[t.plan_id], today, data.points.get(pk),
-                             data.children.get(pk))
+                            data.children.get(pk), deadline)
     return results
 
 

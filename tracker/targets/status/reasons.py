@@ -7,7 +7,7 @@ the assessment, the rest (names, measure, thresholds) from its target.
 import datetime
 from decimal import Decimal
 
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
 from tracker.targets.models import MEASURE_IN_ENGLISH
@@ -48,8 +48,8 @@ def first_line(text, limit=60):
 
 
 def _stale_note(a):
-    """Appended when the judged figure is older than the report month."""
-    if a.as_of_month is None or a.as_of_month >= a.month:
+    """Appended when the judged figure is older than the report month (not yet due: see `_framed` when late)."""
+    if a.late or a.as_of_month is None or a.as_of_month >= a.month:
         return ""
     return _("; no figure yet for %(period)s") % {"period": months_label(a.month)}
 
@@ -57,7 +57,27 @@ def _stale_note(a):
 def _rollup_note(a):
     if not a.rolled:
         return ""
-    return _(" (sum of %(reported)s of %(count)s sub-targets)") % {"reported": a.rolled[0], "count": a.rolled[1]}
+    reported, count, lagging = a.rolled[0], a.rolled[1], a.rolled[2]
+    if not lagging:
+        return _(" (sum of %(reported)s of %(count)s sub-targets)") % {"reported": reported, "count": count}
+    behind = pgettext("list separator", ", ").join(
+        _("%(name)s latest %(period)s") % {"name": getattr(child, "display_name", child), "period": months_label(m)}
+        for child, m in lagging)
+    return _(" (%(current)s of %(count)s sub-targets reported %(period)s; %(behind)s)") % {
+        "current": reported - len(lagging), "count": count, "period": months_label(a.as_of_month), "behind": behind}
+
+
+def _framed(a, text):
+    """A figure's reason with what the reader must know about the figure itself: late, partial, corrected.
+
+    Drafts and figures waiting for review are marked beside the figure (report rows), not in the reason.
+    """
+    if a.late:
+        text = _("%(period)s figure overdue; the latest: ") % {"period": months_label(a.month)} + text
+    text += _rollup_note(a) + _stale_note(a)
+    if a.correction:
+        text += _(" (correction pending: the figure as last approved)")
+    return text
 
 
 # --- nothing to judge -----------------------------------------------------------------------------------
@@ -119,7 +139,7 @@ def growth(a):
     if a.status in (ON_TRACK, ACHIEVED) and shortfall > 0:
         tolerance = to_decimal(_get(target, "tolerance")) or Decimal(0)
         text += _(" (within the tolerance of ±%(tolerance)s)") % {"tolerance": fmt_rate(tolerance)}
-    return text + _stale_note(a)
+    return _framed(a, text)
 
 
 def cumulative(a):
@@ -152,7 +172,7 @@ def cumulative(a):
     else:
         text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
                  "at or ahead of the %(expected)s%(measure)s expected by now") % values
-    return text + _rollup_note(a) + _stale_note(a)
+    return _framed(a, text)
 
 
 def _periods_ended(frequency, count):
@@ -170,7 +190,7 @@ def recurring(a):
     frequency = _get(target, "frequency") or "year"
     values = {
         "name": name(target), "held": fmt_number(a.actual),
-        "ended": _periods_ended(frequency, periods_completed(target, a.as_of_month)),
+        "ended": _periods_ended(frequency, periods_completed(target, a.month if a.late else a.as_of_month)),
         "expected": fmt_number(a.expected), "missed": fmt_number(-a.gap),
         "required": fmt_number(to_decimal(target.target_value)), "period": months_label(a.as_of_month),
     }
@@ -180,7 +200,7 @@ def recurring(a):
         text = _("%(period)s %(name)s: %(ended)s, %(expected)s due, %(held)s held, %(missed)s missed") % values
     else:
         text = _("%(period)s %(name)s: %(ended)s, %(expected)s due, %(held)s held") % values
-    return text + _rollup_note(a) + _stale_note(a)
+    return _framed(a, text)
 
 
 def no_period_ended(a):
@@ -195,18 +215,18 @@ def reviewed(a):
     note = (_get(entry, "review_comment", "") or _get(entry, "note", "") or "").strip()
     values = {"name": name(a.target), "status": status_label(entry.assessed_status), "note": first_line(note)}
     if note:
-        return _("%(name)s: assessed as %(status)s by the reviewer: %(note)s") % values
-    return _("%(name)s: assessed as %(status)s by the reviewer") % values
+        return _framed(a, _("%(name)s: assessed as %(status)s by the reviewer: %(note)s") % values)
+    return _framed(a, _("%(name)s: assessed as %(status)s by the reviewer") % values)
 
 
 def problems_noted(a):
-    return _("%(period)s %(name)s: problems reported: %(text)s") % {
-        "period": months_label(a.entry.month), "name": name(a.target), "text": first_line(a.entry.problems)}
+    return _framed(a, _("%(period)s %(name)s: problems reported: %(text)s") % {
+        "period": months_label(a.entry.month), "name": name(a.target), "text": first_line(a.entry.problems)})
 
 
 def progress_noted(a):
-    return _("%(period)s %(name)s: %(text)s") % {
-        "period": months_label(a.entry.month), "name": name(a.target), "text": first_line(a.entry.note)}
+    return _framed(a, _("%(period)s %(name)s: %(text)s") % {
+        "period": months_label(a.entry.month), "name": name(a.target), "text": first_line(a.entry.note)})
 
 
 def _deadline(target):

@@ -7,9 +7,11 @@ in the package's docstring and README.md; the reasons are worded in `reasons`.
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
+from tracker.targets.models import DEFAULT_DUE_WORKING_DAY
 from tracker.targets.numbers import Q4, quantize, to_decimal
 from tracker.targets.period import Period
 from tracker.targets.status import reasons
@@ -129,7 +131,7 @@ def _by_points(shortfall, tolerance, th):
 # --- the engine --------------------------------------------------------------------------------------
 
 
-def assess(target, entries, year, month, thresholds, today=None, plan_points=None, children=None):
+def assess(target, entries, year, month, thresholds, today=None, plan_points=None, children=None, deadline=None):
     """How `target` stands at year-to-date period (year, month).
 
     entries: the target's entries of the year (any order; later months are ignored).
@@ -137,28 +139,53 @@ def assess(target, entries, year, month, thresholds, today=None, plan_points=Non
     plan_points: optional {month: expected cumulative value} (分月计划).
     children: optional [(sub_target, sub_entries)]: a count/amount or event count with no figure of its
     own is the sum of its sub-targets' latest figures.
+    deadline: when the report month's figure is due (default: the default reporting policy's).
     """
-    return judge(target, entries_upto(entries, year, month), year, month, thresholds, today, plan_points, children)
+    return judge(target, entries_upto(entries, year, month), year, month, thresholds, today, plan_points, children,
+                 deadline)
 
 
-def judge(target, upto, year, month, thresholds, today=None, plan_points=None, children=None):
+def judge(target, upto, year, month, thresholds, today=None, plan_points=None, children=None, deadline=None):
     """`assess` on the target's entries of the year up to the month, already sorted by month."""
-    case = Case(target, upto, year, month, Thresholds.for_target(target, thresholds), today or timezone.localdate(),
-                plan_points or {}, children or [])
+    today = today or timezone.localdate()
+    if deadline is None:
+        deadline = Period(year, month).deadline(DEFAULT_DUE_WORKING_DAY)
+    case = Case(target, upto, year, month, Thresholds.for_target(target, thresholds), today, plan_points or {},
+                children or [], today > deadline)
     return RULES.get(target.kind, _assess_qualitative)(case)
 
 
 class Case:
-    """What one judgement reads: the target, its entries up to the report month, and the context."""
+    """What one judgement reads: the target, its entries up to the report month, and the context.
 
-    __slots__ = ("target", "upto", "year", "month", "th", "today", "points", "children")
+    `overdue`: the report month's figure is due and the deadline has passed.
+    """
 
-    def __init__(self, target, upto, year, month, th, today, points, children):
+    __slots__ = ("target", "upto", "year", "month", "th", "today", "points", "children", "overdue")
+
+    def __init__(self, target, upto, year, month, th, today, points, children, overdue):
         self.target, self.upto, self.year, self.month = target, upto, year, month
-        self.th, self.today, self.points, self.children = th, today, points, children
+        self.th, self.today, self.points, self.children, self.overdue = th, today, points, children, overdue
+
+    def late(self, as_of):
+        """Whether a figure of month `as_of` stands in for a report-month figure that is overdue."""
+        return as_of is not None and as_of < self.month and self.overdue
 
     def result(self, status, wording, **values):
-        return Assessment(status=status, target=self.target, month=self.month, wording=wording, **values)
+        entry = values.get("entry")
+        flags = {"correction": bool(getattr(entry, "correction", False)),
+                 "unreviewed": bool(getattr(entry, "unreviewed", False))}
+        rolled = values.get("rolled")
+        if rolled:
+            flags = {"correction": rolled.correction, "unreviewed": rolled.unreviewed}
+        late = status != ACHIEVED and self.late(values.get("as_of_month"))  # done is done, whenever reported
+        return Assessment(status=status, target=self.target, month=self.month, wording=wording, late=late,
+                          **flags, **values)
+
+
+def capped(status):
+    """A status no better than at risk: for figures that stand in for an overdue one."""
+    return AT_RISK if status in (ON_TRACK, ACHIEVED, NOT_DUE) else status
 
 
 def _missing(case, expected=None):
@@ -167,7 +194,7 @@ def _missing(case, expected=None):
     if _get(target, "combined_jan_feb", False) and month == 1:
         return case.result(NOT_DUE, reasons.combined_january)
     expected = quantize(expected)
-    if case.today <= Period(case.year, month).end:
+    if not case.overdue:  # the month is not over, or its figure's deadline has not passed yet
         return case.result(NOT_DUE, reasons.not_due_yet, expected=expected)
     if target.kind in ("milestone", "qualitative"):
         return case.result(NO_DATA, reasons.no_progress)
@@ -194,26 +221,45 @@ def _assess_growth(case):
     status = _by_points(shortfall, tolerance_of(target), case.th)
     if status == ON_TRACK and as_of == 12:
         status = ACHIEVED
+    if case.late(as_of):
+        # Judged on its own merits, but an older rate never reads better than at risk once the current one is late.
+        status = capped(status)
     return case.result(status, reasons.growth, expected=quantize(expected), actual=actual, comparator=comparator,
                        gap=quantize(gap), as_of_month=as_of, entry=entry)
 
 
+class Rollup(NamedTuple):
+    """How a parent's figure was summed from its sub-targets."""
+
+    reported: int  # sub-targets with a figure
+    count: int  # sub-targets in all
+    lagging: tuple  # ((sub-target, month of its latest figure), …) older than the latest month
+    unreviewed: bool  # some figure in the sum is a draft or waits for review
+    correction: bool  # some figure in the sum is a reopened one, counted as last approved
+
+
 def own_or_rollup(upto, children, year, month):
-    """(actual, month of the figure, (reported, count) when summed from sub-targets) or None.
+    """(actual, month of the figure, Rollup when summed from sub-targets) or (None) when there is nothing.
 
     The target's own latest figure wins; else the sum of the sub-targets' latest figures up to the period.
+    A year-to-date count only grows, so a sub-target's older figure is a floor: the sum is a floor for the
+    latest month, and the Rollup names the parts that lag behind it.
     """
     entry = _latest_value(upto)
     if entry is not None:
         return to_decimal(entry.value), entry.month, None
-    total, latest, reported = Decimal(0), 0, 0
-    for _child, child_entries in children:
-        child = _latest_value(entries_upto(child_entries, year, month))
-        if child is not None:
-            total += to_decimal(child.value)
-            latest = max(latest, child.month)
-            reported += 1
-    return (total, latest, (reported, len(children))) if reported else None
+    found = []
+    for child, child_entries in children:
+        latest = _latest_value(entries_upto(child_entries, year, month))
+        if latest is not None:
+            found.append((child, latest))
+    if not found:
+        return None
+    month_of = max(e.month for _c, e in found)
+    lagging = tuple((c, e.month) for c, e in found if e.month < month_of)
+    rolled = Rollup(len(found), len(children), lagging, any(getattr(e, "unreviewed", False) for _c, e in found),
+                    any(getattr(e, "correction", False) for _c, e in found))
+    return sum((to_decimal(e.value) for _c, e in found), Decimal(0)), month_of, rolled
 
 
 def actual_series(target, entries, year, month, children=None):
@@ -240,14 +286,17 @@ def _assess_cumulative(case):
         return _missing(case, expected_value(target, case.month, case.points))
     actual, as_of, rolled = found
     tolerance = tolerance_of(target)
-    expected = expected_value(target, as_of, case.points)
+    # The report month decides: an older year-to-date figure is a floor, held against what the report
+    # month expects once its own figure is overdue (before that, against its own month's expectation).
+    judged = case.month if case.late(as_of) else as_of
+    expected = expected_value(target, judged, case.points)
     gap = actual - expected
     completion = actual / annual if annual else None
-    time_adjusted = completion / _share(as_of) if completion is not None else None
+    time_adjusted = completion / _share(judged) if completion is not None else None
     forecast = None
     if expected:
         # Pace so far carried to the year end: along the monthly plan when there is one.
-        forecast = actual * annual / expected if case.points else actual * TWELVE / Decimal(as_of)
+        forecast = actual * annual / expected if case.points else actual * TWELVE / Decimal(judged)
     if is_lower_better(target):
         if actual > annual + tolerance:
             status = OFF_TRACK
@@ -263,10 +312,12 @@ def _assess_cumulative(case):
         status = ON_TRACK
     else:
         status = _by_ratio(actual / expected, case.th)
+    if case.late(as_of) and is_lower_better(target) and status != OFF_TRACK:
+        status = capped(status)  # a floor cannot show that a ceiling still holds
     return case.result(
         status, reasons.cumulative, expected=quantize(expected), actual=actual, gap=quantize(gap),
         completion=quantize(completion, Q4), time_adjusted=quantize(time_adjusted, Q4), forecast=quantize(forecast),
-        as_of_month=as_of, rolled=rolled,
+        as_of_month=as_of, rolled=rolled, entry=_latest_value(case.upto),
     )
 
 
@@ -297,7 +348,8 @@ def _overdue(deadline, year, month, today):
 
 
 def _reviewed(case, entry):
-    return case.result(entry.assessed_status, reasons.reviewed, as_of_month=entry.month, entry=entry)
+    status = capped(entry.assessed_status) if case.late(entry.month) else entry.assessed_status
+    return case.result(status, reasons.reviewed, as_of_month=entry.month, entry=entry)
 
 
 def _from_notes(case):
@@ -308,7 +360,8 @@ def _from_notes(case):
     if (_get(latest, "problems", "") or "").strip():
         return case.result(AT_RISK, reasons.problems_noted, as_of_month=latest.month, entry=latest)
     if (_get(latest, "note", "") or "").strip():
-        return case.result(ON_TRACK, reasons.progress_noted, as_of_month=latest.month, entry=latest)
+        status = AT_RISK if case.late(latest.month) else ON_TRACK
+        return case.result(status, reasons.progress_noted, as_of_month=latest.month, entry=latest)
     return None
 
 
@@ -344,9 +397,11 @@ def _assess_recurring(case):
             return case.result(NOT_DUE, reasons.no_period_ended, expected=quantize(Decimal(0)))
         return _missing(case, expected_value(target, case.month))
     held, as_of, rolled = found
-    # Judged at the month of the latest count: a later month not yet reported is not a miss.
-    completed = periods_completed(target, as_of)
-    expected = expected_value(target, as_of)
+    # Judged at the month of the latest count while the report month's figure is not yet due;
+    # once it is overdue, the count so far (a floor) against what the report month requires.
+    judged = case.month if case.late(as_of) else as_of
+    completed = periods_completed(target, judged)
+    expected = expected_value(target, judged)
     completion = held / required if required else None
     forecast = held * per_year / completed if completed else None
     gap = held - expected
@@ -358,7 +413,7 @@ def _assess_recurring(case):
         status = _by_ratio(held / expected, case.th)
     return case.result(status, reasons.recurring, expected=quantize(expected), actual=held, gap=quantize(gap),
                        completion=quantize(completion, Q4), forecast=quantize(forecast), as_of_month=as_of,
-                       rolled=rolled)
+                       rolled=rolled, entry=_latest_value(case.upto))
 
 
 def _assess_qualitative(case):

@@ -99,6 +99,11 @@ class Assessment:
     entry: object = field(default=None, repr=False, compare=False)
     rolled: tuple | None = field(default=None, compare=False)
     wording: object = field(default=None, repr=False, compare=False)
+    # The figure stands in for the report month's, which is overdue; it is a draft or waits for review;
+    # it is a reopened figure, counted as last approved until the correction is approved.
+    late: bool = field(default=False, compare=False)
+    unreviewed: bool = field(default=False, compare=False)
+    correction: bool = field(default=False, compare=False)
 
     @cached_property
     def reason_zh(self):
