@@ -104,7 +104,8 @@ def test_it_shows_every_target_grouped_by_section_with_status_and_reason(client,
     table = html[html.index('id="report-table"'):]
     assert (table.index('scope="colgroup">1. 经济运行调度') < table.index("A-01")
             < table.index('scope="colgroup">2. 项目调度') < table.index("B-01"))
-    assert ('<span class="badge status-at_risk">预警</span>'
+    # A draft figure is marked as such beside its status.
+    assert ('<span class="badge status-at_risk">预警</span> <span class="figure-note">未审核</span>'
             '<div class="reason">1—6月工业投资增长6.0%，低于目标2.0个百分点</div>') in html
     assert "&lt;" not in EVIL and "=HYPERLINK(&quot;http://evil.example/&quot;" in html  # escaped, not markup
     assert "<svg class=\"spark\"" in html

@@ -129,3 +129,23 @@ def test_a_reopened_figure_keeps_the_approved_value_until_the_correction_is_appr
     review.approve(reviewer, e)
     a = assess_period(Target.objects.filter(pk=t.pk), 2022, 6, today=OVERDUE)[t.pk]
     assert (a.actual, a.correction) == (D("20"), False)
+
+
+@pytest.mark.django_db
+def test_headline_counts_are_of_plan_targets_and_a_rolled_up_parent_is_not_missing():
+    from tracker.reports.completeness import completeness
+    from tracker.reports.report import build_rows, summarise
+
+    city = make_unit("city")
+    parent = make_target(Target.Kind.CUMULATIVE, code="P", lead_unit=city)
+    plan = parent.plan
+    parts = [make_target(Target.Kind.CUMULATIVE, code=f"P-{n}", lead_unit=make_unit(n), parent=parent, plan=plan,
+                         section=parent.section) for n in ("a", "b")]
+    make_target(Target.Kind.QUALITATIVE, code="Q", lead_unit=city, plan=plan, section=parent.section)
+    for part in parts:
+        make_entry(part, 6, D("20"), state="submitted", submitted_at=datetime.datetime(2022, 7, 5, tzinfo=datetime.UTC))
+    targets = Target.objects.filter(plan=plan)
+    assert summarise(build_rows(targets, 2022, 6, today=OVERDUE))["total"] == 2  # P (with its parts) and Q
+    totals = completeness(targets, 2022, 6, today=OVERDUE)["totals"]
+    assert (totals["expected"], totals["missing"]) == (3, 1)  # the two parts and Q; P rolls up
+    assert (totals["figures"], totals["figures_reported"], totals["tasks"], totals["tasks_reported"]) == (2, 2, 1, 0)

@@ -11,22 +11,31 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tracker import links
-from tracker.targets.models import ProgressEntry, Unit
+from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.policies import REPORTED_AT, Policies, reported_on
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
 # What the page, the reporting policies and expects_entry read of a target.
-TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb")
+TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb", "kind")
+# Kinds reported as a figure; the others (milestones, qualitative tasks) report progress, counted apart.
+FIGURE_KINDS = {"growth", "margin", "cumulative", "recurring"}
 
 
 def completeness(targets_qs, year, month, today=None):
-    """Per unit: expected figures and how each was reported. Four queries (targets, entries, units, policies)."""
+    """Per unit: expected figures and how each was reported, in a fixed number of queries.
+
+    Figures (growth rates, counts, events) and progress reports (milestones, tasks) are counted apart in
+    the totals; a decomposed total that rolls up from its parts is not expected by itself.
+    """
     today = today or timezone.localdate()
     # Only the fields shown and needed for the deadline; units come in one query of their own.
     targets = [t for t in targets_qs.only(*TARGET_FIELDS) if t.expects_entry(month)]
     all_units = Unit.objects.in_bulk()
     policies = Policies()
+    # A decomposed total with no figure of its own rolls up from its parts: not missing by itself.
+    rolls_up = set(Target.objects.filter(parent__in=targets_qs.values("pk"), is_active=True)
+                   .values_list("parent_id", flat=True))
     entries = {
         target_id: (state, stamp)
         for target_id, state, stamp in ProgressEntry.objects.filter(
@@ -40,6 +49,8 @@ def completeness(targets_qs, year, month, today=None):
         lead_unit = all_units[t.lead_unit_id]
         entry_state, stamp = entries.get(t.pk, ("", None))
         when = reported_on(entry_state, stamp)
+        if t.pk in rolls_up and when is None:
+            continue
         if when is not None and when <= today:
             state = ON_TIME if when <= deadline else LATE
         else:
@@ -53,6 +64,9 @@ def completeness(targets_qs, year, month, today=None):
         unit = units[t.lead_unit_id]
         unit["expected"] += 1
         unit[state] += 1
+        group = "figures" if t.kind in FIGURE_KINDS else "tasks"
+        unit[group] = unit.get(group, 0) + 1
+        unit[f"{group}_reported"] = unit.get(f"{group}_reported", 0) + (state in (ON_TIME, LATE))
         items.append({
             "target": t, "unit": lead_unit, "state": state, "deadline": deadline, "reported_on": when,
             "entry_state": state_labels.get(entry_state, entry_state), "url": unit["url"],
@@ -62,7 +76,9 @@ def completeness(targets_qs, year, month, today=None):
         u["reported"] = u[ON_TIME] + u[LATE]
         u["reporting_rate"] = _rate(u["reported"], u["expected"])
         u["on_time_rate"] = _rate(u[ON_TIME], u["expected"])
-    totals = {k: sum(u[k] for u in rows) for k in ("expected", ON_TIME, LATE, MISSING, PENDING, "reported")}
+    totals = {k: sum(u.get(k, 0) for u in rows) for k in (
+        "expected", ON_TIME, LATE, MISSING, PENDING, "reported", "figures", "figures_reported", "tasks",
+        "tasks_reported")}
     totals["reporting_rate"] = _rate(totals["reported"], totals["expected"])
     totals["on_time_rate"] = _rate(totals[ON_TIME], totals["expected"])
     items.sort(key=lambda i: (i["unit"].code, i["target"].code))

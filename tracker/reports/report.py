@@ -6,6 +6,8 @@ targets, units and entries there are.
 """
 
 from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tracker.accounts import scoping
 from tracker.targets.models import Target
@@ -26,6 +28,25 @@ def _reason(assessment):
 
 
 _lazy_reason = lazy(_reason, str)
+
+
+# What a reader must know about the figure behind a status, beside the status itself.
+FIGURE_NOTES = {
+    "": "",
+    "correction": gettext_lazy("correction pending"),
+    "late": gettext_lazy("figure overdue"),
+    "unreviewed": gettext_lazy("not yet approved"),
+}
+
+
+def _figure_note(a):
+    if a.correction:
+        return "correction"
+    if a.late:
+        return "late"
+    if a.unreviewed:
+        return "unreviewed"
+    return ""
 
 
 def report_targets(user, year):
@@ -51,6 +72,8 @@ def _rows(data, results):
     sections = {pk: (s.display_name, s.number) for pk, s in data.sections.items()}
     units = {pk: (u.code, u.display_name) for pk, u in data.units.items()}
     periods = {}  # month -> label: a dozen distinct labels for thousands of rows
+    figure_notes = {key: str(label) for key, label in FIGURE_NOTES.items()}
+    mixed = str(_(" (partly older)"))
     for t in data.targets:
         a = results[t.pk]
         period = ""
@@ -93,7 +116,9 @@ def _rows(data, results):
             "severity": SEVERITY[a.status],
             "reason": _lazy_reason(a),  # worded only for the rows that are shown or exported
             "as_of_month": a.as_of_month,
-            "period": period,
+            "period": period + (mixed if a.rolled and a.rolled.lagging else ""),
+            "parent_id": t.parent_id,
+            "figure_note": figure_notes[_figure_note(a)],
             "trend": trend,
         })
     rows.sort(key=lambda r: (r["section_number"], r["order"], r["code"]))
@@ -101,10 +126,16 @@ def _rows(data, results):
 
 
 def summarise(rows):
-    """Counts by status, by section (in plan order) and the red then yellow rows."""
+    """Counts by status, by section (in plan order) and the red then yellow rows.
+
+    The counts are of plan targets: a decomposition's parts (county sub-targets) are counted under
+    their parent, not as targets of their own, unless the parent is not among the rows (a county's clerk).
+    """
     by_status = {s: 0 for s in STATUSES}
     sections = {}
-    for r in rows:
+    shown = {r["target_id"] for r in rows}
+    counted = [r for r in rows if r.get("parent_id") is None or r["parent_id"] not in shown]
+    for r in counted:
         by_status[r["status"]] += 1
         sec = sections.setdefault(r["section_number"], {
             "number": r["section_number"], "name": r["section"], "total": 0, "counts": {s: 0 for s in STATUSES}})
@@ -117,7 +148,7 @@ def summarise(rows):
         key=lambda r: (r["severity"], r["section_number"], r["order"], r["code"]),
     )
     return {
-        "total": len(rows),
+        "total": len(counted),
         "by_status": by_status,
         "status_cells": [(s, status_label(s), by_status[s]) for s in STATUSES],
         "sections": [sections[k] for k in sorted(sections)],

@@ -101,9 +101,11 @@ class ReportTable(tables.Table):
         return f"+{text}" if value > Decimal(0) else text
 
     def render_status(self, value, record):
+        note = record.get("figure_note")
         return format_html(
-            '<span class="badge status-{}">{}</span><div class="reason">{}</div>',
-            value, record["status_label"], record["reason"],
+            '<span class="badge status-{}">{}</span>{}<div class="reason">{}</div>',
+            value, record["status_label"],
+            format_html(' <span class="figure-note">{}</span>', note) if note else "", record["reason"],
         )
 
     def render_trend(self, value, record):

@@ -99,6 +99,11 @@ class DashboardView(PeriodMixin, TemplateView):
                 "%(reported)s of %(expected)s figures reported for this month (%(rate)s%%), %(on_time)s on time."
             ) % {"reported": totals["reported"], "expected": totals["expected"], "on_time": totals["on_time"],
                  "rate": fmt_number(totals["reporting_rate"] * 100, 0)}
+            # Figures and progress reports counted apart (a task's progress is not a figure).
+            context["rates_split"] = _(
+                "Figures: %(figures_reported)s of %(figures)s reported; progress of tasks and milestones: "
+                "%(tasks_reported)s of %(tasks)s."
+            ) % totals
         return context
 
     def flagged_rows(self, flagged):
