@@ -61,6 +61,8 @@ def kind_label(kind):
         return str(Target.Kind(kind).label)
 
 
+A02_REASON = ("1—6月新增规上企业累计完成24家，完成全年目标的30.0%，落后序时进度16家（序时应达40家），"
+              "落后时序进度20.0个百分点（时序进度50.0%）")
 HEADER = ["编号", "目标", "板块", "责任单位", "类型", "计量单位", "目标值", "累计完成", "对比值", "序时应达", "差距",
           "完成率", "序时完成率", "年末预计", "状态", "原因", "数据期"]
 
@@ -72,7 +74,7 @@ def expected_csv_rows():
          "预警", "1—6月工业投资增长6.0%，低于目标2.0个百分点", "1—6月"],
         ["A-02", "新增规上企业", "经济运行调度", "经济运行科", kind_label("cumulative"), "家", "80", "24", "", "40",
          "-16", "0.3", "0.6", "48", "滞后",
-         "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）", "1—6月"],
+         A02_REASON, "1—6月"],
         ["B-01", "规上工业增加值", "项目调度", "经济运行科", kind_label("margin"), "百分点", "0.5", "9", "8.5", "9",
          "0", "", "", "", "正常", "1—6月规上工业增加值增长9.0%，高于全省（8.5%）0.5个百分点，达到高出0.5个百分点的要求",
          "1—6月"],
@@ -175,6 +177,9 @@ def test_it_exports_xlsx_with_numbers_as_numbers_and_no_formulas(client, world):
     assert rows[4][1] == "'" + EVIL
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert ws.cell(row=3, column=12).number_format == "0.0%"
+    # Firms are whole: 80 and 40, not 80.00 and 40.00; a growth rate to one decimal.
+    assert ws.cell(row=3, column=7).number_format == ws.cell(row=3, column=10).number_format == "#,##0"
+    assert ws.cell(row=2, column=8).number_format == "0.0"
     assert ws.freeze_panes == "C2" and ws.column_dimensions["P"].width == 60
 
 
@@ -189,8 +194,8 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
     assert paragraphs == [
         "目标任务月度调度通报（2022年1—6月）",
         "2022年6月，共调度目标任务4项：已完成0项，正常1项，预警1项，滞后1项，暂无数据1项，未到期0项。",
-        "进度滞后的目标：A-02 新增规上企业（经济运行科）：1—6月新增规上企业累计完成24家，完成全年目标的30%，"
-        "落后序时进度16家（序时应达40家）。",
+        "进度滞后的目标：A-02 新增规上企业（经济运行科）：1—6月新增规上企业累计完成24家，完成全年目标的30.0%，"
+        "落后序时进度16家（序时应达40家），落后时序进度20.0个百分点（时序进度50.0%）。",
         "尚未报送的单位：经济运行科（缺报2项）。",
     ]
     table = doc.tables[0]
@@ -198,7 +203,7 @@ def test_it_writes_the_monthly_briefing_as_docx(client, world):
     assert cells[0] == ["编号", "目标", "责任单位", "目标值", "累计完成", "序时应达", "差距", "状态", "原因"]
     assert cells[1][0] == "经济运行调度"  # section heading row (merged)
     assert cells[3] == ["A-02", "新增规上企业", "经济运行科", "80", "24", "40", "-16", "滞后",
-                        "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"]
+                        A02_REASON]
     assert doc.sections[0].page_width > doc.sections[0].page_height  # landscape
 
 
@@ -263,7 +268,7 @@ def test_it_runs_the_same_report_from_the_command_line(world, tmp_path):
         "unit_name": "经济运行科",
         "kind": "cumulative", "measure": "家", "target": 80, "actual": 24, "comparator": None, "expected": 40,
         "gap": -16, "status": "off_track", "forecast": 48,
-        "reason": "1—6月新增规上企业累计完成24家，完成全年目标的30%，落后序时进度16家（序时应达40家）"}
+        "reason": A02_REASON}
     assert rows[0]["gap"] == -2 and rows[2]["comparator"] == 8.5 and rows[3]["measure"] is None
     call_command("monthly_report", "--period", "2022-06", "--format", "csv", "--output", str(tmp_path / "r.csv"),
                  stderr=io.StringIO())

@@ -162,9 +162,18 @@ def test_it_judges_counts_against_the_time_share(case, overrides, month, value, 
 
 def test_it_words_the_count_reason():
     a = assess(count(), [entry(6, "30")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == "1—6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度10家（序时应达40家）"
+    assert a.reason_zh == ("1—6月新增规上企业累计完成30家，完成全年目标的37.5%，落后序时进度10家（序时应达40家），"
+                           "落后时序进度12.5个百分点（时序进度50.0%）")
     assert a.reason_en == ("Jan–Jun New above-scale firms reached 30 firms, 37.5% of the annual target; "
-                           "10 firms behind the 40 firms expected by now")
+                           "10 firms behind the 40 firms expected by now; 12.5 points behind the time schedule (50.0%)")
+
+
+def test_it_writes_expectations_of_whole_things_as_whole_numbers():
+    # 80 a year: 33.33 expected by April, written 27 for April (26.67) and 33 for May; 7.33 behind → 7.
+    a = assess(count(), [entry(5, "26")], 2022, 5, PLAN, today=AFTER_YEAR)
+    assert a.expected == D("33.33")  # the figure itself keeps its precision (exports, charts)
+    assert "落后序时进度7家（序时应达33家）" in a.reason_zh
+    assert "完成全年目标的32.5%" in a.reason_zh
 
 
 def test_it_follows_a_monthly_plan_curve_for_counts():

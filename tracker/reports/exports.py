@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from tracker.reports.completeness import unreported_units
-from tracker.targets.numbers import fmt_number, plain_number
+from tracker.targets.numbers import fmt_quantity, places_for, plain_number
 from tracker.targets.period import Period
 from tracker.targets.status import STATUSES, gc_paused, status_label
 
@@ -97,6 +97,7 @@ def to_csv(rows, year, month):
 
 
 COLUMN_WIDTHS = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}
+NUMBER_FORMATS = {0: "#,##0", 1: "0.0", 2: "#,##0.00", None: "#,##0.##"}
 
 
 def to_xlsx(rows, year, month):
@@ -113,15 +114,16 @@ def to_xlsx(rows, year, month):
         sheet.set_column_pixels(index, index, COLUMN_WIDTHS.get(key, 12) * 7)
     sheet.freeze_panes(1, 2)  # C2: header row and code/name columns stay in view
     sheet.write_row(0, 0, _headers(), book.add_format({"bold": True}))
-    formats = {
-        NUMBER: book.add_format({"num_format": "#,##0.00"}),
-        RATIO: book.add_format({"num_format": "0.0%"}),
-        TEXT: None,
-    }
+    # Figures as the bureau writes them for their measure: 80 firms, 12.50 亿元, 8.5%.
+    by_places = {places: book.add_format({"num_format": NUMBER_FORMATS[places]}) for places in NUMBER_FORMATS}
+    formats = {RATIO: book.add_format({"num_format": "0.0%"}), TEXT: None}
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    columns = [(key, kind, wrap if key == "reason" else formats[kind]) for key, _label, kind in COLUMNS]
+    columns = [(key, kind, wrap if key == "reason" else formats.get(kind)) for key, _label, kind in COLUMNS]
     for row_number, row in enumerate(rows, start=1):
+        number_format = by_places[places_for(row.get("measure") or "")]
         for column_number, (key, kind, cell_format) in enumerate(columns):
+            if kind == NUMBER:
+                cell_format = number_format
             value = _cell(row, key, kind)
             if value is None or value == "":
                 if kind == TEXT and cell_format is not None:  # an empty reason still wraps
@@ -214,7 +216,8 @@ def to_docx(rows, year, month, summary, completeness):
         cells = table.add_row().cells
         for cell, (key, _label) in zip(cells, columns, strict=True):
             value = row.get(key)
-            cell.text = fmt_number(value) if isinstance(value, Decimal) else str(value or "")
+            is_number = isinstance(value, Decimal)
+            cell.text = fmt_quantity(value, row.get("measure") or "") if is_number else str(value or "")
     for paragraph_row in table.rows:
         for cell in paragraph_row.cells:
             for paragraph in cell.paragraphs:

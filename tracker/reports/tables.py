@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tracker.reports.charts import sparkline
-from tracker.targets.numbers import fmt_number, fmt_rate
+from tracker.targets.numbers import fmt_number, fmt_quantity, fmt_rate
 
 GROWTH_KINDS = ("growth", "margin")
 
@@ -18,7 +18,9 @@ GROWTH_KINDS = ("growth", "margin")
 def _number(record, value):
     if value is None:
         return "—"
-    return fmt_rate(value) if record["kind"] in GROWTH_KINDS else fmt_number(value)
+    if record["kind"] in GROWTH_KINDS:
+        return fmt_rate(value)
+    return fmt_quantity(value, record.get("measure") or "")
 
 
 class NumberColumn(tables.Column):

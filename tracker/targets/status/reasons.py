@@ -11,7 +11,7 @@ from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
 from tracker.targets.models import MEASURE_IN_ENGLISH
-from tracker.targets.numbers import fmt_number, fmt_rate, quantize, to_decimal
+from tracker.targets.numbers import fmt_number, fmt_percent, fmt_quantity, fmt_rate, to_decimal
 from tracker.targets.period import months_label
 from tracker.targets.status.vocabulary import ACHIEVED, ON_TRACK, periods_completed, status_label
 
@@ -147,11 +147,11 @@ def cumulative(a):
     annual = to_decimal(target.target_value)
     completion = a.actual / annual if annual else None
     unit = measure(target)
+    kind_of = _get(target, "measure", "") or ""
     values = {
-        "period": months_label(a.as_of_month), "name": name(target), "actual": fmt_number(a.actual),
-        "measure": unit, "annual": fmt_number(annual), "expected": fmt_number(a.expected),
-        "completion": fmt_number(quantize(completion * 100, Decimal("0.1")) if completion is not None else None),
-        "gap": fmt_number(abs(a.gap)),
+        "period": months_label(a.as_of_month), "name": name(target), "actual": fmt_quantity(a.actual, kind_of),
+        "measure": unit, "annual": fmt_quantity(annual, kind_of), "expected": fmt_quantity(a.expected, kind_of),
+        "completion": fmt_percent(completion), "gap": fmt_quantity(abs(a.gap), kind_of),
     }
     if _get(target, "direction", "higher") == "lower":
         if a.actual > annual:
@@ -163,16 +163,29 @@ def cumulative(a):
         else:
             text = _("%(period)s %(name)s reached %(actual)s%(measure)s, within the %(expected)s%(measure)s "
                      "expected by now (ceiling %(annual)s%(measure)s)") % values
-    elif a.status == ACHIEVED:
+        return _framed(a, text)
+    if a.status == ACHIEVED:
         text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target "
                  "of %(annual)s%(measure)s") % values
-    elif a.gap < 0:
+        return _framed(a, text)
+    if a.gap < 0:
         text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
                  "%(gap)s%(measure)s behind the %(expected)s%(measure)s expected by now") % values
     else:
         text = _("%(period)s %(name)s reached %(actual)s%(measure)s, %(completion)s%% of the annual target; "
                  "at or ahead of the %(expected)s%(measure)s expected by now") % values
-    return _framed(a, text)
+    return _framed(a, text + _schedule(a.actual, a.expected, annual))
+
+
+def _schedule(actual, expected, annual):
+    """时序进度 as reports write it: completion against the share of the year's target expected by now, in points."""
+    if not annual:
+        return ""
+    done, due = Decimal(fmt_percent(actual / annual)), Decimal(fmt_percent(expected / annual))
+    values = {"points": fmt_number(abs(done - due), 1), "schedule": fmt_number(due, 1)}
+    if done < due:
+        return _("; %(points)s points behind the time schedule (%(schedule)s%%)") % values
+    return _("; %(points)s points ahead of the time schedule (%(schedule)s%%)") % values
 
 
 def _periods_ended(frequency, count):
@@ -191,7 +204,7 @@ def recurring(a):
     values = {
         "name": name(target), "held": fmt_number(a.actual),
         "ended": _periods_ended(frequency, periods_completed(target, a.month if a.late else a.as_of_month)),
-        "expected": fmt_number(a.expected), "missed": fmt_number(-a.gap),
+        "expected": fmt_quantity(a.expected, "次"), "missed": fmt_quantity(-a.gap, "次"),
         "required": fmt_number(to_decimal(target.target_value)), "period": months_label(a.as_of_month),
     }
     if a.status == ACHIEVED:
