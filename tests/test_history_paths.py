@@ -80,7 +80,7 @@ def test_it_records_the_import_command(world, tmp_path):
 def test_it_records_every_review_transition_with_the_reason(world):
     entry = make_entry(world.target, 3, Decimal("5"))
     review.submit(world.clerk, entry)
-    review.return_entry(world.reviewer, entry, "请补充说明")
+    review.transition(world.reviewer, entry, "return", "请补充说明")
     review.submit(world.clerk, entry)
     review.approve(world.reviewer, entry, "同意")
     review.reopen(world.reviewer, entry, "数据修订")

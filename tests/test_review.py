@@ -126,8 +126,8 @@ def test_it_refuses_approving_a_draft_or_reopening_a_submitted_entry(world):
 def test_it_returns_with_a_comment_and_the_clerk_corrects_and_resubmits(world):
     entry = entered(world, state=State.SUBMITTED)
     with pytest.raises(review.ReviewError, match="Give a reason"):
-        review.return_entry(world.reviewer, entry, comment="  ")
-    review.return_entry(world.reviewer, entry, comment="口径不对，请按累计数填报")
+        review.transition(world.reviewer, entry, "return", "  ")
+    review.transition(world.reviewer, entry, "return", "口径不对，请按累计数填报")
     entry.refresh_from_db()
     assert entry.state == State.RETURNED and entry.review_comment == "口径不对，请按累计数填报"
 
@@ -152,7 +152,7 @@ def test_it_keeps_the_first_submissions_timeliness_on_resubmission(world):
     today = timezone.localdate()
     entry = make_entry(world.target, today.month, Decimal("3"), year=today.year)
     review.submit(world.clerk, entry)
-    review.return_entry(world.reviewer, entry, "再核实")
+    review.transition(world.reviewer, entry, "return", "再核实")
     entry.refresh_from_db()
     entry.submitted_at = timezone.now() - datetime.timedelta(days=400)  # long ago, yet on time
     entry.save()
@@ -196,7 +196,7 @@ def test_it_bulk_approves_only_what_the_reviewer_may_review(world, django_assert
     draft = entered(world, month=5)
     theirs = make_entry(world.other_target, 3, Decimal("1"), state=State.SUBMITTED)
     with django_assert_max_num_queries(9):
-        result = review.bulk_approve(world.reviewer, ProgressEntry.objects.all(), comment="批量审核")
+        result = review.bulk_transition(world.reviewer, ProgressEntry.objects.all(), "approve", "批量审核")
     assert sorted(e.pk for e in result.done) == sorted(e.pk for e in mine)
     assert [(e.pk, msg) for e, msg in result.skipped] == [
         (draft.pk, "Q-1 2022-05 is Draft; only a submitted entry can be approved or returned.")]
@@ -213,7 +213,7 @@ def test_it_bulk_approves_in_a_fixed_number_of_queries(world, django_assert_max_
     for m in range(2, 12):
         entered(world, month=m, state=State.SUBMITTED)
     with django_assert_max_num_queries(9):
-        result = review.bulk_approve(world.reviewer, ProgressEntry.objects.all())
+        result = review.bulk_transition(world.reviewer, ProgressEntry.objects.all(), "approve")
     assert len(result.done) == 10
 
 

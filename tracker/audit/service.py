@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models.fields.files import FieldFile
 
 from tracker.audit.models import Change
+from tracker.targets.numbers import plain_number
 
 # Fields that change on every save and say nothing about the content.
 IGNORED = {"updated_at", "version"}
@@ -13,8 +14,7 @@ IGNORED = {"updated_at", "version"}
 
 def _plain(value):
     if isinstance(value, Decimal):
-        # Plain notation without trailing zeros: 10.0000 -> "10" (not "1E+1"), 12.50 -> "12.5".
-        return format(value.normalize(), "f")
+        return plain_number(value)  # 10.0000 -> "10" (not "1E+1"), 12.50 -> "12.5"
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     if isinstance(value, FieldFile):

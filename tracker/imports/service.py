@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from tracker.imports.parsing import ImportFileError, ParsedRow, Problem, parse
 from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.numbers import plain_number
 
 SOURCE = "import"
 # save_entries names fields; the file names columns.
@@ -96,11 +97,11 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
             "code": row.code,
             "name": target.name if target else "",
             "period": row.period,
-            "value": _text(row.value),
-            "comparator": _text(row.comparator),
+            "value": plain_number(row.value),
+            "comparator": plain_number(row.comparator),
             "note": row.note,
-            "old_value": _text(old.get("value")),
-            "old_comparator": _text(old.get("comparator")),
+            "old_value": plain_number(old.get("value")),
+            "old_comparator": plain_number(old.get("comparator")),
             "outcome": Outcome.ERROR if row.line in failed else outcome.get(key, Outcome.UNCHANGED),
         })
     return report
@@ -129,6 +130,3 @@ def _stored_values(entry_rows):
     ).values("target_id", "year", "month", "value", "comparator")
     return {(e["target_id"], e["year"], e["month"]): e for e in qs}
 
-
-def _text(number):
-    return "" if number is None else format(Decimal(number).normalize(), "f")

@@ -160,10 +160,6 @@ def approve(user, entry, comment="", source="admin", base_version=None):
     return transition(user, entry, "approve", comment, source, base_version)
 
 
-def return_entry(user, entry, comment, source="admin"):
-    return transition(user, entry, "return", comment, source)
-
-
 def reopen(user, entry, reason, source="admin"):
     return transition(user, entry, "reopen", reason, source)
 
@@ -201,7 +197,3 @@ def bulk_transition(user, queryset, action, comment="", source="admin action", s
         audit.record_many(history)
         result.done = changed
     return result
-
-
-def bulk_approve(user, queryset, comment="", source="admin action"):
-    return bulk_transition(user, queryset, "approve", comment, source)

@@ -18,7 +18,6 @@ import datetime
 from dataclasses import dataclass
 from functools import total_ordering
 
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -95,9 +94,6 @@ class Period:
     def deadline(self, due_working_day):
         """When the period's figures are due: the Nth working day of the next month (official calendar)."""
         return workdays.due_date(self.year, self.month, due_working_day)
-
-    def is_over(self, today=None):
-        return (today or timezone.localdate()) > self.end
 
     # --- names -----------------------------------------------------------------------------------
 
