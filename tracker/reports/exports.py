@@ -42,6 +42,7 @@ COLUMNS = (
     ("status_label", pgettext_lazy("report", "Status"), TEXT),
     ("reason", pgettext_lazy("report", "Reason"), TEXT),
     ("period", pgettext_lazy("report", "Figure for"), TEXT),
+    ("figure_note", pgettext_lazy("report", "About the figure"), TEXT),
 )
 
 CONTENT_TYPES = {

@@ -111,9 +111,9 @@ class DashboardView(PeriodMixin, TemplateView):
         return format_html_join(
             "\n",
             '<tr class="row-{}"><td>{}</td><td><a href="{}?period={}">{}</a></td><td>{}</td>'
-            '<td><span class="badge status-{}">{}</span></td><td>{}</td></tr>',
+            '<td><span class="badge status-{}">{}</span> <span class="figure-note">{}</span></td><td>{}</td></tr>',
             ((r["status"], r["code"], links.target_url(r["code"]), self.period, r["name"],
-              r["unit_name"], r["status"], r["status_label"], r["reason"]) for r in flagged),
+              r["unit_name"], r["status"], r["status_label"], r["figure_note"], r["reason"]) for r in flagged),
         )
 
 
