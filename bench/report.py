@@ -13,8 +13,10 @@ Goal: report page / bare SQL <= 3 on PostgreSQL.
 """
 
 import argparse
+import cProfile
 import datetime
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -158,6 +160,7 @@ def main():
     parser.add_argument("--targets", type=int, default=2000)
     parser.add_argument("--units", type=int, default=50)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--profile", action="store_true", help="also print where the report page spends its time")
     args = parser.parse_args()
 
     settings.ALLOWED_HOSTS = ["testserver"]
@@ -192,6 +195,10 @@ def main():
         sql = results["bare SQL (same rows)"]
         for label in ("report page (HTML)", "XLSX export"):
             print(f"{label} / bare SQL = {results[label] / sql:5.1f}")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(page)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
 if __name__ == "__main__":

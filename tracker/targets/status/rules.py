@@ -171,16 +171,16 @@ class Case:
         """Whether a figure of month `as_of` stands in for a report-month figure that is overdue."""
         return as_of is not None and as_of < self.month and self.overdue
 
-    def result(self, status, wording, **values):
-        entry = values.get("entry")
-        flags = {"correction": bool(getattr(entry, "correction", False)),
-                 "unreviewed": bool(getattr(entry, "unreviewed", False))}
-        rolled = values.get("rolled")
+    def result(self, status, wording, entry=None, rolled=None, as_of_month=None, **values):
         if rolled:
-            flags = {"correction": rolled.correction, "unreviewed": rolled.unreviewed}
-        late = status != ACHIEVED and self.late(values.get("as_of_month"))  # done is done, whenever reported
+            correction, unreviewed = rolled.correction, rolled.unreviewed
+        else:
+            correction = getattr(entry, "correction", False)
+            unreviewed = getattr(entry, "unreviewed", False)
+        late = status != ACHIEVED and self.late(as_of_month)  # done is done, whenever reported
         return Assessment(status=status, target=self.target, month=self.month, wording=wording, late=late,
-                          **flags, **values)
+                          correction=correction, unreviewed=unreviewed, entry=entry, rolled=rolled,
+                          as_of_month=as_of_month, **values)
 
 
 def capped(status):
