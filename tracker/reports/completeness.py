@@ -51,38 +51,38 @@ def completeness(targets_qs, year, month, today=None):
         when = reported_on(entry_state, stamp)
         if t.pk in rolls_up and when is None:
             continue
-        if when is not None and when <= today:
-            state = ON_TIME if when <= deadline else LATE
-        else:
-            when = None
-            state = PENDING if today <= deadline else MISSING
+        state, when = _standing(when, deadline, today)
         if t.lead_unit_id not in units:
             units[t.lead_unit_id] = {
                 "unit": lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
+                "figures": 0, "figures_reported": 0, "tasks": 0, "tasks_reported": 0,
                 "url": links.entry_screen_url(lead_unit, Period(year, month)),
             }
         unit = units[t.lead_unit_id]
-        unit["expected"] += 1
-        unit[state] += 1
         group = "figures" if t.kind in FIGURE_KINDS else "tasks"
-        unit[group] = unit.get(group, 0) + 1
-        unit[f"{group}_reported"] = unit.get(f"{group}_reported", 0) + (state in (ON_TIME, LATE))
+        for key in ("expected", state, group):
+            unit[key] += 1
+        unit[f"{group}_reported"] += state in (ON_TIME, LATE)
         items.append({
             "target": t, "unit": lead_unit, "state": state, "deadline": deadline, "reported_on": when,
             "entry_state": state_labels.get(entry_state, entry_state), "url": unit["url"],
         })
     rows = sorted(units.values(), key=lambda u: u["unit"].code)
-    for u in rows:
-        u["reported"] = u[ON_TIME] + u[LATE]
-        u["reporting_rate"] = _rate(u["reported"], u["expected"])
-        u["on_time_rate"] = _rate(u[ON_TIME], u["expected"])
-    totals = {k: sum(u.get(k, 0) for u in rows) for k in (
-        "expected", ON_TIME, LATE, MISSING, PENDING, "reported", "figures", "figures_reported", "tasks",
-        "tasks_reported")}
-    totals["reporting_rate"] = _rate(totals["reported"], totals["expected"])
-    totals["on_time_rate"] = _rate(totals[ON_TIME], totals["expected"])
+    counted = ("expected", ON_TIME, LATE, MISSING, PENDING, "figures", "figures_reported", "tasks", "tasks_reported")
+    totals = {k: sum(u[k] for u in rows) for k in counted}
+    for counts in (*rows, totals):
+        counts["reported"] = counts[ON_TIME] + counts[LATE]
+        counts["reporting_rate"] = _rate(counts["reported"], counts["expected"])
+        counts["on_time_rate"] = _rate(counts[ON_TIME], counts["expected"])
     items.sort(key=lambda i: (i["unit"].code, i["target"].code))
     return {"units": rows, "totals": totals, "items": items}
+
+
+def _standing(when, deadline, today):
+    """(state, day reported) of one expected figure: reported on time or late, pending, or missing."""
+    if when is not None and when <= today:
+        return (ON_TIME if when <= deadline else LATE), when
+    return (PENDING if today <= deadline else MISSING), None
 
 
 def _rate(part, whole):

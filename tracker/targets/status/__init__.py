@@ -1,9 +1,10 @@
 """The status engine: how a target stands at a report month, and why.
 
-The package in four parts, each importable on its own:
+The package in five parts, each importable on its own:
 
 - `vocabulary`: status keys and labels, thresholds, the Assessment returned;
-- `rules`: the pure rules per kind (no database) — `assess`, `judge`, `expected_value`;
+- `expectations`: what a target expects by a month (monthly plan curve, else linear) — `expected_value`;
+- `rules`: the pure rules per kind (no database) — `assess`, `judge`;
 - `reasons`: the one-line reason of each outcome, worded from the Assessment;
 - `loading`: loading many targets in a fixed number of queries — `load_period`, `assess_period`.
 

@@ -15,6 +15,7 @@ from tracker.targets.models import DEFAULT_DUE_WORKING_DAY
 from tracker.targets.numbers import Q4, quantize, to_decimal
 from tracker.targets.period import Period
 from tracker.targets.status import reasons
+from tracker.targets.status.expectations import TWELVE, expected_value, share
 from tracker.targets.status.vocabulary import (
     ACHIEVED,
     AT_RISK,
@@ -27,8 +28,6 @@ from tracker.targets.status.vocabulary import (
     Thresholds,
     periods_completed,
 )
-
-TWELVE = Decimal(12)
 
 
 def _get(obj, name, default=None):
@@ -47,57 +46,6 @@ def _latest_value(entries):
     for e in reversed(entries):
         if e.value is not None:
             return e
-    return None
-
-
-def _share(month):
-    return Decimal(month) / TWELVE
-
-
-def _curve_value(points, month, final, growth):
-    """Expected cumulative value (or rate) by `month` from a 分月计划 {month: value}.
-
-    Counts: linear between the known points, from 0 at month 0 and to the annual target at month 12.
-    Rates: the latest point at or before the month, else the target rate.
-    """
-    if not points:
-        return final if growth else None
-    if growth:
-        earlier = [m for m in points if m <= month]
-        return to_decimal(points[max(earlier)]) if earlier else final
-    known = {0: Decimal(0), **{m: to_decimal(v) for m, v in points.items()}}
-    if final is not None and 12 not in known:
-        known[12] = final
-    if month in known:
-        return known[month]
-    lower = max(m for m in known if m < month)
-    uppers = [m for m in known if m > month]
-    if not uppers:
-        return known[lower]
-    upper = min(uppers)
-    return known[lower] + (known[upper] - known[lower]) * (month - lower) / (upper - lower)
-
-
-def expected_value(target, month, plan_points=None, comparator=None):
-    """What the target expects by the end of `month`: a YTD rate for growth kinds, a cumulative value otherwise.
-
-    Margin targets need that month's comparator (None without it); milestones and qualitative tasks have none.
-    """
-    required = to_decimal(_get(target, "target_value"))
-    if required is None:
-        return None
-    kind = target.kind
-    if kind in ("growth", "margin"):
-        rate = _curve_value(plan_points or {}, month, required, growth=True)
-        if kind == "margin":
-            return None if comparator is None else to_decimal(comparator) + rate
-        return rate
-    if kind == "cumulative":
-        curve = _curve_value(plan_points or {}, month, required, growth=False)
-        return curve if curve is not None else required * _share(month)
-    if kind == "recurring":
-        per_year = PERIODS_PER_YEAR.get(_get(target, "frequency") or "year", 1)
-        return required * (month * per_year // 12) / per_year
     return None
 
 
@@ -292,7 +240,7 @@ def _assess_cumulative(case):
     expected = expected_value(target, judged, case.points)
     gap = actual - expected
     completion = actual / annual if annual else None
-    time_adjusted = completion / _share(judged) if completion is not None else None
+    time_adjusted = completion / share(judged) if completion is not None else None
     forecast = None
     if expected:
         # Pace so far carried to the year end: along the monthly plan when there is one.
