@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -111,7 +112,10 @@ class WorkerProcess:
                 if routing_key == self.queue:
                     channel.client.zrem(channel.unacked_index_key, tag)
                     channel.client.hdel(channel.unacked_key, tag)
-            channel.queue_delete(self.queue)
+            # Declared here so this connection knows its bindings: queue_delete removes only what it knows of.
+            queue = Queue(self.queue, Exchange(self.queue), routing_key=self.queue)(channel)
+            queue.declare()
+            queue.delete()
         self.producer.close()
 
     def log(self):
