@@ -62,7 +62,9 @@ class WorkerProcess:
             "REMINDER_SEND_LEASE_SECONDS": str(lease_seconds),
             "LOG_LEVEL": "INFO",
         })
-        self.producer = Celery("worker-process-producer", set_as_current=False, broker=broker_url)
+        self.producer = Celery("worker-process-producer", set_as_current=False)
+        # An explicit URL: Celery would otherwise take the CELERY_BROKER_URL of this process's environment.
+        self.connection = self.producer.connection_for_write(broker_url)
         self.proc = None
         self.starts = 0
 
@@ -83,7 +85,7 @@ class WorkerProcess:
             time.sleep(0.05)
 
     def send(self, reminder_id, attempt=1):
-        self.producer.send_task(SEND_TASK, args=(reminder_id, attempt), queue=self.queue)
+        self.producer.send_task(SEND_TASK, args=(reminder_id, attempt), queue=self.queue, connection=self.connection)
 
     def kill(self):
         """SIGKILL to the worker and its pool: nothing gets to finish, acknowledge or record anything."""
@@ -105,7 +107,7 @@ class WorkerProcess:
         """Stop the worker and remove what the broker still holds for its queue: the queue, and tasks a killed
         worker took that were not handed back yet (else a later worker on this Redis database would)."""
         self.stop()
-        with self.producer.connection_for_write() as conn:
+        with self.connection as conn:
             channel = conn.default_channel
             for tag, raw in channel.client.hgetall(channel.unacked_key).items():
                 _message, _exchange, routing_key = json.loads(raw)
