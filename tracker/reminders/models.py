@@ -2,7 +2,8 @@
 
 A `Reminder` row is the claim: it is inserted, under a unique key, before the
 email is sent, so a sweep that runs twice, two workers at once or a retried
-task never send the same email twice.
+task never send the same email twice. (One window remains, when a worker dies
+after the server took the email: see `delivery`.)
 """
 
 from email.utils import make_msgid, parseaddr
