@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
@@ -105,3 +106,58 @@ def test_only_administrators_edit_the_reporting_policy_and_the_default_cannot_be
     assert "已有默认规则；请选择单位或目标。" in errors
     assert "督办必须在催报期限之内。" in errors
     assert ReportingPolicy.objects.count() == 1
+
+
+def attention_rows(clerk):
+    """One row per situation, on days of their own; created now unless said otherwise."""
+    now = timezone.now()
+    ago = datetime.timedelta
+    rows = {}
+    for name, fields in {
+        "interrupted": {"status": "sending", "attempts": 1, "lease_until": now - ago(minutes=1)},
+        "sending": {"status": "sending", "attempts": 1, "lease_until": now + ago(minutes=4)},
+        "pending_long": {"status": "pending", "created_at": now - ago(hours=1)},
+        "pending": {"status": "pending"},
+        "failed": {"status": "failed", "attempts": 1, "error": "SMTPRecipientsRefused: 550"},
+        "failed_long_ago": {"status": "failed", "attempts": 1, "created_at": now - ago(days=8)},
+        "retried_often": {"status": "retry", "attempts": 3, "next_attempt_at": now + ago(minutes=4)},
+        "retried_once": {"status": "retry", "attempts": 1, "next_attempt_at": now + ago(minutes=1)},
+    }.items():
+        day = datetime.date(2022, 7, 1) + datetime.timedelta(days=len(rows))
+        rows[name] = Reminder.objects.create(user=clerk, recipient=clerk.email, kind="overdue", period="2022-06",
+                                             day=day, subject="s", **{"created_at": now, **fields})
+    return rows
+
+
+def test_the_needs_attention_filter_lists_stuck_failed_and_often_retried_emails(client, sent_log):
+    clerk, _leader = sent_log
+    rows = attention_rows(clerk)
+    client.force_login(make_user("adm-admin", make_unit("adm-bureau"), Role.ADMIN))
+
+    def listed(attention):
+        response = client.get(reverse(LOG), {"attention": attention})
+        assert response.status_code == 200
+        return {name for name, row in rows.items() if row in response.context["cl"].result_list}, response
+
+    names, response = listed("any")
+    assert names == {"interrupted", "pending_long", "failed", "retried_often"}
+    assert len(response.context["cl"].result_list) == 4  # the sent emails are not listed
+    content = response.content.decode()
+    assert "需要处理" in content and "卡住" in content and "近期发送失败" in content and "多次重试" in content
+    assert listed("stuck")[0] == {"interrupted", "pending_long"}
+    assert listed("failed")[0] == {"failed"}
+    assert listed("many_attempts")[0] == {"retried_often"}
+    assert listed("nonsense")[0] == set(rows)  # a hand-made URL shows everything, not an error
+
+
+def test_resending_leaves_an_email_being_sent_under_a_live_lease_alone(client, sent_log):
+    clerk, _leader = sent_log
+    rows = attention_rows(clerk)
+    client.force_login(make_user("adm-admin", make_unit("adm-bureau"), Role.ADMIN))
+    chosen = [rows[name].pk for name in ("interrupted", "sending", "failed")]
+
+    client.post(reverse(LOG), {"action": "retry_now", "_selected_action": chosen}, follow=True)
+
+    states = dict(Reminder.objects.filter(pk__in=chosen).values_list("pk", "status"))
+    assert states == {rows["interrupted"].pk: "retry", rows["sending"].pk: "sending", rows["failed"].pk: "retry"}
+    assert Reminder.objects.get(pk=rows["interrupted"].pk).lease_until is None

@@ -235,6 +235,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Scheduled sweeps send nothing before this local hour (the command runs whenever it is called).
 REMINDER_SEND_HOUR = env_int("REMINDER_SEND_HOUR", 8)
+# A worker sending a reminder holds it this long; if it has not recorded the outcome by then (it died), the sweep
+# or Celery's redelivered task sends it again. It must exceed the longest SMTP conversation: each step may take up
+# to EMAIL_TIMEOUT, so the default is ten times that (300 s with the 30 s default).
+REMINDER_SEND_LEASE_SECONDS = env_int("REMINDER_SEND_LEASE_SECONDS", 10 * env_int("EMAIL_TIMEOUT", 30))
+# The domain in reminder Message-IDs (stable across hosts); empty: the domain of DEFAULT_FROM_EMAIL.
+REMINDER_MESSAGE_ID_DOMAIN = os.environ.get("REMINDER_MESSAGE_ID_DOMAIN", "")
+# Redis broker: a message a worker took but never acknowledged (it died) is given to another worker after this
+# many seconds. It must exceed the longest retry countdown (1 h) plus the send lease, or a retry waiting on a
+# worker is handed out twice (harmless, the database decides, but wasted). Recovery after a crash does not wait
+# for it: the sweep takes an interrupted send back once its lease has run out.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200),
+}
 
 # Four eyes: a reviewer may not approve a figure they submitted themselves unless this is on.
 REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)

@@ -5,9 +5,12 @@ import logging
 from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+
+from tracker.reminders import recovery
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +47,26 @@ def _run(name, check, *args):
     return "ok"
 
 
+def check_reminders(report):
+    """Adds "reminders" ("ok", or "degraded" when emails need attention: see recovery) and "reminder_counts"."""
+    try:
+        counts = recovery.attention_counts(timezone.now())
+    except Exception as exc:
+        logger.warning("healthz: reminders check failed: %r", exc)
+        report["reminders"] = f"error: {type(exc).__name__}"
+        return
+    report["reminders"] = "degraded" if any(counts.values()) else "ok"
+    report["reminder_counts"] = counts
+
+
 @never_cache
 @require_GET
 def healthz(request):
     """200 when every configured dependency answers, else 503; the JSON body says which failed.
 
-    Not translated on purpose: monitoring tools parse these keys and values.
+    Reminders needing attention make "reminders": "degraded" (with counts) but not a 503: this check decides
+    whether a web host takes traffic, and a stuck email is no reason to take the site down. Monitoring alerts on
+    the value. Not translated on purpose: monitoring tools parse these keys and values.
     """
     report = {"database": _run("database", check_database)}
     broker_url = getattr(settings, "CELERY_BROKER_URL", "")
@@ -58,4 +75,8 @@ def healthz(request):
     else:
         report["broker"] = "not configured"
     healthy = all(value in ("ok", "not configured") for value in report.values())
+    if report["database"] == "ok":
+        check_reminders(report)
+    else:
+        report["reminders"] = "unknown"  # the counts are in the database
     return JsonResponse(report, status=200 if healthy else 503)

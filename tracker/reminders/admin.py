@@ -1,11 +1,37 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracker.accounts import scoping
+from tracker.reminders import recovery
 from tracker.reminders.models import Reminder
 from tracker.targets.models import ReportingPolicy
+
+ATTENTION_LABELS = {
+    "stuck": _("Stuck"),
+    "failed": _("Failed recently"),
+    "many_attempts": _("Retried often"),
+}
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Emails stuck (their send was interrupted, or nobody took them), failed, or retried often (see recovery)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("any", _("Any reason")), *ATTENTION_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "any":
+            return queryset.filter(recovery.needs_attention(timezone.now()))
+        if value in recovery.REASONS:
+            return queryset.filter(recovery.needs_attention(timezone.now(), value))
+        return queryset  # no choice, or an unknown one from a hand-made URL: everything
 
 
 @admin.register(ReportingPolicy)
@@ -34,8 +60,8 @@ class ReportingPolicyAdmin(admin.ModelAdmin):
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
     list_display = ("created_at", "recipient", "kind", "period", "day", "target_codes", "status", "attempts",
-                    "error_short")
-    list_filter = ("status", "kind", "period")
+                    "attention", "error_short")
+    list_filter = (NeedsAttentionFilter, "status", "kind", "period")
     search_fields = ("recipient", "user__username", "period", "subject")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
@@ -43,18 +69,23 @@ class ReminderAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Reminder._meta.fields]
     fieldsets = (
         (None, {"fields": ("user", "recipient", "language", "kind", "period", "day", "as_of", "targets")}),
-        (_("Delivery"), {"fields": ("status", "attempts", "next_attempt_at", "error", "created_at", "sent_at")}),
+        (_("Delivery"), {"fields": ("status", "attempts", "next_attempt_at", "lease_until", "message_id", "error",
+                                    "created_at", "sent_at")}),
         (_("Content"), {"fields": ("subject", "body_text", "body_html")}),
     )
 
     def get_queryset(self, request):
         # Reminders name people and their work: administrators see all, everyone else their own.
-        qs = super().get_queryset(request)
+        qs = recovery.with_attention(super().get_queryset(request), timezone.now())
         return qs if scoping.is_admin(request.user) else qs.filter(user=request.user)
 
     @admin.display(description=_("targets"))
     def target_codes(self, obj):
         return ", ".join(obj.targets)
+
+    @admin.display(description=_("needs attention"))
+    def attention(self, obj):
+        return ", ".join(str(label) for name, label in ATTENTION_LABELS.items() if getattr(obj, f"attention_{name}"))
 
     @admin.display(description=_("error"))
     def error_short(self, obj):
@@ -74,11 +105,12 @@ class ReminderAdmin(admin.ModelAdmin):
         if not scoping.is_admin(request.user):
             self.message_user(request, _("Only administrators can resend reminders."), messages.ERROR)
             return
-        # Attempts restart so the resend gets a full set of retries. "Sending" rows are stuck when a
-        # worker died mid-send: whether that email left is unknown, so resending is the admin's call.
-        count = queryset.filter(status__in=(Reminder.Status.FAILED, Reminder.Status.SENDING)).exclude(
-            subject="").update(
-            status=Reminder.Status.RETRY, attempts=0, next_attempt_at=timezone.now()
+        # Attempts restart so the resend gets a full set of retries. A "sending" row whose lease ran out had
+        # its worker die mid-send (the sweep also takes those back by itself); one under a live lease is being
+        # sent right now and is left alone.
+        resendable = Q(status=Reminder.Status.FAILED) | recovery.lease_expired(timezone.now())
+        count = queryset.filter(resendable).exclude(subject="").update(
+            status=Reminder.Status.RETRY, attempts=0, next_attempt_at=timezone.now(), lease_until=None
         )
         self.message_user(request, ngettext(
             "%(count)s email will be sent again at the next sweep.",

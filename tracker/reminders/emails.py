@@ -22,7 +22,9 @@ def render(name, context, language):
     return " ".join(subject.split()), text, html
 
 
-def build_message(subject, text, html, to):
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+def build_message(subject, text, html, to, message_id=None):
+    """The email; `message_id` (the reminder's own) replaces the fresh one Django would make for each send."""
+    headers = {"Message-ID": message_id} if message_id else None
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers)
     message.attach_alternative(html, "text/html")
     return message

@@ -2,8 +2,11 @@
 
 A `Reminder` row is the claim: it is inserted, under a unique key, before the
 email is sent, so a sweep that runs twice, two workers at once or a retried
-task never send the same email twice.
+task never send the same email twice. (One window remains, when a worker dies
+after the server took the email: see `delivery`.)
 """
+
+from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
 from django.db import models
@@ -11,8 +14,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def message_id_domain():
+    """The right-hand side of reminder Message-IDs: REMINDER_MESSAGE_ID_DOMAIN, else the sender's domain."""
+    domain = getattr(settings, "REMINDER_MESSAGE_ID_DOMAIN", "")
+    if not domain:
+        domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    return domain or "localhost"
+
+
+def new_message_id():
+    """A fresh Message-ID for a reminder, kept on the row so every attempt sends the same one."""
+    return make_msgid(idstring="reminder", domain=message_id_domain())
+
+
 class Reminder(models.Model):
-    """One email: claimed, then sent (or failed, or skipped), with what it said."""
+    """One email: claimed, then sent (or failed, or skipped), with what it said.
+
+    While a worker sends it, the row is `sending` and holds a lease until
+    `lease_until`; a row whose lease ran out (the worker died) is taken back by
+    the sweep or by Celery's redelivered task, and sent again with the same
+    `message_id`.
+    """
 
     class Kind(models.TextChoices):
         DUE_SOON = "due_soon", _("Due soon")
@@ -48,6 +70,14 @@ class Reminder(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    lease_until = models.DateTimeField(
+        _("lease until"), null=True, blank=True,
+        help_text=_("While sending: after this time the send is taken to have been interrupted and is tried again."),
+    )
+    message_id = models.CharField(
+        _("Message-ID"), max_length=255, blank=True, default=new_message_id,
+        help_text=_("The same on every attempt, so a resend after an interruption is recognisable."),
+    )
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -34,7 +34,7 @@ from django.utils.translation import ngettext, pgettext
 from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
-from tracker.reminders import emails
+from tracker.reminders import emails, recovery
 from tracker.reminders.models import Reminder
 from tracker.targets import status, workdays
 from tracker.targets.models import ProgressEntry, Target
@@ -472,10 +472,12 @@ def _sweep(today, now, deliver, dry_run):
 
 
 def hand_over_retries(now, deliver):
-    """Emails whose retry time has come, and claims nobody delivered (a lost task or process)."""
+    """Emails whose retry time has come, claims nobody delivered (a lost task or process), and sends whose
+    worker died (their lease ran out: see recovery)."""
     due = Reminder.objects.filter(
         Q(status=Reminder.Status.RETRY, next_attempt_at__lte=now)
         | Q(status=Reminder.Status.PENDING, created_at__lte=now - STALE_PENDING)
+        | recovery.lease_expired(now)
     ).values_list("pk", "attempts")
     count = 0
     for pk, attempts in due:

@@ -28,8 +28,12 @@ def sweep_reminders(day=None):
 
 @shared_task(bind=True, ignore_result=True)
 def send_reminder(self, reminder_id, attempt):
+    """Attempt `attempt` of a reminder. Redelivered by the broker after a worker died, it takes the row back only
+    if that attempt's lease has run out (and the sweep has not taken it first); otherwise it does nothing."""
     status = delivery.deliver(reminder_id, attempt)
     if status == Reminder.Status.RETRY and not self.request.is_eager:
         # On a worker, come back at the backoff time; the sweep also picks it up if this is lost.
-        send_reminder.apply_async((reminder_id, attempt + 1), countdown=delivery.retry_delay(attempt).total_seconds())
+        # The attempt made may be later than `attempt` (this task took back an interrupted one).
+        made = Reminder.objects.filter(pk=reminder_id).values_list("attempts", flat=True).first() or attempt
+        send_reminder.apply_async((reminder_id, made + 1), countdown=delivery.retry_delay(made).total_seconds())
     return status
