@@ -44,13 +44,15 @@ run: migrate
 reminders: migrate
 	$(RUN_ENV) $(PY) manage.py send_reminders $(if $(DATE),--date $(DATE)) $(if $(DRY),--dry-run)
 
-# Debian's chromium for the browser tests; best effort here, required in CI.
+# Debian's chromium for the browser tests, LibreOffice and poppler for the word-processor check of the
+# bulletin; best effort here, required in CI.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk libreoffice-writer-nogui poppler-utils
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v soffice && command -v pdftotext; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-	      || echo "WARNING: could not install chromium; browser tests will be skipped"; \
-	  else echo "NOTE: chromium not installed; browser tests will be skipped (apt-get install chromium)"; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
+	      || echo "WARNING: could not install $(SYSTEM_PACKAGES); their tests will be skipped"; \
+	  else echo "NOTE: $(SYSTEM_PACKAGES) not all installed; their tests will be skipped (apt-get install ...)"; fi; }
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)

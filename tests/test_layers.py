@@ -16,7 +16,8 @@ LAYERS = [
     {"accounts"},  # people, memberships and roles; who sees what (scoping)
     {"services"},  # writing figures and moving them through review
     {"adminkit"},  # admin pieces shared by every admin
-    {"entry", "setup", "reports", "reminders", "imports", "ops"},  # the apps by role
+    {"entry", "setup", "reports", "reminders", "imports"},  # the apps by role
+    {"ops"},  # the operator's tools, which look at the others (health of the reminders, backup, history)
 ]
 LAYER_OF = {app: n for n, apps in enumerate(LAYERS) for app in apps}
 

@@ -36,6 +36,11 @@ def completeness_url(period):
     return reverse("reports:completeness", args=[f"{period.year:04d}", f"{period.month:02d}"])
 
 
+def briefing_note_url(period):
+    """Where the next steps of the month's bulletin are saved."""
+    return reverse("reports:briefing_note", args=[f"{period.year:04d}", f"{period.month:02d}"])
+
+
 def dashboard_url(period):
     return reverse("reports:dashboard") + f"?period={period.key}"
 

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
-    name = 'tracker.reports'
+    name = "tracker.reports"
+    verbose_name = _("Reports")

@@ -14,8 +14,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from tracker.reports import briefing
 from tracker.reports.completeness import unreported_units
-from tracker.targets.numbers import fmt_quantity, places_for, plain_number
+from tracker.targets.numbers import places_for, plain_number
 from tracker.targets.period import Period
 from tracker.targets.status import STATUSES, gc_paused, status_label
 
@@ -187,48 +188,6 @@ def summary_text(summary, completeness, year, month):
 BRIEFING_COLUMNS = ("code", "name", "unit_name", "target", "actual", "expected", "gap", "status_label", "reason")
 
 
-def to_docx(rows, year, month, summary, completeness):
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Mm, Pt
-
-    doc = Document()
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Mm(297), Mm(210)
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(section, side, Mm(15))
-    doc.add_heading(_("Monthly progress briefing, %(period)s") % {"period": Period(year, month).label}, 0)
-    for text in summary_text(summary, completeness, year, month):
-        doc.add_paragraph(text)
-    columns = [(k, label) for k, label, _ in COLUMNS if k in BRIEFING_COLUMNS]
-    table = doc.add_table(rows=1, cols=len(columns))
-    table.style = "Table Grid"
-    for cell, (_key, label) in zip(table.rows[0].cells, columns, strict=True):
-        cell.text = str(label)
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    current_section = None
-    for row in rows:
-        if row["section"] != current_section:
-            current_section = row["section"]
-            merged = table.add_row().cells
-            merged[0].merge(merged[-1]).text = current_section
-        cells = table.add_row().cells
-        for cell, (key, _label) in zip(cells, columns, strict=True):
-            value = row.get(key)
-            is_number = isinstance(value, Decimal)
-            cell.text = fmt_quantity(value, row.get("measure") or "") if is_number else str(value or "")
-    for paragraph_row in table.rows:
-        for cell in paragraph_row.cells:
-            for paragraph in cell.paragraphs:
-                for run in paragraph.runs:
-                    run.font.size = Pt(9)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 def to_html(rows, year, month, summary, completeness):
     """A self-contained printable page (styles inline): for the command line and e-mail."""
     return render_to_string("reports/report_print.html", {
@@ -239,13 +198,13 @@ def to_html(rows, year, month, summary, completeness):
     }).encode("utf-8")
 
 
-def render(fmt, rows, year, month, summary=None, completeness=None):
+def render(fmt, rows, year, month, summary=None, completeness=None, next_steps=""):
     """The report in a format, as bytes."""
     with gc_paused():  # tens of thousands of short-lived cells, no cycles
-        return _render(fmt, rows, year, month, summary, completeness)
+        return _render(fmt, rows, year, month, summary, completeness, next_steps)
 
 
-def _render(fmt, rows, year, month, summary, completeness):
+def _render(fmt, rows, year, month, summary, completeness, next_steps):
     if fmt == "csv":
         return to_csv(rows, year, month)
     if fmt == "xlsx":
@@ -253,7 +212,7 @@ def _render(fmt, rows, year, month, summary, completeness):
     if fmt == "json":
         return to_json(rows, year, month)
     if fmt == "docx":
-        return to_docx(rows, year, month, summary, completeness)
+        return briefing.to_docx(briefing.build(rows, summary or {}, year, month, next_steps))
     if fmt == "html":
         return to_html(rows, year, month, summary, completeness)
     raise ValueError(fmt)
@@ -263,7 +222,8 @@ def filename(fmt, year, month):
     return f"report-{year}-{month:02d}.{fmt}"
 
 
-def response(fmt, rows, year, month, summary=None, completeness=None):
-    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness), content_type=CONTENT_TYPES[fmt])
+def response(fmt, rows, year, month, summary=None, completeness=None, next_steps=""):
+    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness, next_steps),
+                        content_type=CONTENT_TYPES[fmt])
     resp["Content-Disposition"] = f'attachment; filename="{filename(fmt, year, month)}"'
     return resp

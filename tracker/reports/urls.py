@@ -12,5 +12,9 @@ urlpatterns = [
         r"^reports/(?P<year>\d{4})-(?P<month>\d{2})/completeness/$",
         views.CompletenessView.as_view(), name="completeness",
     ),
+    re_path(
+        r"^reports/(?P<year>\d{4})-(?P<month>\d{2})/next-steps/$",
+        views.BriefingNoteView.as_view(), name="briefing_note",
+    ),
     path("targets/<str:code>/", views.TargetView.as_view(), name="target"),
 ]

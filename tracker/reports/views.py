@@ -4,23 +4,30 @@ Everything shown goes through tracker.accounts.scoping: a clerk sees only the
 targets of their units. Each page runs a fixed number of queries.
 """
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from tracker import links
 from tracker.accounts import scoping
-from tracker.reports import exports
+from tracker.accounts.models import Membership
+from tracker.audit import service as audit
+from tracker.reports import briefing, exports
 from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
+from tracker.reports.models import BriefingNote
 from tracker.reports.report import build_rows, report_targets, summarise
 from tracker.reports.tables import ReportTable
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target
@@ -37,6 +44,7 @@ from tracker.targets.status import (
 )
 
 EXPORT_FORMATS = ("csv", "xlsx", "docx")
+Role = Membership.Role
 # The query parameter that asks for an export (django-tables2's name for it).
 EXPORT_PARAM = "_export"
 
@@ -172,6 +180,10 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         clear.pop("status", None)
         context.update(summary=summary, status_links=status_links, all_url="?" + clear.urlencode(),
                        export_links=self.export_links(query))
+        if self.plan is not None and may_write_briefing(self.request.user):
+            context["briefing_form"] = BriefingNoteForm(initial={
+                "next_steps": briefing.next_steps_of(self.plan, self.year, self.month)})
+            context["briefing_url"] = links.briefing_note_url(self.period)
         return context
 
     def export_links(self, query):
@@ -195,8 +207,8 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         """The report as a file, rows in the order the user sorted them, all pages (exports.py writes it)."""
         rows = list(table.data.data)
         summary = summarise(rows)
-        done = completeness(self.object_list, self.year, self.month) if export_format == "docx" else None
-        return exports.response(export_format, rows, self.year, self.month, summary, done)
+        next_steps = briefing.next_steps_of(self.plan, self.year, self.month) if export_format == "docx" else ""
+        return exports.response(export_format, rows, self.year, self.month, summary, next_steps=next_steps)
 
 
 class CompletenessView(PeriodMixin, TemplateView):
@@ -274,3 +286,35 @@ class TargetView(PeriodMixin, TemplateView):
         if t.kind != "margin" and t.target_value is not None:
             hline = (pgettext("report", "Target"), t.target_value)
         return line_chart(series, [(m, Period(self.year, m).month_name) for m in months], str(t), hline=hline)
+
+
+def may_write_briefing(user):
+    """Reviewers, leaders and administrators write the bulletin's next steps; clerks do not."""
+    return scoping.is_admin(user) or bool(scoping.roles(user) & {Role.REVIEWER, Role.LEADER})
+
+
+class BriefingNoteForm(forms.Form):
+    next_steps = forms.CharField(
+        label=_("Next steps (下步工作), as the bulletin will print them"), required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+    )
+
+
+class BriefingNoteView(PeriodMixin, View):
+    """Save the 下步工作 text of the month's bulletin (POST only), with its history."""
+
+    period_in_url = True
+
+    def post(self, request, *args, **kwargs):
+        if self.plan is None or not may_write_briefing(request.user):
+            raise PermissionDenied
+        form = BriefingNoteForm(request.POST)
+        if not form.is_valid():
+            return bad_request(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        note, created = BriefingNote.objects.get_or_create(plan=self.plan, year=self.year, month=self.month)
+        before = None if created else audit.snapshot(note)
+        note.next_steps, note.updated_by = form.cleaned_data["next_steps"], request.user
+        note.save()
+        audit.record(note, request.user, "report", before)
+        messages.success(request, _("The next steps of the bulletin are saved."))
+        return redirect(links.report_url(self.period))

@@ -1,0 +1,407 @@
+"""The 月度调度通报: the month's bulletin as a bureau issues it, in the layout of GB/T 9704-2012 (党政机关公文格式).
+
+`build(...)` gathers what the bulletin says (one query for the clerks' 存在问题 and one for the
+next-steps text); `to_docx(briefing)` lays it out:
+
+- A4 portrait, type area 156 × 225 mm (top margin 37 mm, binding side 28 mm);
+- title in 2号 (22 pt) 方正小标宋简体, body in 3号 (16 pt) 仿宋_GB2312 at 22 lines of 28 characters,
+  first-level headings (一、) in 黑体 and second-level ones (（一）) in 楷体_GB2312, East Asian font
+  names set so Word on the recipient's machine uses them;
+- page numbers "— 1 —" in 4号 宋体, odd pages on the right and even pages on the left;
+- sections 一、总体情况 二、主要指标完成情况 三、各县区完成情况 四、存在问题 五、下步工作, then the issuing
+  office and the date written in full (2022年7月15日);
+- tables whose header row repeats on every page, column widths fitted to their content.
+
+The English export keeps the same structure.
+"""
+
+import datetime
+import io
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+
+from tracker.reports.models import BriefingNote
+from tracker.targets.models import ProgressEntry, Unit
+from tracker.targets.numbers import fmt_percent, fmt_quantity, fmt_rate
+from tracker.targets.period import Period
+from tracker.targets.ranks import competition_ranks
+from tracker.targets.status import STATUSES
+
+MM_PER_PT = 25.4 / 72
+TYPE_AREA_MM = (156, 225)
+LINES, CHARACTERS = 22, 28
+FONT_TITLE, FONT_BODY, FONT_HEADING, FONT_SUBHEADING, FONT_PAGE = (
+    "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312", "宋体")
+SIZE_TITLE, SIZE_BODY, SIZE_PAGE, SIZE_TABLE = 22, 16, 14, 10.5
+# Status cells shaded like the report's badges (red, yellow, green…), the word itself always written too.
+STATUS_FILL = {"off_track": "F4B6B0", "at_risk": "FBE3A1", "on_track": "C9E7C3", "achieved": "B7D7F0",
+               "no_data": "E3E3E3", "not_due": "F2F2F2"}
+NUMERALS = "一二三四五六七八九十"
+
+
+@dataclass
+class Briefing:
+    issuer: str
+    period: Period
+    title: str
+    overview: list  # paragraphs
+    indicators: list  # [dict(name, target, actual, schedule, gap, rank, status, status_label)]
+    counties: list  # [(sub-heading, [dict(place, unit, actual, completion, status_label)])]
+    problems: list  # [(section name, [(unit name, target name, text)])]
+    next_steps: str
+    issued_on: datetime.date
+    extras: dict = field(default_factory=dict)
+
+
+def issued_date(day):
+    """2022年7月15日 / 15 July 2022: the date as a bulletin writes it."""
+    if (get_language() or "").startswith("en"):
+        return day.strftime("%-d %B %Y")
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _issuer(rows, units):
+    """The issuing office: the unit at the top of the responsible units' tree."""
+    parents = dict(Unit.objects.values_list("pk", "parent_id"))
+    best = None
+    for row in rows:
+        unit_id, seen = row["unit_id"], set()
+        while parents.get(unit_id) and unit_id not in seen:
+            seen.add(unit_id)
+            unit_id = parents[unit_id]
+        best = best or unit_id
+    unit = units.get(best) or Unit.objects.filter(pk=best).first()
+    return unit.display_name if unit else ""
+
+
+def _target_text(row):
+    value = row["target"]
+    if value is None:
+        return "—"
+    if row["kind"] in ("growth", "margin"):
+        return fmt_rate(value) + ("%" if row["kind"] == "growth" else pgettext("points", " points"))
+    return fmt_quantity(value, row["measure"] or "") + (row["measure"] or "")
+
+
+def _actual_text(row):
+    if row["actual"] is None:
+        return "—"
+    if row["kind"] in ("growth", "margin"):
+        return fmt_rate(row["actual"]) + "%"
+    return fmt_quantity(row["actual"], row["measure"] or "") + (row["measure"] or "")
+
+
+def _schedule_text(row):
+    """完成率 and 时序进度 of a count (65.0% / 75.0%), or the gap of a rate in points."""
+    if row["kind"] in ("cumulative", "recurring") and row["completion"] is not None and row["target"]:
+        expected_share = row["expected"] / row["target"] if row["expected"] is not None else None
+        return f"{fmt_percent(row['completion'])}% / {fmt_percent(expected_share)}%"
+    return "—"
+
+
+def _gap_text(row):
+    if row["gap"] is None:
+        return "—"
+    text = fmt_rate(row["gap"]) if row["kind"] in ("growth", "margin") else fmt_quantity(row["gap"],
+                                                                                        row["measure"] or "")
+    return f"+{text}" if row["gap"] > 0 else text
+
+
+def _overview(summary, period):
+    counts = summary["by_status"]
+    values = {"period": period.label, "total": summary["total"],
+              **{key: counts[key] for key in STATUSES}}
+    paragraphs = [_(
+        "In %(period)s, %(total)s targets were scheduled: %(achieved)s achieved, %(on_track)s on track, "
+        "%(at_risk)s at risk, %(off_track)s off track, %(no_data)s without data and %(not_due)s not yet due."
+    ) % values]
+    return paragraphs
+
+
+def _double_half(rows, period):
+    """双过半 at mid-year: the counts past half the year's target as half the year has passed."""
+    if period.month != 6:
+        return None
+    counts = [r for r in rows if r["kind"] == "cumulative" and r["completion"] is not None and not r["parent_id"]]
+    if not counts:
+        return None
+    past = sum(1 for r in counts if r["completion"] >= 0.5)
+    return _("Half the year, half the task (双过半): %(past)s of %(count)s cumulative targets are past half of "
+             "their annual target.") % {"past": past, "count": len(counts)}
+
+
+def _counties(rows):
+    """For each decomposed target, its parts ranked among themselves (completion for counts, growth for rates)."""
+    by_parent = {}
+    for row in rows:
+        if row["parent_id"]:
+            by_parent.setdefault(row["parent_id"], []).append(row)
+    names = {r["target_id"]: r["name"] for r in rows}
+    tables = []
+    for parent_id, parts in by_parent.items():
+        rates = parts[0]["kind"] in ("growth", "margin")
+        values = {r["target_id"]: (r["actual"] if rates else r["completion"]) for r in parts}
+        places = competition_ranks(values)
+        parts.sort(key=lambda r: (places.get(r["target_id"], 10**6), r["unit_name"]))
+        tables.append((names.get(parent_id, ""), [{
+            "place": places.get(r["target_id"], "—"), "unit": r["unit_name"], "actual": _actual_text(r),
+            "completion": _schedule_text(r) if not rates else _gap_text(r), "status": r["status"],
+            "status_label": r["status_label"]} for r in parts]))
+    return tables
+
+
+def _problems(rows, year, month):
+    """The clerks' 存在问题 of the month, grouped by section in plan order and attributed to units."""
+    by_id = {r["target_id"]: r for r in rows}
+    found = (ProgressEntry.objects.filter(target_id__in=list(by_id), year=year, month=month)
+             .exclude(problems="").values_list("target_id", "problems"))
+    sections = {}
+    for target_id, text in found:
+        row = by_id[target_id]
+        sections.setdefault((row["section_number"], row["section"]), []).append(
+            (row["unit_name"], row["name"], " ".join(text.split())))
+    return [(name, items) for (_number, name), items in sorted(sections.items())]
+
+
+def next_steps_of(plan, year, month):
+    """The 下步工作 text written for the plan's month ('' when none)."""
+    if plan is None:
+        return ""
+    note = BriefingNote.objects.filter(plan=plan, year=year, month=month).values_list("next_steps", flat=True)
+    return note.first() or ""
+
+
+def build(rows, summary, year, month, next_steps="", today=None, units=None):
+    """What the bulletin for (year, month) says, from the report's rows (as the user may see them)."""
+    period = Period(year, month)
+    issuer = _issuer(rows, units or {})
+    title = _("%(issuer)s bulletin on the main industrial indicators and key tasks of the city, %(period)s") % {
+        "issuer": issuer, "period": period.label}
+    overview = _overview(summary, period)
+    double = _double_half(rows, period)
+    if double:
+        overview.append(double)
+    flagged = [r for r in summary["flagged"] if r["status"] == "off_track"]
+    if flagged:
+        overview.append(_("Off track: %(list)s.") % {"list": pgettext("list separator", "; ").join(
+            f"{r['name']}（{r['unit_name']}）" for r in flagged)})
+    indicators = [{
+        "name": r["name"], "target": _target_text(r), "actual": _actual_text(r), "schedule": _schedule_text(r),
+        "gap": _gap_text(r), "rank": r.get("rank") or "—", "status": r["status"], "status_label": r["status_label"],
+    } for r in rows if not r["parent_id"] and r["kind"] in ("growth", "margin", "cumulative", "recurring")]
+    return Briefing(issuer, period, title, overview, indicators, _counties(rows), _problems(rows, year, month),
+                    next_steps, today or timezone.localdate())
+
+
+# --- the document -----------------------------------------------------------------------------------------
+
+
+def _fonts(run_or_style, name, size):
+    """Latin and East Asian font names both set: Word uses w:eastAsia for Chinese characters."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    font = run_or_style.font
+    font.name, font.size = name, Pt(size)
+    element = run_or_style.element if hasattr(run_or_style, "element") else run_or_style._element
+    rpr = element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(fonts)
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attribute), name)
+
+
+def _page_number_field(paragraph):
+    """"— PAGE —": a PAGE field between two dashes."""
+    from docx.oxml.ns import qn
+
+    run = paragraph.add_run("— ")
+    _fonts(run, FONT_PAGE, SIZE_PAGE)
+    field_run = paragraph.add_run()
+    _fonts(field_run, FONT_PAGE, SIZE_PAGE)
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            element = field_run._r.makeelement(qn("w:fldChar"), {qn("w:fldCharType"): kind})
+        else:
+            element = field_run._r.makeelement(qn("w:instrText"), {qn("xml:space"): "preserve"})
+            element.text = text
+        field_run._r.append(element)
+    run = paragraph.add_run(" —")
+    _fonts(run, FONT_PAGE, SIZE_PAGE)
+
+
+def _layout(doc):
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+    from docx.shared import Mm, Pt
+
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    width, height = TYPE_AREA_MM
+    section.top_margin, section.left_margin = Mm(37), Mm(28)
+    section.right_margin, section.bottom_margin = Mm(210 - 28 - width), Mm(297 - 37 - height)
+    section.footer_distance = Mm(297 - 37 - height - 7 - SIZE_PAGE * MM_PER_PT)  # 7 mm below the type area
+    normal = doc.styles["Normal"]
+    _fonts(normal, FONT_BODY, SIZE_BODY)
+    paragraph_format = normal.paragraph_format
+    paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph_format.line_spacing = Pt(height / LINES / MM_PER_PT)  # 22 lines in the type area
+    paragraph_format.space_before = paragraph_format.space_after = Pt(0)
+    # Page numbers: odd pages on the right, even ones on the left (one character in from the edge).
+    doc.settings.odd_and_even_pages_header_footer = True
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT), (section.even_page_footer,
+                                                                         WD_ALIGN_PARAGRAPH.LEFT)):
+        paragraph = footer.paragraphs[0]
+        paragraph.alignment = align
+        indent = Pt(SIZE_PAGE)
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            paragraph.paragraph_format.right_indent = indent
+        else:
+            paragraph.paragraph_format.left_indent = indent
+        _page_number_field(paragraph)
+
+
+def _paragraph(doc, text, font=FONT_BODY, size=SIZE_BODY, indent=True, align=None, style=None):
+    from docx.shared import Pt
+
+    paragraph = doc.add_paragraph(style=style)
+    if indent:
+        paragraph.paragraph_format.first_line_indent = Pt(size * 2)  # two characters
+    if align is not None:
+        paragraph.alignment = align
+    run = paragraph.add_run(text)
+    _fonts(run, font, size)
+    return paragraph
+
+
+def _heading(doc, number, text, level=1):
+    """一、总体情况 in 黑体; （一）… in 楷体. Outline levels set, so Word's navigation pane lists them."""
+    from docx.oxml.ns import qn
+
+    label = f"{NUMERALS[number - 1]}、{text}" if level == 1 else f"（{NUMERALS[number - 1]}）{text}"
+    paragraph = _paragraph(doc, label, FONT_HEADING if level == 1 else FONT_SUBHEADING)
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.append(ppr.makeelement(qn("w:outlineLvl"), {qn("w:val"): str(level - 1)}))
+    return paragraph
+
+
+def _shade(cell, fill):
+    from docx.oxml.ns import qn
+
+    tcpr = cell._tc.get_or_add_tcPr()
+    tcpr.append(tcpr.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): fill}))
+
+
+def _table(doc, headers, rows, widths_chars, status_column=None):
+    """A table whose header row repeats on every page; columns sized to their content (in characters)."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    total = sum(widths_chars)
+    widths = [Mm(TYPE_AREA_MM[0] * w / total) for w in widths_chars]
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid, which LibreOffice and WPS read
+    header = table.rows[0]
+    trpr = header._tr.get_or_add_trPr()
+    trpr.append(trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
+    for values, status in [(headers, None), *rows]:
+        row = header if values is headers else table.add_row()
+        row_pr = row._tr.get_or_add_trPr()
+        row_pr.append(row_pr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))  # a row stays on one page
+        cells = row.cells
+        for index, (cell, value) in enumerate(zip(cells, values, strict=True)):
+            cell.width = widths[index]
+            paragraph = cell.paragraphs[0]
+            paragraph.paragraph_format.first_line_indent = Pt(0)
+            paragraph.paragraph_format.line_spacing = Pt(SIZE_TABLE * 1.5)
+            run = paragraph.add_run(str(value))
+            _fonts(run, FONT_HEADING if values is headers else FONT_BODY, SIZE_TABLE)
+            if status and index == status_column:
+                _shade(cell, STATUS_FILL.get(status, "FFFFFF"))
+    return table
+
+
+def _em(text):
+    """The width of a text in Chinese characters: a Latin letter or digit is half of one."""
+    return sum(1 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in str(text))
+
+
+def _widths(headers, rows):
+    """Column widths in Chinese characters: the widest cell (a header may wrap onto two lines), at most 12,
+    plus the cell's padding, so short figures never break inside a number."""
+    widths = [max(2.0, _em(h) / 2) for h in headers]
+    for values, _status in rows:
+        for index, value in enumerate(values):
+            widths[index] = min(12.0, max(widths[index], _em(value)))
+    return [width + 2 for width in widths]
+
+
+def to_docx(briefing):
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    doc = Document()
+    _layout(doc)
+    _paragraph(doc, briefing.title, FONT_TITLE, SIZE_TITLE, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph(doc, "", indent=False)
+
+    _heading(doc, 1, pgettext("briefing", "Overall"))
+    for text in briefing.overview:
+        _paragraph(doc, text)
+
+    _heading(doc, 2, pgettext("briefing", "Main indicators"))
+    headers = [pgettext("briefing", "Indicator"), pgettext("briefing", "Target"),
+               pgettext("briefing", "Year to date (%(months)s)") % {"months": briefing.period.months_label},
+               pgettext("briefing", "Completion / schedule"), pgettext("briefing", "Gap"),
+               pgettext("briefing", "Rank"), pgettext("briefing", "Status")]
+    rows = [([r["name"], r["target"], r["actual"], r["schedule"], r["gap"], r["rank"], r["status_label"]],
+             r["status"]) for r in briefing.indicators]
+    if rows:
+        _table(doc, headers, rows, _widths(headers, rows), status_column=6)
+    else:
+        _paragraph(doc, _("No indicator is tracked by a figure this month."))
+
+    _heading(doc, 3, pgettext("briefing", "Counties and districts"))
+    if not briefing.counties:
+        _paragraph(doc, _("No target is decomposed among counties and districts."))
+    for number, (name, parts) in enumerate(briefing.counties, start=1):
+        _heading(doc, number, name, level=2)
+        headers = [pgettext("briefing", "Place"), pgettext("briefing", "Unit"),
+                   pgettext("briefing", "Year to date"), pgettext("briefing", "Completion / schedule"),
+                   pgettext("briefing", "Status")]
+        rows = [([p["place"], p["unit"], p["actual"], p["completion"], p["status_label"]], p["status"])
+                for p in parts]
+        _table(doc, headers, rows, _widths(headers, rows), status_column=4)
+
+    _heading(doc, 4, pgettext("briefing", "Problems"))
+    if not briefing.problems:
+        _paragraph(doc, _("No problems were reported this month."))
+    for number, (section, items) in enumerate(briefing.problems, start=1):
+        _heading(doc, number, section, level=2)
+        for unit, target, text in items:
+            _paragraph(doc, _("%(unit)s (%(target)s): %(text)s") % {"unit": unit, "target": target, "text": text})
+
+    _heading(doc, 5, pgettext("briefing", "Next steps"))
+    for text in [line for line in (briefing.next_steps or "").splitlines() if line.strip()] or [
+            _("(To be written by the reviewer or leader before the bulletin is issued.)")]:
+        _paragraph(doc, text.strip())
+
+    _paragraph(doc, "", indent=False)
+    _paragraph(doc, briefing.issuer, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    _paragraph(doc, issued_date(briefing.issued_on), indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
