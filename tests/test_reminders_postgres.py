@@ -13,7 +13,8 @@ from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.reminders import delivery
 from tracker.reminders.models import Reminder
-from tracker.reminders.sweep import plan_emails, sweep
+from tracker.reminders.planning import plan_emails
+from tracker.reminders.sweep import sweep
 
 Role = Membership.Role
 
