@@ -201,6 +201,8 @@ REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)
 
 # Upload limits (imports and evidence files).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# Longest progress note or problems text an entry may hold, on every write path.
+ENTRY_TEXT_MAX_CHARS = env_int("ENTRY_TEXT_MAX_CHARS", 2000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
 # Behind a reverse proxy, the client IP comes from this header when set

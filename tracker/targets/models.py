@@ -500,3 +500,18 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
     elif comparator is not None:
         errors["comparator"] = _("This target has no comparator series; leave it empty.")
     return errors
+
+
+ENTRY_TEXT_FIELDS = ("note", "problems")
+
+
+def validate_entry_text(values):
+    """Field errors for a note or problems text over ENTRY_TEXT_MAX_CHARS; used by save_entries and imports."""
+    limit = settings.ENTRY_TEXT_MAX_CHARS
+    errors = {}
+    for name in ENTRY_TEXT_FIELDS:
+        length = len(values.get(name) or "")
+        if length > limit:
+            errors[name] = _("This text has %(length)s characters; at most %(limit)s are allowed.") % {
+                "length": f"{length:,}", "limit": f"{limit:,}"}
+    return errors
