@@ -1,5 +1,5 @@
-"""QA: garbage uploads (a PNG renamed .csv, an empty file, UTF-16, a fake .xlsx) give a clear message in the
-user's language, with no raw keys, and write nothing."""
+"""QA: garbage uploads (a PNG renamed .csv, an empty file, UTF-16, a fake .xlsx, limits, Shift-JIS) give a clear
+message in the user's language, with no raw keys, and write nothing."""
 
 import base64
 
@@ -65,3 +65,16 @@ def test_it_does_not_say_there_are_no_rows_when_there_are(clerk_client):
     page = preview(clerk_client, "one.csv", b"target,period,value,comparator,note\r\nQC-1,2022-03,5,,\r\n")
     assert 'id="no-rows"' not in page
     assert "确认导入" in page
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"target,period,value,comparator,note" + b",x" * 60 + b"\r\n", "表头超过 50 列。请删除导入不需要的列。"),
+    (b'target,period,value,comparator,note\r\nQC-1,2022-03,1,,"open\r\n',
+     "第 2 行（文件第 2 行）：引号（&quot;）不成对"),
+    ("target,period,value,comparator,note\r\nQC-1,2022-03,1,,今月の進捗は計画どおりです\r\n".encode("cp932"),
+     "该文件看起来是 Shift-JIS 编码的文本，而不是简体中文（GB18030）"),
+])
+def test_limits_and_encodings_are_explained_in_chinese(clerk_client, data, message):
+    page = preview(clerk_client, "bad.csv", data)
+    assert message in page
+    assert not ProgressEntry.objects.exists()

@@ -47,7 +47,7 @@ def run_import(user, data, dry_run=False, today=None, source=SOURCE):
     try:
         parsed = parse(data)
     except ImportFileError as exc:
-        return ImportReport(problems=[Problem(None, "file", str(exc))])
+        return ImportReport(problems=[Problem(exc.line, "file", str(exc))])
     report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems,
                          letters=parsed.letters)
     report.skipped = parsed.skipped

@@ -24,6 +24,8 @@ from tracker.imports.workbook import build_template, template_file_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROWS_PER_PAGE = 500
+# However many problems a file has, a page shows this many (the count says how many there are).
+PROBLEMS_PER_PAGE = 200
 
 
 def _render(request, template, title, **context):
@@ -71,12 +73,15 @@ def batch_detail(request, pk):
     # Rows that could not be read at all appear only among the problems.
     counts[Outcome.ERROR] = len({p["line"] for p in batch.problems if p["line"]})
     page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    problem_page = Paginator(batch.problems, PROBLEMS_PER_PAGE).get_page(request.GET.get("problems"))
     earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
                .exclude(pk=batch.pk).order_by("-applied_at").first())
     title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
     return _render(
         request, "imports/batch.html", title % {"file": batch.file_name},
-        batch=batch, page=page, columns=COLUMN_LABELS, problems=[Problem(**p) for p in batch.problems], earlier=earlier,
+        batch=batch, page=page, columns=COLUMN_LABELS, earlier=earlier,
+        problems=[Problem(**p) for p in problem_page.object_list], problem_page=problem_page,
+        problem_count=len(batch.problems),
         counts={name: counts.get(name, 0) for name in (Outcome.CREATED, Outcome.CHANGED, Outcome.UNCHANGED,
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
