@@ -283,7 +283,7 @@ def upload(client, data, name):
 def test_a_bad_file_is_a_problem_on_the_preview_and_nothing_is_written(clerk_client, name, make, message):
     batch, page = upload(clerk_client, make(), name)
     assert message in page
-    assert not batch.can_confirm and batch.rows == []
+    assert not batch.can_confirm and not batch.can_refresh and batch.rows == []
     assert not ProgressEntry.objects.exists()
 
 
