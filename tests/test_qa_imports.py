@@ -1,7 +1,8 @@
-"""QA: garbage uploads (a PNG renamed .csv, an empty file, UTF-16, a fake .xlsx) give a clear message in the
-user's language, with no raw keys, and write nothing."""
+"""QA: garbage uploads (a PNG renamed .csv, an empty file, UTF-16, a fake .xlsx, limits, Shift-JIS) and a refused
+confirm give a clear message in the user's language, with no raw keys, and write nothing."""
 
 import base64
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,7 +10,8 @@ from django.urls import reverse
 
 from tests.factories import make_target, make_unit, make_user
 from tracker.imports.models import ImportBatch
-from tracker.targets.models import ProgressEntry
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import ProgressEntry, Target
 
 pytestmark = pytest.mark.django_db
 PNG = base64.b64decode(
@@ -65,3 +67,32 @@ def test_it_does_not_say_there_are_no_rows_when_there_are(clerk_client):
     page = preview(clerk_client, "one.csv", b"target,period,value,comparator,note\r\nQC-1,2022-03,5,,\r\n")
     assert 'id="no-rows"' not in page
     assert "确认导入" in page
+
+
+def test_a_refused_confirm_names_the_colleagues_figure_in_chinese(clerk_client):
+    target = Target.objects.get(code="QC-1")
+    entry = ProgressEntry.objects.create(target=target, year=2022, month=3, value=Decimal("5"))
+    response = clerk_client.post(reverse("imports:upload"), {
+        "file": SimpleUploadedFile("p.csv", b"target,period,value,comparator,note\r\nQC-1,2022-03,777,,\r\n")})
+    batch = ImportBatch.objects.get()
+    colleague = make_user("colleague", unit=target.lead_unit)
+    assert save_entries(colleague, [EntryRow(target, 2022, 3, {"value": Decimal("888")}, entry.version)], "x").ok
+    page = clerk_client.post(reverse("imports:confirm", args=[batch.pk]), follow=True).content.decode()
+    assert response.status_code == 302
+    assert "未写入任何数据：在您预览之后，有 1 个数据已被他人修改（见问题列表）。" in page
+    assert "QC-1 已被 colleague 修改（现为 888）；请刷新后重试。" in page
+    assert 'value="刷新预览"' in page
+    assert ProgressEntry.objects.get().value == Decimal("888")
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"target,period,value,comparator,note" + b",x" * 60 + b"\r\n", "表头超过 50 列。请删除导入不需要的列。"),
+    (b'target,period,value,comparator,note\r\nQC-1,2022-03,1,,"open\r\n',
+     "第 2 行（文件第 2 行）：引号（&quot;）不成对"),
+    ("target,period,value,comparator,note\r\nQC-1,2022-03,1,,今月の進捗は計画どおりです\r\n".encode("cp932"),
+     "该文件看起来是 Shift-JIS 编码的文本，而不是简体中文（GB18030）"),
+])
+def test_limits_and_encodings_are_explained_in_chinese(clerk_client, data, message):
+    page = preview(clerk_client, "bad.csv", data)
+    assert message in page
+    assert not ProgressEntry.objects.exists()

@@ -254,6 +254,14 @@ REVIEW_SELF_APPROVAL = env_bool("REVIEW_SELF_APPROVAL", False)
 
 # Upload limits (imports and evidence files).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# What one imported file may hold, so that no upload can tie up a worker (see README, Importing).
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 50)
+IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int("IMPORT_XLSX_MAX_UNPACKED_BYTES", 50 * 1024 * 1024)
+# Reading a file stops after this long; keep it well under GUNICORN_TIMEOUT (30 s), which also covers the checks.
+IMPORT_TIME_BUDGET_SECONDS = env_int("IMPORT_TIME_BUDGET_SECONDS", 15)
+# Longest progress note or problems text an entry may hold, on every write path.
+ENTRY_TEXT_MAX_CHARS = env_int("ENTRY_TEXT_MAX_CHARS", 2000)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
 # Login lockouts (django-axes, see tracker.accounts.lockout): after LOGIN_FAILURE_LIMIT failures for one

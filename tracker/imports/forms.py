@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
@@ -34,9 +36,13 @@ class TemplateForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("File"), help_text=_("CSV (UTF-8 or GB18030) or XLSX, e.g. the filled-in template.")
-    )
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "CSV (UTF-8 or GB18030) or XLSX, e.g. the filled-in template; at most %(rows)s rows and %(size)s."
+        ) % {"rows": f"{settings.IMPORT_MAX_ROWS:,}", "size": filesizeformat(settings.IMPORT_MAX_BYTES)}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

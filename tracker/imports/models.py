@@ -9,7 +9,9 @@ class ImportBatch(models.Model):
     """The rows read from one upload, kept so that "confirm" applies exactly what was previewed.
 
     Only parsed values are kept (never the file); confirming runs them through
-    the entry service again, so rights, locks and values are checked anew.
+    the entry service again, so rights, locks and values are checked anew, and
+    each row's stored `version` makes a figure changed since the preview a
+    conflict. "Refresh" checks the kept rows again against what is stored now.
     """
 
     class Status(models.TextChoices):
@@ -27,6 +29,8 @@ class ImportBatch(models.Model):
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     rows = models.JSONField(_("rows"), default=list)
     problems = models.JSONField(_("problems"), default=list)
+    # The part of `problems` found in the file itself: no re-check of the kept rows can clear them.
+    file_problems = models.JSONField(_("problems in the file"), default=list, blank=True)
     skipped = models.PositiveIntegerField(_("rows left empty"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
     changed = models.PositiveIntegerField(_("changed"), default=0)
@@ -43,3 +47,7 @@ class ImportBatch(models.Model):
     @property
     def can_confirm(self):
         return self.status == self.Status.PREVIEWED and not self.problems and bool(self.rows)
+
+    @property
+    def can_refresh(self):
+        return self.status == self.Status.PREVIEWED and not self.file_problems and bool(self.rows)

@@ -9,6 +9,11 @@ Two layouts are accepted, in either format:
 Parsing checks only the file itself (columns, numbers, periods); whether a
 target exists, may be touched or is locked is decided afterwards by
 `tracker.services.entries.save_entries`, like every other write.
+
+Files are read as a stream of rows: the header is checked before the body is
+read, and reading stops at the first limit passed (IMPORT_MAX_ROWS,
+IMPORT_MAX_COLUMNS, IMPORT_XLSX_MAX_UNPACKED_BYTES, IMPORT_TIME_BUDGET_SECONDS),
+so no upload holds a worker for long or fills its memory.
 """
 
 import codecs
@@ -17,8 +22,10 @@ import datetime
 import functools
 import io
 import re
+import time
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -26,8 +33,11 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
+from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.utils import get_column_letter
 
+from tracker.imports.charset import foreign_encoding
+from tracker.targets.models import Target, validate_entry_text
 from tracker.targets.period import Period
 
 # Column keys, in template order, with their labels. The labels are the
@@ -71,15 +81,25 @@ FILE_LABEL = pgettext_lazy("import column", "Whole file")
 # Bounds of ProgressEntry's DecimalField(max_digits=16, decimal_places=4).
 MAX_ABS = Decimal("1e12")
 PLACES = Decimal("0.0001")
-# An .xlsx is a zip archive; refuse archives that unpack to far more than the upload limit.
-XLSX_MAX_RATIO = 40
 HEADER_SEARCH_ROWS = 20
+# A header's "target" cell is looked for this far to the right (a real header is never that wide).
+HEADER_SEARCH_COLUMNS = 1000
+# Empty rows are not counted as rows, but a sheet may hold at most this many times IMPORT_MAX_ROWS rows in all:
+# the XML reader keeps a little memory for every row it has passed, filled or not.
+ALL_ROWS_FACTOR = 10
+# Cell text quoted back in a message is cut to this length.
+SHOWN_CHARS = 40
+CODE_MAX_CHARS = Target._meta.get_field("code").max_length
 
 LANGUAGES = ("zh-hans", "en")
 
 
 class ImportFileError(Exception):
-    """The file as a whole cannot be read; the message says why, for a person."""
+    """The file as a whole cannot be read; the message says why, for a person (and `line`, where known)."""
+
+    def __init__(self, message, line=None):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass
@@ -112,6 +132,8 @@ class ParsedRow:
     value: Decimal | None = None
     comparator: Decimal | None = None
     note: str = ""
+    # The stored entry's version when the preview was made (0: there was none); None: not checked.
+    base_version: int | None = None
 
     @property
     def period(self):
@@ -164,7 +186,7 @@ def _sheet_aliases():
     return table
 
 
-# Reading bytes into a table of cells
+# Reading bytes into rows of cells
 
 def check_size(size):
     limit = settings.IMPORT_MAX_BYTES
@@ -173,8 +195,27 @@ def check_size(size):
             "size": f"{size:,}", "limit": f"{limit:,}"})
 
 
+class TimeBudget:
+    """Reading a file stops with a clear message once IMPORT_TIME_BUDGET_SECONDS have passed."""
+
+    def __init__(self, seconds=None):
+        self.seconds = settings.IMPORT_TIME_BUDGET_SECONDS if seconds is None else seconds
+        self.deadline = time.monotonic() + self.seconds
+
+    def check(self):
+        if time.monotonic() > self.deadline:
+            raise ImportFileError(_(
+                "Reading the file took longer than %(seconds)s seconds, the limit. "
+                "Split it into smaller files, or save it as CSV."
+            ) % {"seconds": self.seconds})
+
+
 def read_table(data):
-    """The cells of the file's first sheet, as a list of rows (lists of values)."""
+    """The cells of the file's first sheet, as an iterator of rows (lists of values).
+
+    Whole-file problems found before the first row (size, format, encoding, a
+    zip bomb) raise ImportFileError at once; later ones while iterating.
+    """
     check_size(len(data))
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
@@ -196,46 +237,169 @@ def decode_text(data):
         data = data[len(codecs.BOM_UTF8):]
     if b"\x00" in data:
         raise ImportFileError(_("This is not a CSV or XLSX file."))
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(_(
-        "The file's text encoding is neither UTF-8 nor GB18030. Save it as CSV UTF-8, as CSV (GB18030) or as .xlsx."
-    ))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ImportFileError(_(
+            "The file's text encoding is neither UTF-8 nor GB18030. "
+            "Save it as CSV UTF-8, as CSV (GB18030) or as .xlsx."
+        )) from None
+    # GB18030 decodes nearly any bytes: Japanese or Traditional-Chinese files would come out garbled.
+    other = foreign_encoding(data, text)
+    if other:
+        raise ImportFileError(_(
+            "The file looks like %(encoding)s text, not Simplified Chinese (GB18030); read as GB18030 it would "
+            "come out garbled. Save it as CSV UTF-8 and upload it again."
+        ) % {"encoding": other})
+    if other == "":
+        raise ImportFileError(_(
+            "Read as GB18030 the file's text is mostly unusual characters, so it is probably in another encoding. "
+            "Save it as CSV UTF-8 and upload it again."
+        ))
+    return text
 
 
 def _read_csv(text):
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text
     delimiter = ","
     if "," not in first_line:
         delimiter = "\t" if "\t" in first_line else (";" if ";" in first_line else ",")
-    try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    except csv.Error as exc:
-        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": exc})
+    # strict: a quote that is not closed is an error, instead of swallowing the rows after it.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row_number = 0
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(_csv_error(exc, row_number + 1, start), line=row_number + 1) from None
+        row_number += 1
+        _check_swallowed_rows(row, delimiter, row_number)
+        yield row
+
+
+def _csv_error(exc, row, line):
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return _("Row %(row)s (line %(line)s of the file): a cell is far too long to be read.") % {
+            "row": row, "line": line}
+    if "expected after" in text or "unexpected end of data" in text:
+        return _(
+            "Row %(row)s (line %(line)s of the file): its quotation marks (\") do not pair up, so this row and "
+            "the ones after it cannot be read reliably. Close or remove the quote, then upload the file again."
+        ) % {"row": row, "line": line}
+    return _("Row %(row)s (line %(line)s of the file): the CSV file is malformed (%(error)s).") % {
+        "row": row, "line": line, "error": text}
+
+
+def _check_swallowed_rows(row, delimiter, row_number):
+    """A quoted cell whose later lines look like rows of the file: its closing quote is missing."""
+    for cell in row:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        for part in cell.splitlines()[1:]:
+            fields = part.split(delimiter)
+            if len(fields) >= len(REQUIRED) and any(_looks_like_period(f) for f in fields):
+                raise ImportFileError(_(
+                    "Row %(row)s: one cell runs over several lines that look like rows of their own "
+                    "(“%(text)s”): a quotation mark (\") is probably not closed. Close it, then upload the file "
+                    "again."
+                ) % {"row": row_number, "text": _shown(part)}, line=row_number)
+
+
+def _looks_like_period(text):
+    return len(text) < 20 and bool(PERIOD_RE.match(unicodedata.normalize("NFKC", text).strip()))
 
 
 def _read_xlsx(data):
     # Imported here: openpyxl is only needed for spreadsheets.
     from openpyxl import load_workbook
 
+    damaged = _("The .xlsx file is damaged and cannot be opened.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # Declared sizes: zipfile never unpacks more than a member declares, so this bounds the work.
             unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise ImportFileError(_("The .xlsx file is damaged and cannot be opened."))
-    if unpacked > settings.IMPORT_MAX_BYTES * XLSX_MAX_RATIO:
-        raise ImportFileError(_("The .xlsx file unpacks to too much data to be a progress sheet."))
+            limit = settings.IMPORT_XLSX_MAX_UNPACKED_BYTES
+            if unpacked > limit:
+                raise ImportFileError(_(
+                    "The .xlsx file unpacks to %(size)s bytes, more than the %(limit)s allowed, so it is not read. "
+                    "Delete what the import does not need (other sheets, pictures, very long texts) or save it as "
+                    "CSV."
+                ) % {"size": f"{unpacked:,}", "limit": f"{limit:,}"})
+            _check_sheet_sizes(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, zlib.error):
+        raise ImportFileError(damaged) from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds (KeyError, ValueError, XML errors) on a broken file
-        raise ImportFileError(_("The .xlsx file is damaged and cannot be opened."))
+        raise ImportFileError(damaged) from None
+    return _xlsx_rows(workbook, damaged)
+
+
+# Start tags of rows and cells, with or without a namespace prefix.
+SHEET_TAG_RE = re.compile(rb"<(?:\w+:)?(row|c)[\s/>]")
+SCAN_CHUNK = 1 << 20
+# No spreadsheet program writes more cells in a row (Excel's last column is XFD).
+MAX_CELLS_PER_ROW = 16_384
+
+
+def _check_sheet_sizes(archive):
+    """Refuse sheets with far more rows or cells than an import can use, before openpyxl sees them.
+
+    openpyxl reads a whole sheet once on opening when it lacks a size record, keeping a little memory per
+    row, and holds all of a row's cells at once: millions of tiny empty rows or cells in a small file would
+    cost gigabytes and minutes there, beyond the reach of the time budget.
+    """
+    max_rows = settings.IMPORT_MAX_ROWS * ALL_ROWS_FACTOR
+    max_cells = settings.IMPORT_MAX_ROWS * settings.IMPORT_MAX_COLUMNS
+    too_big = ImportFileError(_(
+        "A sheet of the .xlsx file holds more than %(rows)s rows, %(cells)s cells or %(per_row)s cells in a row, "
+        "far more than an import can use. Delete the empty rows and columns around the figures, or save the "
+        "sheet as CSV."
+    ) % {"rows": f"{max_rows:,}", "cells": f"{max_cells:,}", "per_row": f"{MAX_CELLS_PER_ROW:,}"})
+    for info in archive.infolist():  # every member: all of them together unpack to at most the limit
+        rows = cells = in_row = 0
+        rest = b""
+        with archive.open(info) as member:
+            while chunk := member.read(SCAN_CHUNK):
+                text = rest + chunk
+                cut = text.rfind(b"<")  # a tag may run on into the next chunk
+                text, rest = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+                for match in SHEET_TAG_RE.finditer(text):
+                    if match.group(1) == b"row":
+                        rows += 1
+                        in_row = 0
+                    else:
+                        cells += 1
+                        in_row += 1
+                    if rows > max_rows or cells > max_cells or in_row > MAX_CELLS_PER_ROW:
+                        raise too_big
+
+
+def _xlsx_rows(workbook, damaged):
+    """The first sheet's rows, streamed (read-only mode), each cut one cell past the column limit."""
     try:
+        if not workbook.worksheets:
+            raise ImportFileError(damaged)
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some programs write a wrong sheet size; read what is there
-        return [[_xlsx_cell(cell) for cell in row] for row in sheet.iter_rows()]
+        # One column more than allowed, so a header that is too wide is still seen as such.
+        for row in sheet.iter_rows(max_col=settings.IMPORT_MAX_COLUMNS + 1):
+            end = len(row)
+            while end and row[end - 1] is EMPTY_CELL:  # the padding up to max_col needs no converting
+                end -= 1
+            yield [_xlsx_cell(cell) for cell in row[:end]]
+    except ImportFileError:
+        raise
+    except Exception:  # damage further into the file (XML, zip or cell errors) shows only while streaming
+        raise ImportFileError(damaged) from None
     finally:
         workbook.close()
 
@@ -250,52 +414,106 @@ def _xlsx_cell(cell):
     return value
 
 
-# Reading the table into rows
+# Reading the rows
 
 def parse(data):
     """Read file bytes into a ParsedFile; a file-level problem raises ImportFileError."""
-    return parse_table(read_table(data))
+    budget = TimeBudget()
+    rows = read_table(data)
+    try:
+        return parse_table(rows, budget)
+    finally:
+        rows.close()  # stops the stream (and closes the workbook) when parsing ended early
 
 
-def parse_table(table):
+def parse_table(table, budget=None):
+    budget = budget or TimeBudget()
     result = ParsedFile()
-    header_index = _find_header(table)
-    if header_index is None:
+    rows = iter(table)
+    head = []
+    for row in rows:
+        head.append(row)
+        if _is_header(row) or len(head) == HEADER_SEARCH_ROWS:
+            break
+    if not head or not _is_header(head[-1]):
         raise ImportFileError(_(
             "No header row found. The first row must be: target,period,value,comparator,note "
             "(or use the downloaded template)."
         ))
-    _read_sheet_labels(table[:header_index], result)
-    columns = _map_columns(table[header_index], header_index + 1, result)
+    header_line = len(head)
+    header = head[-1]
+    width = _header_width(header, header_line)
+    _read_sheet_labels(head[:-1], result)
+    columns = _map_columns(header[:width], header_line, result)
     if result.problems:
-        return result
-    for index in range(header_index + 1, len(table)):
-        _parse_row(table[index], index + 1, columns, result)
+        return result  # the body is not read when the header is wrong
+    limit = settings.IMPORT_MAX_ROWS
+    last_line = header_line + limit * ALL_ROWS_FACTOR
+    filled = 0
+    for line, row in enumerate(rows, start=header_line + 1):
+        budget.check()
+        row = row[:width]
+        if all(value is None or value == "" for value in row):
+            if line > last_line:
+                raise ImportFileError(_(
+                    "The sheet goes on for more than %(count)s rows, most of them empty. Delete the empty rows "
+                    "below the figures, or save the sheet as CSV."
+                ) % {"count": f"{last_line:,}"}, line=line)
+            continue
+        filled += 1
+        if filled > limit:
+            raise ImportFileError(_(
+                "The file has more than %(limit)s rows; at most %(limit)s rows can be imported at once. "
+                "Split it into smaller files."
+            ) % {"limit": f"{limit:,}"}, line=line)
+        _parse_row(row, line, columns, result)
     return result
 
 
+def _shown(value):
+    """Cell text as quoted back in a message: never more than SHOWN_CHARS characters."""
+    text = str(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
 def _is_empty(value):
-    return value is None or (isinstance(value, str) and _fold(value) in BLANK_MARKERS)
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return len(text) <= 8 and _fold(text) in BLANK_MARKERS  # every marker is short; long notes are not folded
 
 
-def _find_header(table):
+def _is_header(row):
     aliases = _aliases()
-    for index, row in enumerate(table[:HEADER_SEARCH_ROWS]):
-        if any(isinstance(v, str) and aliases.get(_fold(v)) == "target" for v in row):
-            return index
-    return None
+    return any(isinstance(v, str) and len(v) < 100 and aliases.get(_fold(v)) == "target"
+               for v in row[:HEADER_SEARCH_COLUMNS])
+
+
+def _header_width(header, line):
+    """The header's columns up to its last filled cell; more than IMPORT_MAX_COLUMNS is refused."""
+    width = len(header)
+    while width and _is_empty(header[width - 1]):
+        width -= 1
+    limit = settings.IMPORT_MAX_COLUMNS
+    if width > limit:
+        raise ImportFileError(_(
+            "The header row has more than %(limit)s columns. Delete the columns the import does not need."
+        ) % {"limit": limit}, line=line)
+    return width
 
 
 def _read_sheet_labels(rows, result):
     """The template's unit and period cells: a label followed by its value."""
     labels = _sheet_aliases()
     for line, row in enumerate(rows, start=1):
-        cells = [v for v in row if not _is_empty(v)]
+        cells = [v for v in row[:HEADER_SEARCH_COLUMNS] if not _is_empty(v)]
         if len(cells) < 2 or not isinstance(cells[0], str):
             continue
         key = labels.get(_fold(cells[0]))
         if key == "unit":
-            result.sheet_unit = str(cells[1]).strip()
+            result.sheet_unit = _shown(cells[1]).strip()
         elif key == "period":
             try:
                 result.sheet_period = parse_period_cell(cells[1])
@@ -310,11 +528,11 @@ def _map_columns(header, line, result):
         if _is_empty(cell):
             continue
         letter = get_column_letter(position + 1)
-        key = aliases.get(_fold(cell)) if isinstance(cell, str) else None
+        key = aliases.get(_fold(cell)) if isinstance(cell, str) and len(cell) < 100 else None
         if key is None:
-            result.problems.append(Problem(line, str(cell), _(
+            result.problems.append(Problem(line, _shown(cell), _(
                 "Unknown column '%(name)s'. The columns are: target,period,value,comparator,note."
-            ) % {"name": cell}, letter))
+            ) % {"name": _shown(cell)}, letter))
         elif key in columns:
             result.problems.append(Problem(line, key, _("The column appears twice."), letter))
         else:
@@ -346,6 +564,9 @@ def _parse_row(row, line, columns, result):
     elif isinstance(code, Formula):
         problem("target", _("Formulas are not accepted; type the value itself."))
     code = _code_text(code)
+    if len(code) > CODE_MAX_CHARS:
+        problem("target", _("'%(code)s' is not a target code: codes have at most %(limit)s characters.") % {
+            "code": _shown(code), "limit": CODE_MAX_CHARS})
     period = None
     raw_period = cell("period")
     if _is_empty(raw_period) and "period" in columns and not result.sheet_period:
@@ -367,6 +588,8 @@ def _parse_row(row, line, columns, result):
     if isinstance(note, Formula):
         problem("note", _("Formulas are not accepted; type the value itself."))
     note = "" if _is_empty(note) else _note_text(note)
+    for message in validate_entry_text({"note": note}).values():
+        problem("note", message)  # checked here too, so an overlong note is never kept in the preview
     if len(result.problems) == before:
         result.rows.append(ParsedRow(line, code, period[0], period[1], numbers["value"], numbers["comparator"], note))
 
@@ -395,7 +618,7 @@ def parse_period_cell(value):
     text = unicodedata.normalize("NFKC", str(value)).strip()
     match = PERIOD_RE.match(text)
     if not match:
-        raise ValueError(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": text})
+        raise ValueError(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": _shown(text)})
     period = Period.parse(f"{match.group(1)}-{match.group(2)}")
     return period.year, period.month
 
@@ -414,7 +637,7 @@ def parse_number(value):
     if _is_empty(value):
         return None
     if isinstance(value, bool) or isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
-        raise ValueError(_("'%(value)s' is not a number.") % {"value": value})
+        raise ValueError(_("'%(value)s' is not a number.") % {"value": _shown(value)})
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, (int, float)):
@@ -433,11 +656,11 @@ def parse_number(value):
         except InvalidOperation:
             number = None
         if number is None or not re.match(r"^[+-]?(\d+\.?\d*|\.\d+)$", text):
-            raise ValueError(_("'%(value)s' is not a number.") % {"value": value})
+            raise ValueError(_("'%(value)s' is not a number.") % {"value": _shown(value)})
     if not number.is_finite():
-        raise ValueError(_("'%(value)s' is not a number.") % {"value": value})
+        raise ValueError(_("'%(value)s' is not a number.") % {"value": _shown(value)})
     if abs(number) >= MAX_ABS:
-        raise ValueError(_("%(value)s is too large.") % {"value": value})
+        raise ValueError(_("%(value)s is too large.") % {"value": _shown(value)})
     if number.as_tuple().exponent < PLACES.as_tuple().exponent:
         # Four decimal places are stored; Excel's long fractions are rounded, not refused.
         number = number.quantize(PLACES, rounding=ROUND_HALF_UP)

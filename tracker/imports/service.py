@@ -4,11 +4,16 @@
 `save_entries`, which checks rights, locks and values and writes all rows or
 none. Problems from the file and from the entry rules come back together,
 each with its row and column, so a person can fix the whole file at once.
+
+A preview records each row's version of the stored entry (0 when there is
+none); confirming passes it on as `base_version`, so a figure someone changed
+after the preview is refused with their value, never overwritten.
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tracker.imports.parsing import ImportFileError, ParsedRow, Problem, parse
@@ -17,6 +22,8 @@ from tracker.targets.models import ProgressEntry, Target
 from tracker.targets.numbers import plain_number
 
 SOURCE = "import"
+# Stored rows from before versions were recorded: never match, so such a preview must be refreshed.
+UNKNOWN_VERSION = -1
 # save_entries names fields; the file names columns.
 FIELD_TO_COLUMN = {"month": "period", "year": "period"}
 
@@ -32,6 +39,8 @@ class Outcome:
 class ImportReport:
     rows: list = field(default_factory=list)  # dicts, one per data row, for previews and batches
     problems: list = field(default_factory=list)
+    file_problems: list = field(default_factory=list)  # the part of `problems` found reading the file
+    conflicts: list = field(default_factory=list)  # lines of rows changed by someone else since the preview
     skipped: int = 0
     created: int = 0
     changed: int = 0
@@ -48,7 +57,8 @@ def run_import(user, data, dry_run=False, today=None, source=SOURCE):
     try:
         parsed = parse(data)
     except ImportFileError as exc:
-        return ImportReport(problems=[Problem(None, "file", str(exc))])
+        problem = Problem(exc.line, "file", str(exc))
+        return ImportReport(problems=[problem], file_problems=[problem])
     report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems,
                          letters=parsed.letters)
     report.skipped = parsed.skipped
@@ -56,8 +66,11 @@ def run_import(user, data, dry_run=False, today=None, source=SOURCE):
 
 
 def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None):
-    """Save ParsedRows (all or none); with earlier `problems` it only checks the rows."""
-    report = ImportReport(problems=list(problems))
+    """Save ParsedRows (all or none); with earlier `problems` it only checks the rows.
+
+    Rows with a `base_version` are refused if their entry has changed since (see rows_from_report).
+    """
+    report = ImportReport(problems=list(problems), file_problems=list(problems))
     letters = letters or {}
     targets = {t.code: t for t in Target.objects.select_related("plan").filter(code__in={r.code for r in rows})}
     entry_rows = []
@@ -70,9 +83,14 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
         values = {"value": row.value, "comparator": row.comparator, "note": row.note}
         # An empty cell leaves the stored figure alone: a file never blanks what is there.
         values = {k: v for k, v in values.items() if v not in (None, "")}
-        entry_rows.append(EntryRow(target, row.year, row.month, values, line=row.line))
-    previous = _stored_values(entry_rows)
-    result = save_entries(user, entry_rows, source, dry_run=dry_run or not report.ok, today=today)
+        entry_rows.append(EntryRow(target, row.year, row.month, values, base_version=row.base_version,
+                                   line=row.line))
+    with transaction.atomic():
+        # Rows from a preview lock their entries from this read on: a colleague's save either
+        # committed before (and shows as a newer version) or waits until this import is done.
+        previous = _stored_values(entry_rows, lock=any(r.base_version is not None for r in entry_rows))
+        _check_versions(entry_rows, previous, report, letters)
+        result = save_entries(user, entry_rows, source, dry_run=dry_run or not report.ok, today=today)
     for error in result.errors:
         column = FIELD_TO_COLUMN.get(error.field, error.field)
         report.problems.append(Problem(error.line, column, error.message, letters.get(column, "")))
@@ -102,31 +120,57 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
             "note": row.note,
             "old_value": plain_number(old.get("value")),
             "old_comparator": plain_number(old.get("comparator")),
+            "version": old.get("version", 0),  # what a confirm of this preview expects to find
             "outcome": Outcome.ERROR if row.line in failed else outcome.get(key, Outcome.UNCHANGED),
         })
     return report
 
 
-def rows_from_report(stored_rows):
-    """Rebuild ParsedRows from the dicts kept between preview and confirm."""
+def _check_versions(entry_rows, previous, report, letters):
+    """Note rows whose entry changed since their preview; save_entries refuses those still there."""
+    for row in entry_rows:
+        stored = previous.get((row.target.pk, row.year, row.month))
+        if row.base_version is None or row.base_version == (stored["version"] if stored else 0):
+            continue
+        report.conflicts.append(row.line)
+        # A changed entry is refused by save_entries with the other person's value; these two it cannot tell.
+        if row.base_version == UNKNOWN_VERSION:
+            message = _("This preview was made before figures were checked for changes; refresh the preview.")
+        elif stored is None:
+            message = _("The entry for %(code)s %(period)s was deleted after the preview; refresh the preview.") % {
+                "code": row.target.code, "period": f"{row.year}-{row.month:02d}"}
+        else:
+            continue
+        report.problems.append(Problem(row.line, "target", message, letters.get("target", "")))
+
+
+def rows_from_report(stored_rows, check_versions=True):
+    """Rebuild ParsedRows from the dicts kept between preview and confirm.
+
+    With `check_versions` each row carries the version its preview saw, so a
+    confirm refuses rows changed since; without, the rows are checked afresh
+    (refreshing a preview).
+    """
     return [
         ParsedRow(
             line=r["line"], code=r["code"], year=int(r["period"][:4]), month=int(r["period"][5:]),
             value=Decimal(r["value"]) if r["value"] else None,
             comparator=Decimal(r["comparator"]) if r["comparator"] else None,
             note=r["note"],
+            base_version=r.get("version", UNKNOWN_VERSION) if check_versions else None,
         )
         for r in stored_rows
     ]
 
 
-def _stored_values(entry_rows):
-    """The figures in the database now, for showing old -> new in a preview (one query)."""
+def _stored_values(entry_rows, lock=False):
+    """The figures and versions in the database now, for old -> new in a preview and the version check."""
     if not entry_rows:
         return {}
     keys = {(r.target.pk, r.year, r.month) for r in entry_rows}
-    qs = ProgressEntry.objects.filter(
+    qs = ProgressEntry.objects.select_for_update().order_by("pk") if lock else ProgressEntry.objects
+    qs = qs.filter(
         target_id__in={k[0] for k in keys}, year__in={k[1] for k in keys}, month__in={k[2] for k in keys}
-    ).values("target_id", "year", "month", "value", "comparator")
+    ).values("target_id", "year", "month", "value", "comparator", "version")
     return {(e["target_id"], e["year"], e["month"]): e for e in qs}
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("template/", views.template_download, name="template"),
     path("<int:pk>/", views.batch_detail, name="batch"),
     path("<int:pk>/confirm/", views.batch_confirm, name="confirm"),
+    path("<int:pk>/refresh/", views.batch_refresh, name="refresh"),
 ]

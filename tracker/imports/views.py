@@ -1,4 +1,4 @@
-"""Admin pages: download a unit's template, upload a file, preview every row, confirm."""
+"""Admin pages: download a unit's template, upload a file, preview every row, confirm (or refresh the preview)."""
 
 import hashlib
 from collections import Counter
@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from tracker.accounts import scoping
@@ -24,6 +25,8 @@ from tracker.imports.workbook import build_template, template_file_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROWS_PER_PAGE = 500
+# However many problems a file has, a page shows this many (the count says how many there are).
+PROBLEMS_PER_PAGE = 200
 
 
 def _render(request, template, title, **context):
@@ -52,10 +55,10 @@ def upload(request):
         batch = ImportBatch.objects.create(
             user=request.user, file_name=upload.name[:255], sha256=hashlib.sha256(data).hexdigest(),
             size=len(data), rows=report.rows, problems=[asdict(p) for p in report.problems],
-            skipped=report.skipped,
+            file_problems=[asdict(p) for p in report.file_problems], skipped=report.skipped,
         )
         return redirect("imports:batch", batch.pk)
-    recent = ImportBatch.objects.filter(user=request.user).defer("rows", "problems")[:10]
+    recent = ImportBatch.objects.filter(user=request.user).defer("rows", "problems", "file_problems")[:10]
     return _render(request, "imports/upload.html", _("Import progress figures"), form=form, recent=recent)
 
 
@@ -71,15 +74,19 @@ def batch_detail(request, pk):
     # Rows that could not be read at all appear only among the problems.
     counts[Outcome.ERROR] = len({p["line"] for p in batch.problems if p["line"]})
     page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    problem_page = Paginator(batch.problems, PROBLEMS_PER_PAGE).get_page(request.GET.get("problems"))
     earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
                .exclude(pk=batch.pk).order_by("-applied_at").first())
     title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
     return _render(
         request, "imports/batch.html", title % {"file": batch.file_name},
-        batch=batch, page=page, columns=COLUMN_LABELS, problems=[Problem(**p) for p in batch.problems], earlier=earlier,
+        batch=batch, page=page, columns=COLUMN_LABELS, earlier=earlier,
+        problems=[Problem(**p) for p in problem_page.object_list], problem_page=problem_page,
+        problem_count=len(batch.problems),
         counts={name: counts.get(name, 0) for name in (Outcome.CREATED, Outcome.CHANGED, Outcome.UNCHANGED,
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
+        can_refresh=batch.can_refresh and batch.user_id == request.user.pk,
     )
 
 
@@ -91,7 +98,8 @@ def batch_confirm(request, pk):
         if not batch.can_confirm:
             messages.error(request, _("This import cannot be confirmed (already applied or it has problems)."))
             return redirect("imports:batch", batch.pk)
-        # The stored rows go through every check again: rights, locks and values may have changed since.
+        # The stored rows go through every check again: rights, locks and values may have changed since,
+        # and a figure someone changed after the preview (its version moved on) is refused, not overwritten.
         report = import_rows(request.user, rows_from_report(batch.rows))
         batch.rows = report.rows
         batch.problems = [asdict(p) for p in report.problems]
@@ -103,6 +111,34 @@ def batch_confirm(request, pk):
     if report.ok:
         messages.success(request, _("Imported: %(created)s created, %(changed)s changed, %(unchanged)s unchanged.") % {
             "created": report.created, "changed": report.changed, "unchanged": report.unchanged})
+    elif report.conflicts:
+        messages.error(request, ngettext(
+            "Nothing was written: %(count)s figure was changed by someone else after your preview (see the "
+            "problems). Refresh the preview to see the figures stored now, then confirm again.",
+            "Nothing was written: %(count)s figures were changed by someone else after your preview (see the "
+            "problems). Refresh the preview to see the figures stored now, then confirm again.",
+            len(report.conflicts)) % {"count": len(report.conflicts)})
     else:
         messages.error(request, _("Nothing was written: the figures no longer pass the checks; see the problems."))
+    return redirect("imports:batch", batch.pk)
+
+
+@staff_member_required
+@require_POST
+def batch_refresh(request, pk):
+    """Check the kept rows again against the figures stored now, as a new preview to confirm."""
+    with transaction.atomic():
+        batch = get_object_or_404(ImportBatch.objects.select_for_update(), pk=pk, user=request.user)
+        if not batch.can_refresh:
+            messages.error(request, _(
+                "This preview cannot be refreshed (already applied, or the file itself has problems: "
+                "fix it and upload it again)."))
+            return redirect("imports:batch", batch.pk)
+        report = import_rows(request.user, rows_from_report(batch.rows, check_versions=False), dry_run=True)
+        batch.rows = report.rows
+        batch.problems = [asdict(p) for p in report.problems]
+        batch.save(update_fields=["rows", "problems"])
+    messages.success(request, _(
+        "The preview now compares with the figures stored at %(time)s. Check it, then confirm."
+    ) % {"time": timezone.localtime().strftime("%H:%M:%S")})
     return redirect("imports:batch", batch.pk)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
-from tracker.targets.models import ProgressEntry, validate_entry_values
+from tracker.targets.models import ProgressEntry, validate_entry_text, validate_entry_values
 from tracker.targets.numbers import plain_number
 
 # Fields an entry row may set; anything else in a row is ignored.
@@ -173,6 +173,7 @@ def _save(user, rows, source, result, today, dry_run):
         problems = validate_entry_values(
             target, row.year, row.month, values.get("value"), values.get("comparator"), today
         )
+        problems.update(validate_entry_text(values))
         if problems:
             for f, msg in problems.items():
                 err(f, msg)

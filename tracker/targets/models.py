@@ -549,3 +549,18 @@ class ReportingPolicy(models.Model):
                 errors.append(_("Escalation must come within the days overdue figures are chased."))
         if errors:
             raise ValidationError(errors)
+
+
+ENTRY_TEXT_FIELDS = ("note", "problems")
+
+
+def validate_entry_text(values):
+    """Field errors for a note or problems text over ENTRY_TEXT_MAX_CHARS; used by save_entries and imports."""
+    limit = settings.ENTRY_TEXT_MAX_CHARS
+    errors = {}
+    for name in ENTRY_TEXT_FIELDS:
+        length = len(values.get(name) or "")
+        if length > limit:
+            errors[name] = _("This text has %(length)s characters; at most %(limit)s are allowed.") % {
+                "length": f"{length:,}", "limit": f"{limit:,}"}
+    return errors
