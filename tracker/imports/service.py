@@ -31,6 +31,9 @@ class Outcome:
 class ImportReport:
     rows: list = field(default_factory=list)  # dicts, one per data row, for previews and batches
     problems: list = field(default_factory=list)
+    # Problems (on the value column) for figures the soft checks question: not errors, but nothing is
+    # written until the import is confirmed with them (confirm_warnings) or they are explained.
+    warnings: list = field(default_factory=list)
     skipped: int = 0
     created: int = 0
     changed: int = 0
@@ -39,23 +42,28 @@ class ImportReport:
 
     @property
     def ok(self):
-        return not self.problems
+        return not self.problems and not self.warnings
 
 
-def run_import(user, data, dry_run=False, today=None, source=SOURCE):
+def run_import(user, data, dry_run=False, today=None, source=SOURCE, confirm_warnings=False, warning_note=""):
     """Import file bytes as `user` (None: a system import over all units). Never raises for bad input."""
     try:
         parsed = parse(data)
     except ImportFileError as exc:
         return ImportReport(problems=[Problem(None, "file", str(exc))])
     report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems,
-                         letters=parsed.letters)
+                         letters=parsed.letters, confirm_warnings=confirm_warnings, warning_note=warning_note)
     report.skipped = parsed.skipped
     return report
 
 
-def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None):
-    """Save ParsedRows (all or none); with earlier `problems` it only checks the rows."""
+def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None,
+                confirm_warnings=False, warning_note=""):
+    """Save ParsedRows (all or none); with earlier `problems` it only checks the rows.
+
+    `confirm_warnings` confirms the figures the soft checks question; `warning_note` explains them
+    (kept with each such figure, and it confirms them too).
+    """
     report = ImportReport(problems=list(problems))
     letters = letters or {}
     targets = {t.code: t for t in Target.objects.select_related("plan").filter(code__in={r.code for r in rows})}
@@ -69,12 +77,18 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
         values = {"value": row.value, "comparator": row.comparator, "note": row.note}
         # An empty cell leaves the stored figure alone: a file never blanks what is there.
         values = {k: v for k, v in values.items() if v not in (None, "")}
-        entry_rows.append(EntryRow(target, row.year, row.month, values, line=row.line))
+        if (warning_note or "").strip():
+            values["warning_note"] = warning_note.strip()
+        entry_rows.append(EntryRow(target, row.year, row.month, values, line=row.line, confirmed=confirm_warnings))
     previous = _stored_values(entry_rows)
     result = save_entries(user, entry_rows, source, dry_run=dry_run or not report.ok, today=today)
     for error in result.errors:
         column = FIELD_TO_COLUMN.get(error.field, error.field)
         report.problems.append(Problem(error.line, column, error.message, letters.get(column, "")))
+    warned = {}
+    for warning in result.warnings:
+        warned.setdefault(warning.line, []).append(warning.message)
+        report.warnings.append(Problem(warning.line, "value", warning.message, letters.get("value", "")))
     report.problems.sort(key=lambda p: (p.line or 0,))
     report.written = report.ok and not dry_run
 
@@ -83,7 +97,7 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
                           (Outcome.UNCHANGED, result.unchanged)):
         for entry in entries:
             outcome[(entry.target_id, entry.year, entry.month)] = name
-    if report.ok:
+    if not report.problems:
         report.created, report.changed, report.unchanged = (
             len(result.created), len(result.changed), len(result.unchanged))
     failed = {p.line for p in report.problems}
@@ -102,6 +116,7 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
             "old_value": _text(old.get("value")),
             "old_comparator": _text(old.get("comparator")),
             "outcome": Outcome.ERROR if row.line in failed else outcome.get(key, Outcome.UNCHANGED),
+            "warnings": warned.get(row.line, []),
         })
     return report
 

@@ -80,6 +80,7 @@ def batch_detail(request, pk):
         counts={name: counts.get(name, 0) for name in (Outcome.CREATED, Outcome.CHANGED, Outcome.UNCHANGED,
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
+        warned=[row for row in batch.rows if row.get("warnings")],
     )
 
 
@@ -92,7 +93,9 @@ def batch_confirm(request, pk):
             messages.error(request, _("This import cannot be confirmed (already applied or it has problems)."))
             return redirect("imports:batch", batch.pk)
         # The stored rows go through every check again: rights, locks and values may have changed since.
-        report = import_rows(request.user, rows_from_report(batch.rows))
+        report = import_rows(request.user, rows_from_report(batch.rows),
+                             confirm_warnings=bool(request.POST.get("confirm_warnings")),
+                             warning_note=request.POST.get("warning_note", ""))
         batch.rows = report.rows
         batch.problems = [asdict(p) for p in report.problems]
         if report.ok:
@@ -103,6 +106,9 @@ def batch_confirm(request, pk):
     if report.ok:
         messages.success(request, _("Imported: %(created)s created, %(changed)s changed, %(unchanged)s unchanged.") % {
             "created": report.created, "changed": report.changed, "unchanged": report.unchanged})
-    else:
+    elif report.problems:
         messages.error(request, _("Nothing was written: the figures no longer pass the checks; see the problems."))
+    else:
+        messages.warning(request, _("Nothing was written: the checks question some figures. Tick “confirm” or "
+                                    "explain them, then confirm the import again."))
     return redirect("imports:batch", batch.pk)
