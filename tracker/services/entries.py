@@ -187,8 +187,16 @@ class _CheckContext:
     """
 
     def __init__(self, rows, existing):
+        self.rows, self.existing = rows, existing
+        self.loaded = False
         self.earlier = {}  # (target id, year) -> {month: value}
         self.series = {}  # (comparator series, year, month) -> {target id: (code, comparator)}
+        self.by_value = {}  # the same, grouped: (series, year, month) -> {comparator: {target id: code}}
+
+    def _load(self):
+        """Loaded when a row first needs it: a batch of unchanged rows costs no query."""
+        self.loaded = True
+        rows, existing = self.rows, self.existing
         checked = [r for r in rows if checks.is_checked(r.target)]
         if not checked:
             return
@@ -228,15 +236,27 @@ class _CheckContext:
                     same.pop(target.pk, None)
                 else:
                     same[target.pk] = (target.code, comparator)
+        # Grouped by value: a row's differing comparators are found without walking the whole series
+        # (a plan may have hundreds of targets above the same provincial figure).
+        for key, same in self.series.items():
+            grouped = self.by_value.setdefault(key, {})
+            for target_id, (code, comparator) in same.items():
+                grouped.setdefault(comparator, {})[target_id] = code
 
     def previous(self, row):
+        if not self.loaded:
+            self._load()
         months = self.earlier.get((row.target.pk, row.year), {})
         before = [m for m in months if m < row.month]
         return _Earlier(months[max(before)], max(before)) if before else None
 
-    def others(self, row):
-        same = self.series.get((row.target.comparator_name, row.year, row.month), {})
-        return [pair for target_id, pair in same.items() if target_id != row.target.pk]
+    def others(self, row, comparator):
+        """(code, comparator) of the other targets of the row's series and month whose comparator differs."""
+        if not self.loaded:
+            self._load()
+        grouped = self.by_value.get((row.target.comparator_name, row.year, row.month), {})
+        return [(code, value) for value, codes in grouped.items() if value != comparator
+                for target_id, code in codes.items() if target_id != row.target.pk]
 
 
 def _unchanged(entry, values):
@@ -253,7 +273,8 @@ def _soft_checks(row, entry, values, context, result):
     comparator = values["comparator"] if "comparator" in values else getattr(entry, "comparator", None)
     found = []
     if checks.is_checked(target):
-        found = checks.check_entry(target, value, comparator, context.previous(row), context.others(row))
+        others = context.others(row, comparator) if target.kind == Target.Kind.MARGIN and comparator is not None else ()
+        found = checks.check_entry(target, value, comparator, context.previous(row), others)
     if not found:
         return {"warnings": [], "warning_note": ""}
     stored_note = (getattr(entry, "warning_note", "") or "").strip()
@@ -281,7 +302,7 @@ def _save(user, rows, source, result, today, dry_run):
     seen = set()
     now = timezone.now()
     context = _CheckContext(rows, existing)
-    checked_changed = False
+    checked_changed = []  # updated entries whose warnings or explanation change: few, written apart
     to_create, to_update, history = [], [], []
     for row in rows:
         target = row.target
@@ -338,7 +359,7 @@ def _save(user, rows, source, result, today, dry_run):
             continue
         before = audit.snapshot(entry)
         if any(before.get(name) != values[name] for name in CHECKED):
-            checked_changed = True
+            checked_changed.append(entry)
         for k, v in values.items():
             setattr(entry, k, v)
         entry.entered_by = user
@@ -361,11 +382,11 @@ def _save(user, rows, source, result, today, dry_run):
             evidence.pre_save(entry, add=False)
         # bulk_update's cost grows with rows x fields, so it gets only the fields rows set
         # (a 10,000-row import stays fast); the bookkeeping, alike for every row, is one UPDATE per batch.
-        touched = {key for row in rows for key in _normalise(row.values)}
+        touched = sorted({key for row in rows for key in _normalise(row.values)} - set(CHECKED))
+        if touched:
+            ProgressEntry.objects.bulk_update(to_update, touched, batch_size=500)
         if checked_changed:
-            touched.update(CHECKED)
-        touched = sorted(touched)
-        ProgressEntry.objects.bulk_update(to_update, touched, batch_size=500)
+            ProgressEntry.objects.bulk_update(checked_changed, CHECKED, batch_size=500)
         pks = [entry.pk for entry in to_update]
         for start in range(0, len(pks), 500):
             ProgressEntry.objects.filter(pk__in=pks[start:start + 500]).update(
