@@ -141,10 +141,12 @@ def measure(label, user, data):
     history_before = Change.objects.count()
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
-        report = run_import(user, data, today=datetime.date(YEAR + 1, 1, 15))
+        # Some figures raise the soft checks' warnings (recurring counts far above their target): confirmed,
+        # as a person would after looking at the preview, so the checks' cost is part of the figure.
+        report = run_import(user, data, today=datetime.date(YEAR + 1, 1, 15), confirm_warnings=True)
         seconds = time.perf_counter() - start
     if not report.ok:
-        raise SystemExit(f"{label}: import failed: {report.problems[:5]}")
+        raise SystemExit(f"{label}: import failed: {(report.problems + report.warnings)[:5]}")
     rows = report.created + report.changed + report.unchanged
     print(f"{label:<34} rows={rows:>6}  seconds={seconds:6.2f}  queries={len(queries):>4}  "
           f"created={report.created} changed={report.changed} unchanged={report.unchanged} "
@@ -256,7 +258,9 @@ def valid_imports(client, targets, clerk, n_rows):
         measure("csv, every value changed", clerk, as_csv(rows_for(targets, n_rows, bump=1))),
         measure("xlsx, same values again", clerk, as_xlsx(rows_for(targets, n_rows, bump=1))),
     )
-    print(f"entries in database: {ProgressEntry.objects.count()}; slowest import {worst:.2f} s "
+    warned = sum(1 for w in ProgressEntry.objects.values_list("warnings", flat=True) if w)
+    print(f"entries in database: {ProgressEntry.objects.count()} ({warned} with confirmed warnings); "
+          f"slowest import {worst:.2f} s "
           f"({'under' if worst < 20 else 'OVER'} the 20 s goal)")
     web_round_trip(client, as_csv(rows_for(targets, n_rows, bump=2)))
     ProgressEntry.objects.filter(month=5).delete()

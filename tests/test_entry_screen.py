@@ -88,9 +88,10 @@ def test_it_lists_the_units_active_targets_by_section_with_last_months_figure(cl
     assert "经济运行调度" in html and "新增规上工业企业" in html and "2022年1—2月" in html
     assert "别人的目标" not in html and "停用目标" not in html
     # Only the fields of each kind: comparator for margin, done for milestones.
-    assert set(rows["M1"].form.fields) == {"version", "value", "comparator", "note", "problems"}
+    assert set(rows["M1"].form.fields) == {"version", "value", "comparator", "note", "problems", "confirm_warnings",
+                                          "warning_note"}
     assert set(rows["S1"].form.fields) == {"version", "is_done", "note", "problems"}
-    assert set(rows["C1"].form.fields) == {"version", "value", "note", "problems"}
+    assert set(rows["C1"].form.fields) == {"version", "value", "note", "problems", "confirm_warnings", "warning_note"}
 
 
 def test_it_saves_every_row_at_once_with_history(client, world):
@@ -307,6 +308,8 @@ def test_it_uses_the_same_number_of_queries_for_few_or_many_targets(client, worl
     assert page.status_code == 200
     changes = {f"N{i:03d}__value": str(i + 10) for i in range(n)}
     changes.update({f"N{i:03d}__comparator": "2" for i in range(1, n, 2)})
+    # The rates are far from their targets (soft checks' warnings): confirmed, they save like the rest.
+    changes.update({f"N{i:03d}__confirm_warnings": "on" for i in range(n)})
     data = form_data(page, C1__value="3", **changes)
     with django_assert_max_num_queries(25):
         assert client.get(screen_url(world.unit)).status_code == 200

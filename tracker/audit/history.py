@@ -13,6 +13,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tracker.targets import checks
+
 EMPTY = "—"
 # The write paths, as recorded in Change.source, in words.
 SOURCE_LABELS = {
@@ -90,6 +92,9 @@ def _show(field, value, names):
         return str(value)
     if field.is_relation and field.many_to_one:
         return names.get((field.related_model, _as_pk(field, value)), str(value))
+    if isinstance(value, list):
+        # An entry's confirmed warnings (or any list): their sentences, in the reader's language.
+        return "; ".join(checks.word(item) if isinstance(item, dict) else str(item) for item in value) or EMPTY
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -8,7 +8,8 @@ from django.contrib import admin, messages
 from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ from tracker.entry import views
 from tracker.entry.forms import ProgressEntryAdminForm
 from tracker.entry.review_admin import SEEN_PREFIX, ReviewAdminMixin
 from tracker.services.entries import SaveFailed, save_entries
+from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target
 from tracker.targets.numbers import plain_number
 
@@ -36,14 +38,16 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     ordering = ["-updated_at", "-id"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    readonly_fields = [
+    workflow_fields = [
         "state", "version", "entered_by", "entered_at", "submitted_by", "submitted_at", "is_late",
         "assessed_status", "reviewed_by", "reviewed_at", "review_comment",
     ]
+    readonly_fields = [*workflow_fields, "shown_warnings"]
     fieldsets = [
         (None, {"fields": ["target", "year", "month", "base_version"]}),
         (_("Figures"), {"fields": ["value", "comparator", "is_done", "done_on", "note", "problems", "evidence"]}),
-        (_("Workflow"), {"fields": readonly_fields}),
+        (_("Checks"), {"fields": ["shown_warnings", "confirm_warnings", "warning_note"]}),
+        (_("Workflow"), {"fields": workflow_fields}),
     ]
 
     def scope(self, request, queryset):
@@ -63,6 +67,12 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
                 text += " / " + plain_number(obj.comparator)
         # The version shown travels with a bulk action, which then skips rows changed meanwhile.
         return format_html('{}<input type="hidden" name="{}{}" value="{}">', text, SEEN_PREFIX, obj.pk, obj.version)
+
+    @admin.display(description=_("warnings confirmed"))
+    def shown_warnings(self, obj):
+        if not obj.warnings:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((checks.word(w),) for w in obj.warnings))
 
     # Object-level rights on top of the role permissions: only entries of units
     # the user may edit, and approved entries are read-only for everyone.
@@ -97,6 +107,8 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
         except SaveFailed as exc:
             for error in exc.result.errors:
                 self.message_user(request, error.message, messages.ERROR)
+            for warning in exc.result.warnings:
+                self.message_user(request, warning.message, messages.WARNING)
         except IntegrityError:
             # Two people created the same entry at the same moment; the other one won.
             self.message_user(request, gettext("Someone saved this entry at the same time; reload and try again."),

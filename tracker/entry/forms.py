@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.services.entries import EntryRow, save_entries
+from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target, validate_entry_values
 from tracker.targets.numbers import plain_decimal
 from tracker.targets.period import Period
@@ -21,12 +22,27 @@ KIND_FIELDS = {
     Target.Kind.QUALITATIVE: (),
 }
 TEXT_FIELDS = ("note", "problems")
+# How a clerk answers the soft checks' warnings (tracker.targets.checks), on the kinds that are checked.
+CHECK_FIELDS = ("confirm_warnings", "warning_note")
+CONFIRM_LABEL = _("Confirm: the figures are right")
 
 
 def add_row_errors(form, errors):
     """Put save_entries' RowErrors next to the fields they name (or above the row)."""
     for error in errors:
         form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def confirm_field():
+    return forms.BooleanField(
+        label=CONFIRM_LABEL, required=False,
+        help_text=_("Tick to save figures the checks question, or explain them instead."),
+    )
+
+
+def warning_note_field(widget=None):
+    return _model_field("warning_note", widget=widget or forms.Textarea(attrs={"rows": 2, "cols": 40}), help_text=_(
+        "Why the figures are right despite the warnings; the reviewer sees it. Writing one confirms them too."))
 
 
 def _model_field(name, **kwargs):
@@ -45,34 +61,46 @@ class EntryRowForm(forms.Form):
     is_done = _model_field("is_done")
     note = _model_field("note", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
     problems = _model_field("problems", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
+    confirm_warnings = confirm_field()
+    warning_note = warning_note_field()
 
     def __init__(self, *args, target, entry=None, **kwargs):
         self.target = target
         self.entry = entry
+        # RowWarnings of the last save attempt, shown under the row (not as errors).
+        self.soft_warnings = []
         initial = {"version": entry.version if entry else 0}
         if entry is not None:
             initial.update(
                 value=plain_decimal(entry.value), comparator=plain_decimal(entry.comparator),
-                is_done=entry.is_done, note=entry.note, problems=entry.problems,
+                is_done=entry.is_done, note=entry.note, problems=entry.problems, warning_note=entry.warning_note,
             )
         super().__init__(*args, prefix=f"t{target.pk}", initial=initial, **kwargs)
         keep = {"version", *KIND_FIELDS[target.kind], *TEXT_FIELDS}
+        if checks.is_checked(target):
+            keep.update(CHECK_FIELDS)
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
 
     @property
+    def shows_checks(self):
+        """Whether the row shows the confirm tick and the explanation: it has warnings, new or stored."""
+        return "confirm_warnings" in self.fields and bool(self.soft_warnings or (self.entry and self.entry.warnings))
+
+    @property
     def edited(self):
-        """Whether the posted figures differ from those now stored (the hidden version aside)."""
-        return any(name != "version" for name in self.changed_data)
+        """Whether the posted figures differ from those now stored (the hidden version and the tick aside)."""
+        return any(name not in ("version", "confirm_warnings") for name in self.changed_data)
 
     def entry_row(self, year, month):
         data = self.cleaned_data
-        values = {name: data[name] for name in self.fields if name != "version"}
+        values = {name: data[name] for name in self.fields if name not in ("version", "confirm_warnings")}
         # A row first shown empty has version 0: if someone created the entry
         # meanwhile, save_entries reports a conflict instead of overwriting it.
         base = data.get("version")
-        return EntryRow(self.target, year, month, values, base_version=base or 0, line=self.target.pk)
+        return EntryRow(self.target, year, month, values, base_version=base or 0, line=self.target.pk,
+                        confirmed=bool(data.get("confirm_warnings")))
 
 
 class EntryChooserForm(forms.Form):
@@ -108,6 +136,7 @@ class ProgressEntryAdminForm(forms.ModelForm):
     """
 
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    confirm_warnings = confirm_field()
 
     # Set per request by ProgressEntryAdmin.get_form.
     request_user = None
@@ -116,10 +145,15 @@ class ProgressEntryAdminForm(forms.ModelForm):
         model = ProgressEntry
         fields = [
             "target", "year", "month", "value", "comparator", "is_done", "done_on", "note", "problems", "evidence",
+            "warning_note",
         ]
+        widgets = {"warning_note": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        help_texts = {"warning_note": warning_note_field().help_text}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # RowWarnings of the dry run, listed above the form as warnings.
+        self.soft_warnings = []
         if self.instance.pk:
             self.fields["base_version"].initial = self.instance.version
             # The period is the entry's identity; a different one is a different entry.
@@ -149,11 +183,13 @@ class ProgressEntryAdminForm(forms.ModelForm):
     def entry_row(self):
         target, year, month = self._identity()
         data = self.cleaned_data
-        values = {name: data.get(name) for name in ("value", "comparator", "is_done", "done_on", "note", "problems")}
+        values = {name: data.get(name) for name in ("value", "comparator", "is_done", "done_on", "note", "problems",
+                                                    "warning_note")}
         if "evidence" in self.changed_data:
             values["evidence"] = data.get("evidence") or ""  # False means "clear"
         base = data.get("base_version") if self.instance.pk else 0
-        return EntryRow(target, year, month, values, base_version=base or 0)
+        return EntryRow(target, year, month, values, base_version=base or 0,
+                        confirmed=bool(data.get("confirm_warnings")))
 
     def clean(self):
         data = super().clean()
@@ -173,4 +209,8 @@ class ProgressEntryAdminForm(forms.ModelForm):
             return data  # the model's clean() reports these, with the same messages
         result = save_entries(self.request_user, [self.entry_row()], "admin", dry_run=True)
         add_row_errors(self, result.errors)
+        if result.warnings:
+            self.soft_warnings = result.warnings
+            self.add_error("confirm_warnings", _(
+                "The checks question these figures (see the warnings above): tick “confirm” or explain them."))
         return data

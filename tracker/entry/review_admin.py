@@ -7,18 +7,23 @@ All transitions go through tracker.services.review, which checks rights
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from tracker.audit.history import describe
 from tracker.audit.models import Change
+from tracker.entry.views import figure_text
 from tracker.services import review
+from tracker.targets import checks
+from tracker.targets.models import ProgressEntry, Target
 from tracker.targets.numbers import plain_number
+from tracker.targets.status import assess_period
 
 # Skipped entries named one by one, at most this many (then "and N more").
 MAX_SKIPPED_SHOWN = 10
@@ -140,9 +145,24 @@ class ReviewAdminMixin:
             *super().get_urls(),
         ]
 
+    def _review_entry(self, request, object_id):
+        """The entry with what the page shows of it, in one query; another unit's entry is a 404."""
+        try:
+            pk = self.opts.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError, TypeError):
+            pk = None
+        entry = None
+        if pk is not None:
+            entry = (self.get_queryset(request)
+                     .select_related("target__lead_unit", "target__plan", "entered_by", "submitted_by", "reviewed_by")
+                     .filter(pk=pk).first())
+        if entry is None:
+            raise Http404(_("No such object, or not one of your units'."))
+        return entry
+
     def review_view(self, request, object_id):
-        entry = self.get_object(request, unquote(object_id))  # scoped: another unit's entry is a 404
-        if entry is None or not self.has_view_or_change_permission(request, entry):
+        entry = self._review_entry(request, object_id)
+        if not self.has_view_or_change_permission(request, entry):
             raise PermissionDenied
         if request.method == "POST":
             action = request.POST.get("action", "")
@@ -160,22 +180,54 @@ class ReviewAdminMixin:
             self.message_user(request, done_message(action, 1), messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:targets_progressentry_review", args=[entry.pk],
                                                 current_app=self.admin_site.name))
-        allowed = review.allowed_actions(request.user, entry)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Review: %(entry)s") % {"entry": entry},
             "opts": self.opts,
             "original": entry,
-            "entry": entry,
-            "deadline": review.deadline(entry),
-            "value_text": plain_number(entry.value) or "—",
-            "comparator_text": plain_number(entry.comparator),
-            "buttons": [(a, ACTION_LABELS[a]) for a in allowed],
-            "needs_comment": [a for a in allowed if a in ("return", "reopen")],
-            "history": describe(entry_history(entry)[:20]),
+            **review_context(request.user, entry),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.review_template, context)
+
+
+def review_context(user, entry, today=None):
+    """What a reviewer needs to judge one figure, in a fixed number of queries."""
+    target = entry.target
+    previous = (ProgressEntry.objects.filter(target_id=entry.target_id, year=entry.year, month__lt=entry.month)
+                .order_by("-month").first())
+    if previous is not None:
+        previous.target = target
+    # The status this figure gives the target: the report's own engine, for this one target and month.
+    assessment = assess_period(Target.objects.filter(pk=entry.target_id), entry.year, entry.month, today).get(
+        entry.target_id)
+    due = review.deadline(entry)
+    today = today or timezone.localdate()
+    waiting = entry.state in (ProgressEntry.State.DRAFT, ProgressEntry.State.RETURNED)
+    allowed = review.allowed_actions(user, entry)
+    refusals = []
+    if "approve" not in allowed and entry.state != ProgressEntry.State.APPROVED:
+        refusals.append(review.refusal(user, entry, "approve"))
+    if waiting and "submit" not in allowed and review.can_submit(user, entry):
+        refusals.append(review.refusal(user, entry, "submit"))
+    return {
+        "entry": entry,
+        "target": target,
+        "unit": target.lead_unit,
+        "target_text": plain_number(target.target_value),
+        "value_text": figure_text(target, entry) or "—",
+        "previous": previous,
+        "previous_text": figure_text(target, previous) or "—",
+        "assessment": assessment,
+        "warnings": [checks.word(w) for w in entry.warnings or []],
+        "evidence_name": entry.evidence.name.rsplit("/", 1)[-1] if entry.evidence else "",
+        "deadline": due,
+        "overdue": entry.submitted_at is None and waiting and today > due,
+        "buttons": [(a, ACTION_LABELS[a]) for a in allowed],
+        "needs_comment": [a for a in allowed if a in ("return", "reopen")],
+        "refusals": refusals,
+        "history": describe(entry_history(entry)[:20]),
+    }
 
 
 def entry_history(entry):

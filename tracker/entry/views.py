@@ -23,6 +23,7 @@ from tracker.accounts import scoping
 from tracker.entry.forms import EntryChooserForm, EntryRowForm, add_row_errors
 from tracker.services import review
 from tracker.services.entries import save_entries
+from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
@@ -76,6 +77,19 @@ class ScreenRow:
     @property
     def locked(self):
         return self.entry is not None and self.entry.is_locked
+
+    @property
+    def warnings(self):
+        """The warnings to show under the row: those of the last save attempt, else those stored and confirmed."""
+        if self.form is not None and self.form.soft_warnings:
+            return [w.message for w in self.form.soft_warnings]
+        if self.entry is not None and self.entry.warnings:
+            return [checks.word(w) for w in self.entry.warnings]
+        return []
+
+    @property
+    def warnings_pending(self):
+        return self.form is not None and bool(self.form.soft_warnings)
 
     @property
     def previous_text(self):
@@ -158,6 +172,7 @@ class EntryScreenView(AdminPageMixin, View):
             status=status, unit=self.unit, period=self.period.key, period_label=label,
             period_error=self.period_error, sections=sections, editable=self.editable and not self.period_error,
             has_inputs=any(r.form for r in rows), row_errors=any(r.form and r.form.errors for r in rows),
+            warned=any(r.warnings for r in rows),
         )
 
     def get(self, request):
@@ -190,7 +205,14 @@ class EntryScreenView(AdminPageMixin, View):
                     add_row_errors(edited[error.line], [error])
                 else:
                     messages.error(request, error.message)
-            messages.error(request, _("Nothing was saved: correct the marked rows."))
+            for warning in result.warnings:
+                edited[warning.line].soft_warnings.append(warning)
+            if result.errors:
+                messages.error(request, _("Nothing was saved: correct the marked rows."))
+            if result.warnings:
+                messages.warning(request, _(
+                    "Nothing was saved: the checks question some figures. Correct them, or tick “confirm” or "
+                    "explain them under each row marked, then save again."))
             return self.page(request, rows)
         self.report(request, rows, result, submit, submitted)
         return redirect(request.path)

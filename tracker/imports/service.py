@@ -41,6 +41,9 @@ class ImportReport:
     problems: list = field(default_factory=list)
     file_problems: list = field(default_factory=list)  # the part of `problems` found reading the file
     conflicts: list = field(default_factory=list)  # lines of rows changed by someone else since the preview
+    # Problems (on the value column) for figures the soft checks question: not errors, but nothing is
+    # written until the import is confirmed with them (confirm_warnings) or they are explained.
+    warnings: list = field(default_factory=list)
     skipped: int = 0
     created: int = 0
     changed: int = 0
@@ -49,10 +52,10 @@ class ImportReport:
 
     @property
     def ok(self):
-        return not self.problems
+        return not self.problems and not self.warnings
 
 
-def run_import(user, data, dry_run=False, today=None, source=SOURCE):
+def run_import(user, data, dry_run=False, today=None, source=SOURCE, confirm_warnings=False, warning_note=""):
     """Import file bytes as `user` (None: a system import over all units). Never raises for bad input."""
     try:
         parsed = parse(data)
@@ -60,15 +63,18 @@ def run_import(user, data, dry_run=False, today=None, source=SOURCE):
         problem = Problem(exc.line, "file", str(exc))
         return ImportReport(problems=[problem], file_problems=[problem])
     report = import_rows(user, parsed.rows, dry_run=dry_run, today=today, source=source, problems=parsed.problems,
-                         letters=parsed.letters)
+                         letters=parsed.letters, confirm_warnings=confirm_warnings, warning_note=warning_note)
     report.skipped = parsed.skipped
     return report
 
 
-def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None):
+def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(), letters=None,
+                confirm_warnings=False, warning_note=""):
     """Save ParsedRows (all or none); with earlier `problems` it only checks the rows.
 
     Rows with a `base_version` are refused if their entry has changed since (see rows_from_report).
+    `confirm_warnings` confirms the figures the soft checks question; `warning_note` explains them
+    (kept with each such figure, and it confirms them too).
     """
     report = ImportReport(problems=list(problems), file_problems=list(problems))
     letters = letters or {}
@@ -83,8 +89,10 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
         values = {"value": row.value, "comparator": row.comparator, "note": row.note}
         # An empty cell leaves the stored figure alone: a file never blanks what is there.
         values = {k: v for k, v in values.items() if v not in (None, "")}
+        if (warning_note or "").strip():
+            values["warning_note"] = warning_note.strip()
         entry_rows.append(EntryRow(target, row.year, row.month, values, base_version=row.base_version,
-                                   line=row.line))
+                                   line=row.line, confirmed=confirm_warnings))
     with transaction.atomic():
         # Rows from a preview lock their entries from this read on: a colleague's save either
         # committed before (and shows as a newer version) or waits until this import is done.
@@ -94,6 +102,10 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
     for error in result.errors:
         column = FIELD_TO_COLUMN.get(error.field, error.field)
         report.problems.append(Problem(error.line, column, error.message, letters.get(column, "")))
+    warned = {}
+    for warning in result.warnings:
+        warned.setdefault(warning.line, []).append(warning.message)
+        report.warnings.append(Problem(warning.line, "value", warning.message, letters.get("value", "")))
     report.problems.sort(key=lambda p: (p.line or 0,))
     report.written = report.ok and not dry_run
 
@@ -102,7 +114,7 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
                           (Outcome.UNCHANGED, result.unchanged)):
         for entry in entries:
             outcome[(entry.target_id, entry.year, entry.month)] = name
-    if report.ok:
+    if not report.problems:
         report.created, report.changed, report.unchanged = (
             len(result.created), len(result.changed), len(result.unchanged))
     failed = {p.line for p in report.problems}
@@ -122,6 +134,7 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
             "old_comparator": plain_number(old.get("comparator")),
             "version": old.get("version", 0),  # what a confirm of this preview expects to find
             "outcome": Outcome.ERROR if row.line in failed else outcome.get(key, Outcome.UNCHANGED),
+            "warnings": warned.get(row.line, []),
         })
     return report
 

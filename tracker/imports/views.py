@@ -87,6 +87,7 @@ def batch_detail(request, pk):
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
         can_refresh=batch.can_refresh and batch.user_id == request.user.pk,
+        warned=[row for row in batch.rows if row.get("warnings")],
     )
 
 
@@ -100,7 +101,9 @@ def batch_confirm(request, pk):
             return redirect("imports:batch", batch.pk)
         # The stored rows go through every check again: rights, locks and values may have changed since,
         # and a figure someone changed after the preview (its version moved on) is refused, not overwritten.
-        report = import_rows(request.user, rows_from_report(batch.rows))
+        report = import_rows(request.user, rows_from_report(batch.rows),
+                             confirm_warnings=bool(request.POST.get("confirm_warnings")),
+                             warning_note=request.POST.get("warning_note", ""))
         batch.rows = report.rows
         batch.problems = [asdict(p) for p in report.problems]
         if report.ok:
@@ -118,8 +121,11 @@ def batch_confirm(request, pk):
             "Nothing was written: %(count)s figures were changed by someone else after your preview (see the "
             "problems). Refresh the preview to see the figures stored now, then confirm again.",
             len(report.conflicts)) % {"count": len(report.conflicts)})
-    else:
+    elif report.problems:
         messages.error(request, _("Nothing was written: the figures no longer pass the checks; see the problems."))
+    else:
+        messages.warning(request, _("Nothing was written: the checks question some figures. Tick “confirm” or "
+                                    "explain them, then confirm the import again."))
     return redirect("imports:batch", batch.pk)
 
 

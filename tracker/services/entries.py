@@ -3,6 +3,15 @@
 `save_entries` validates all rows first and writes all of them or none,
 checks unit rights, refuses locked (approved) entries, detects concurrent
 edits through `ProgressEntry.version`, and records history for each change.
+
+Soft checks (tracker.targets.checks) run on every row it is about to write. A
+row whose figures raise a warning is written only when the row confirms it
+(`EntryRow.confirmed`, the "confirm" tick) or explains it (a `warning_note`
+different from the one stored); otherwise nothing is written and the
+warnings come back as RowWarnings, apart from the errors. A warning already
+confirmed on the stored entry needs no new confirmation while the figures
+stay as they are. The warnings and the explanation are kept on the entry
+(`warnings`, `warning_note`) and so in its history.
 """
 
 from dataclasses import dataclass, field
@@ -15,11 +24,14 @@ from django.utils.translation import gettext as _
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
-from tracker.targets.models import ProgressEntry, validate_entry_text, validate_entry_values
+from tracker.targets import checks
+from tracker.targets.models import ProgressEntry, Target, validate_entry_text, validate_entry_values
 from tracker.targets.numbers import plain_number
 
 # Fields an entry row may set; anything else in a row is ignored.
-EDITABLE = ("value", "comparator", "note", "problems", "is_done", "done_on", "evidence")
+EDITABLE = ("value", "comparator", "note", "problems", "is_done", "done_on", "evidence", "warning_note")
+# Written by the soft checks, not by the row.
+CHECKED = ("warnings", "warning_note")
 
 
 @dataclass
@@ -32,6 +44,8 @@ class EntryRow:
     # (imports and commands, which do not start from a displayed value).
     base_version: int | None = None
     line: int | None = None
+    # The person confirmed the figures despite the soft checks' warnings (the "confirm" tick).
+    confirmed: bool = False
 
 
 @dataclass
@@ -47,20 +61,35 @@ class RowError:
 
 
 @dataclass
+class RowWarning:
+    """A soft check the row's figures failed and the row neither confirmed nor explained."""
+
+    line: int | None
+    code: str
+    message: str
+    target_code: str = ""
+
+    def __str__(self):
+        where = _("row %(line)s") % {"line": self.line} if self.line is not None else self.target_code
+        return f"{where}: {self.message}"
+
+
+@dataclass
 class SaveResult:
     created: list = field(default_factory=list)
     changed: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # RowWarnings: nothing is written while there are any
 
     @property
     def ok(self):
-        return not self.errors
+        return not self.errors and not self.warnings
 
 
 class SaveFailed(Exception):
     def __init__(self, result):
-        super().__init__("; ".join(str(e) for e in result.errors))
+        super().__init__("; ".join(str(e) for e in result.errors + result.warnings))
         self.result = result
 
 
@@ -69,7 +98,7 @@ def _normalise(values):
     for key in EDITABLE:
         if key in values:
             v = values[key]
-            if key in ("note", "problems") and v is None:
+            if key in ("note", "problems", "warning_note") and v is None:
                 v = ""
             if isinstance(v, (int, float)) and key in ("value", "comparator") and not isinstance(v, bool):
                 v = Decimal(str(v))
@@ -101,12 +130,15 @@ def _same(entry, values):
 
 
 def save_entries(user, rows, source, dry_run=False, today=None):
-    """Validate and save entry rows all at once. Returns a SaveResult; writes nothing if it has errors."""
+    """Validate, check and save entry rows all at once.
+
+    Returns a SaveResult; writes nothing if it has errors or unconfirmed warnings.
+    """
     result = SaveResult()
     try:
         with transaction.atomic():
             _save(user, rows, source, result, today, dry_run)
-            if result.errors or dry_run:
+            if not result.ok or dry_run:
                 raise _Rollback()
     except _Rollback:
         pass
@@ -137,6 +169,126 @@ class _Rollback(Exception):
     pass
 
 
+class _Earlier:
+    """The latest earlier figure of a target's year, as the soft checks read it."""
+
+    __slots__ = ("value", "month")
+
+    def __init__(self, value, month):
+        self.value, self.month = value, month
+
+
+class _CheckContext:
+    """What the soft checks need for a batch of rows, in at most two queries whatever the number of rows.
+
+    Earlier figures of the year and other targets' comparators of the same series and month come from
+    the database, overlaid with the batch's own rows (an import may hold 1—6月 and 1—7月 together).
+    Returned figures do not count: the reviewer judged them wrong.
+    """
+
+    def __init__(self, rows, existing):
+        self.rows, self.existing = rows, existing
+        self.loaded = False
+        self.earlier = {}  # (target id, year) -> {month: value}
+        self.series = {}  # (comparator series, year, month) -> {target id: (code, comparator)}
+        self.by_value = {}  # the same, grouped: (series, year, month) -> {comparator: {target id: code}}
+
+    def _load(self):
+        """Loaded when a row first needs it: a batch of unchanged rows costs no query."""
+        self.loaded = True
+        rows, existing = self.rows, self.existing
+        checked = [r for r in rows if checks.is_checked(r.target)]
+        if not checked:
+            return
+        returned = ProgressEntry.State.RETURNED
+        last = max(r.month for r in checked)
+        earlier = ProgressEntry.objects.filter(
+            target_id__in={r.target.pk for r in checked}, year__in={r.year for r in checked}, month__lt=last,
+            value__isnull=False,
+        ).exclude(state=returned)
+        for target_id, year, month, value in earlier.values_list("target_id", "year", "month", "value"):
+            self.earlier.setdefault((target_id, year), {})[month] = value
+        margins = [r for r in checked if r.target.kind == Target.Kind.MARGIN and r.target.comparator_name]
+        if margins:
+            names = {r.target.comparator_name for r in margins}
+            same_series = ProgressEntry.objects.filter(
+                target__kind=Target.Kind.MARGIN, target__comparator_name__in=names,
+                year__in={r.year for r in margins}, month__in={r.month for r in margins}, comparator__isnull=False,
+            ).exclude(state=returned)
+            for target_id, code, name, year, month, comparator in same_series.values_list(
+                "target_id", "target__code", "target__comparator_name", "year", "month", "comparator"
+            ):
+                self.series.setdefault((name, year, month), {})[target_id] = (code, comparator)
+        for row in checked:
+            values = _normalise(row.values)
+            target = row.target
+            entry = existing.get((target.pk, row.year, row.month))
+            value = values["value"] if "value" in values else getattr(entry, "value", None)
+            months = self.earlier.setdefault((target.pk, row.year), {})
+            if value is None:
+                months.pop(row.month, None)
+            else:
+                months[row.month] = value
+            if target.kind == Target.Kind.MARGIN and target.comparator_name:
+                comparator = values["comparator"] if "comparator" in values else getattr(entry, "comparator", None)
+                same = self.series.setdefault((target.comparator_name, row.year, row.month), {})
+                if comparator is None:
+                    same.pop(target.pk, None)
+                else:
+                    same[target.pk] = (target.code, comparator)
+        # Grouped by value: a row's differing comparators are found without walking the whole series
+        # (a plan may have hundreds of targets above the same provincial figure).
+        for key, same in self.series.items():
+            grouped = self.by_value.setdefault(key, {})
+            for target_id, (code, comparator) in same.items():
+                grouped.setdefault(comparator, {})[target_id] = code
+
+    def previous(self, row):
+        if not self.loaded:
+            self._load()
+        months = self.earlier.get((row.target.pk, row.year), {})
+        before = [m for m in months if m < row.month]
+        return _Earlier(months[max(before)], max(before)) if before else None
+
+    def others(self, row, comparator):
+        """(code, comparator) of the other targets of the row's series and month whose comparator differs."""
+        if not self.loaded:
+            self._load()
+        grouped = self.by_value.get((row.target.comparator_name, row.year, row.month), {})
+        return [(code, value) for value, codes in grouped.items() if value != comparator
+                for target_id, code in codes.items() if target_id != row.target.pk]
+
+
+def _unchanged(entry, values):
+    if not _same(entry, {k: v for k, v in values.items() if k != "warning_note"}):
+        return False
+    # An explanation counts only where the entry has warnings to explain.
+    return not entry.warnings or "warning_note" not in values or _same(entry, {"warning_note": values["warning_note"]})
+
+
+def _soft_checks(row, entry, values, context, result):
+    """The warnings and explanation to store for the row; unconfirmed warnings go to result.warnings."""
+    target = row.target
+    value = values["value"] if "value" in values else getattr(entry, "value", None)
+    comparator = values["comparator"] if "comparator" in values else getattr(entry, "comparator", None)
+    found = []
+    if checks.is_checked(target):
+        others = context.others(row, comparator) if target.kind == Target.Kind.MARGIN and comparator is not None else ()
+        found = checks.check_entry(target, value, comparator, context.previous(row), others)
+    if not found:
+        return {"warnings": [], "warning_note": ""}
+    stored_note = (getattr(entry, "warning_note", "") or "").strip()
+    note = (values.get("warning_note", stored_note) or "").strip()
+    # Confirmed before, for these very figures: the stored warnings hold while the figures stay.
+    kept = entry is not None and _same(entry, {"value": value, "comparator": comparator})
+    confirmed_before = {w.get("code") for w in (entry.warnings or []) if isinstance(w, dict)} if kept else set()
+    pending = [w for w in found if w.code not in confirmed_before]
+    explained = "warning_note" in values and note and note != stored_note
+    if pending and not (row.confirmed or explained):
+        result.warnings.extend(RowWarning(row.line, w.code, w.message, target.code) for w in pending)
+    return {"warnings": [w.as_dict() for w in found], "warning_note": note}
+
+
 def _save(user, rows, source, result, today, dry_run):
     keys = {(r.target.pk, r.year, r.month) for r in rows}
     target_ids = {k[0] for k in keys}
@@ -149,6 +301,8 @@ def _save(user, rows, source, result, today, dry_run):
     allowed = scoping.edit_unit_ids(user) if user is not None else None
     seen = set()
     now = timezone.now()
+    context = _CheckContext(rows, existing)
+    checked_changed = []  # updated entries whose warnings or explanation change: few, written apart
     to_create, to_update, history = [], [], []
     for row in rows:
         target = row.target
@@ -180,26 +334,33 @@ def _save(user, rows, source, result, today, dry_run):
             continue
         entry = existing.get(key)
         if entry is None:
-            if all(_is_blank(v) for v in values.values()):
+            if all(_is_blank(v) for k, v in values.items() if k != "warning_note"):
                 continue  # an empty row on the entry screen: nothing to create
+        else:
+            entry.target = target
+            if row.base_version is not None and entry.version != row.base_version:
+                err("value", _conflict_message(code, entry))
+                continue
+            if _unchanged(entry, values):
+                result.unchanged.append(entry)
+                continue
+            if entry.is_locked:
+                err("value", _("%(code)s %(period)s is approved and locked; a reviewer must reopen it first.") % {
+                    "code": code, "period": f"{row.year}-{row.month:02d}"})
+                continue
+        # A row with unconfirmed warnings is still sorted into created or changed (a preview shows what
+        # it would do), but nothing is written.
+        values.update(_soft_checks(row, entry, values, context, result))
+        if entry is None:
             entry = ProgressEntry(target=target, year=row.year, month=row.month, entered_by=user, entered_at=now)
             for k, v in values.items():
                 setattr(entry, k, v)
             to_create.append(entry)
             result.created.append(entry)
             continue
-        entry.target = target
-        if row.base_version is not None and entry.version != row.base_version:
-            err("value", _conflict_message(code, entry))
-            continue
-        if _same(entry, values):
-            result.unchanged.append(entry)
-            continue
-        if entry.is_locked:
-            err("value", _("%(code)s %(period)s is approved and locked; a reviewer must reopen it first.") % {
-                "code": code, "period": f"{row.year}-{row.month:02d}"})
-            continue
         before = audit.snapshot(entry)
+        if any(before.get(name) != values[name] for name in CHECKED):
+            checked_changed.append(entry)
         for k, v in values.items():
             setattr(entry, k, v)
         entry.entered_by = user
@@ -210,7 +371,7 @@ def _save(user, rows, source, result, today, dry_run):
         to_update.append(entry)
         history.append((entry, before))
         result.changed.append(entry)
-    if result.errors:
+    if not result.ok:
         return
     # Bulk writes keep the query count flat however many rows a form or file holds.
     ProgressEntry.objects.bulk_create(to_create, batch_size=500)
@@ -222,8 +383,11 @@ def _save(user, rows, source, result, today, dry_run):
             evidence.pre_save(entry, add=False)
         # bulk_update's cost grows with rows x fields, so it gets only the fields rows set
         # (a 10,000-row import stays fast); the bookkeeping, alike for every row, is one UPDATE per batch.
-        touched = sorted({key for row in rows for key in _normalise(row.values)})
-        ProgressEntry.objects.bulk_update(to_update, touched, batch_size=500)
+        touched = sorted({key for row in rows for key in _normalise(row.values)} - set(CHECKED))
+        if touched:
+            ProgressEntry.objects.bulk_update(to_update, touched, batch_size=500)
+        if checked_changed:
+            ProgressEntry.objects.bulk_update(checked_changed, CHECKED, batch_size=500)
         pks = [entry.pk for entry in to_update]
         for start in range(0, len(pks), 500):
             ProgressEntry.objects.filter(pk__in=pks[start:start + 500]).update(

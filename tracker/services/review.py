@@ -68,8 +68,11 @@ def _period(entry):
     return f"{entry.target.code} {entry.year}-{entry.month:02d}"
 
 
-def _check(user, entry, action):
-    """The reason `action` is refused for this entry, or None when allowed."""
+def refusal(user, entry, action):
+    """Why `user` may not apply `action` to the entry now, in words for them; None when allowed.
+
+    The one rule book: the review page says it beside the missing button, transitions refuse with it.
+    """
     p = _period(entry)
     if action == "submit":
         if not can_submit(user, entry):
@@ -99,7 +102,7 @@ ACTIONS = ("submit", "approve", "return", "reopen")
 
 def allowed_actions(user, entry):
     """The transitions this user may apply to the entry now (for buttons and links)."""
-    return [action for action in ACTIONS if _check(user, entry, action) is None]
+    return [action for action in ACTIONS if refusal(user, entry, action) is None]
 
 
 def _apply(user, entry, action, comment, now, policies=None):
@@ -137,7 +140,7 @@ def transition(user, entry, action, comment="", source="admin", base_version=Non
         entry = _locked(ProgressEntry.objects.filter(pk=entry.pk)).first()
         if entry is None or not scoping.visible_entries(user).filter(pk=entry.pk).exists():
             raise ReviewError(_("This entry does not exist or is not yours to see."))
-        problem = _check(user, entry, action)
+        problem = refusal(user, entry, action)
         if problem:
             raise ReviewError(problem)
         if base_version is not None and entry.version != base_version:
@@ -181,7 +184,7 @@ def bulk_transition(user, queryset, action, comment="", source="admin action", s
         changed, history = [], []
         policies = Policies() if action == "submit" else None
         for entry in entries:
-            problem = _check(user, entry, action)
+            problem = refusal(user, entry, action)
             seen = (seen_versions or {}).get(entry.pk)
             if problem is None and seen is not None and seen != entry.version:
                 problem = _("%(entry)s was changed since the list was shown (now %(value)s); check it again.") % {

@@ -89,6 +89,12 @@ class Plan(models.Model):
     points_off_track = models.DecimalField(
         _("off track when behind by more than (points)"), max_digits=6, decimal_places=2, default=Decimal("2.00")
     )
+    growth_jump_points = models.DecimalField(
+        _("question a rate that moves by more than (points)"), max_digits=6, decimal_places=2,
+        default=Decimal("10.00"), validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("A growth rate that moves more than this many points from the month before is shown as a "
+                    "warning to confirm or explain."),
+    )
 
     class Meta:
         ordering = ["-year"]
@@ -229,6 +235,10 @@ class Target(BilingualNameMixin, models.Model):
     )
     points_off_track = models.DecimalField(
         _("off track gap (override, points)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    growth_jump_points = models.DecimalField(
+        _("question a rate that moves by more than (override, points)"), max_digits=6, decimal_places=2,
+        null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
     )
     is_active = models.BooleanField(_("active"), default=True)
     order = models.PositiveIntegerField(_("order"), default=0)
@@ -389,6 +399,10 @@ class ProgressEntry(models.Model):
         _("last approved comparator"), max_digits=16, decimal_places=4, null=True, blank=True
     )
     approved_is_done = models.BooleanField(_("last approved as completed"), default=False)
+    # The soft checks (tracker.targets.checks) the figure failed when it was saved, as the clerk saw and
+    # confirmed them: [{"code", "params", "message"}]; and the clerk's explanation of them.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    warning_note = models.TextField(_("explanation of the warnings"), blank=True)
 
     class Meta:
         ordering = ["target", "year", "month"]

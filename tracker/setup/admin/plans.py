@@ -94,7 +94,7 @@ class TargetAdmin(ScopedAdmin):
         ]}),
         (_("Responsibility"), {"fields": ["lead_unit", "responsible_units", "responsible_person", "parent"]}),
         (_("Status thresholds (override the plan's)"), {"classes": ["collapse"], "fields": [
-            "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track",
+            "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track", "growth_jump_points",
         ]}),
     ]
 

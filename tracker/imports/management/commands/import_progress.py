@@ -18,6 +18,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help=_("CSV (UTF-8 or GB18030) or XLSX file, or a filled-in template"))
         parser.add_argument("--dry-run", action="store_true", help=_("check every row and write nothing"))
+        parser.add_argument("--confirm-warnings", action="store_true",
+                            help=_("write figures the checks question (after you have checked them)"))
+        parser.add_argument("--explain", default="", metavar="TEXT",
+                            help=_("explanation kept with each figure the checks question (confirms them too)"))
         parser.add_argument(
             "--user", help=_(
                 "import as this person: only their units' targets, and history names them; "
@@ -38,13 +42,23 @@ class Command(BaseCommand):
             check_size(path.stat().st_size)  # refuse a large file before reading it
         except ImportFileError as exc:
             raise CommandError(str(exc))
-        report = run_import(user, path.read_bytes(), dry_run=options["dry_run"])
-        if not report.ok:
+        report = run_import(user, path.read_bytes(), dry_run=options["dry_run"],
+                            confirm_warnings=options["confirm_warnings"], warning_note=options["explain"])
+        for warning in report.warnings:
+            self.stderr.write(str(warning))
+        if report.problems:
             for problem in report.problems:
                 self.stderr.write(str(problem))
             raise CommandError(ngettext(
                 "%(count)d problem; nothing was written.", "%(count)d problems; nothing was written.",
                 len(report.problems)) % {"count": len(report.problems)})
+        if report.warnings and not options["dry_run"]:
+            raise CommandError(ngettext(
+                "%(count)d warning; nothing was written. Check the figures, then run again with "
+                "--confirm-warnings or --explain.",
+                "%(count)d warnings; nothing was written. Check the figures, then run again with "
+                "--confirm-warnings or --explain.",
+                len(report.warnings)) % {"count": len(report.warnings)})
         counts = {"created": report.created, "changed": report.changed, "unchanged": report.unchanged,
                   "skipped": report.skipped}
         if options["dry_run"]:
