@@ -6,8 +6,8 @@ row, over ten yearly plans, plus units, users and evidence files) in a
 throwaway test database on the configured server (DATABASE_URL; the SQLite
 default otherwise), created for the run and dropped after it, so real data is
 never touched. Every step then runs as its own `manage.py` process, as the
-nightly timer does, and the bench reads that process's peak resident memory
-(the kernel's maximum RSS for it):
+nightly timer does, under GNU time (/usr/bin/time), which gives its wall time,
+its CPU time and its peak resident memory (maximum RSS):
 
 - `backup --portable` and its `restore` into a new, empty database;
 - on PostgreSQL, also `backup` (pg_dump) and its `restore` (pg_restore);
@@ -120,20 +120,22 @@ def database_url(settings_dict):
 
 
 def run(args, url, media_root):
-    """Run `manage.py *args` on `url` under GNU time; returns (seconds, peak RSS in MB, output). Fails loudly.
+    """Run `manage.py *args` on `url` under GNU time; returns (seconds, CPU seconds, peak RSS in MB, output).
 
-    GNU time reports the peak of the manage.py process itself; os.wait4 would not (Linux carries the
-    forking parent's peak over into the child's figure).
+    The CPU seconds (user + system, with pg_dump/pg_restore when the command runs them; the database
+    server's own work is not in them) vary less than wall time on a busy machine. GNU time reports the
+    peak of the manage.py process itself; os.wait4 from here would not (Linux carries the forking
+    parent's peak over into the child's figure). Fails loudly.
     """
     env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media_root), "DEBUG": "0",
            "DJANGO_SETTINGS_MODULE": "tracker.settings"}
     with tempfile.NamedTemporaryFile("r") as figures:
-        command = [TIME, "-f", "%e %M", "-o", figures.name, sys.executable, str(ROOT / "manage.py"), *args]
+        command = [TIME, "-f", "%e %U %S %M", "-o", figures.name, sys.executable, str(ROOT / "manage.py"), *args]
         result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
         if result.returncode:
             sys.exit(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-        seconds, kilobytes = figures.read().split()[-2:]
-    return float(seconds), int(kilobytes) / 1024, result.stdout.strip()
+        seconds, user, system, kilobytes = figures.read().split()[-4:]
+    return float(seconds), float(user) + float(system), int(kilobytes) / 1024, result.stdout.strip()
 
 
 def create_empty_database(name):
@@ -163,12 +165,13 @@ def main():
         source = database_url(connection.settings_dict)
         print(f"database: {connection.vendor}; {entries:,} entries and {Change.objects.count():,} history rows, "
               f"{EVIDENCE_FILES} evidence files (built in {time.perf_counter() - started:.0f} s)")
-        print(f"{'step':<44} {'seconds':>8} {'peak RSS MB':>12} {'archive MB':>11}")
+        print(f"load average before the steps: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'step':<40} {'seconds':>8} {'CPU s':>7} {'peak RSS MB':>12} {'archive MB':>11}")
 
         def report(label, figures, archive=None):
-            seconds, megabytes, _ = figures
+            seconds, cpu, megabytes, _ = figures
             size = f"{archive.stat().st_size / 2**20:11.1f}" if archive else ""
-            print(f"{label:<44} {seconds:8.1f} {megabytes:12.0f} {size}", flush=True)
+            print(f"{label:<40} {seconds:8.1f} {cpu:7.1f} {megabytes:12.0f} {size}", flush=True)
 
         report("bare Django process (manage.py check)", run(["check"], source, media))
         kinds = [("portable", ["--portable"])]
