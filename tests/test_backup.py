@@ -356,6 +356,7 @@ def test_it_keeps_only_the_newest_archives(media, tmp_path):
 
 
 def test_it_explains_errors_in_chinese_by_default_and_in_english(media, tmp_path):
+    translation.deactivate()  # as in a fresh manage.py process, whatever an earlier test left active
     missing = tmp_path / "missing.tar.gz"
     with pytest.raises(CommandError, match=f"^{missing} 处没有备份文件。$"):
         call_command("restore", str(missing))
