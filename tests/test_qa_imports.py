@@ -76,7 +76,8 @@ def test_a_refused_confirm_names_the_colleagues_figure_in_chinese(clerk_client):
         "file": SimpleUploadedFile("p.csv", b"target,period,value,comparator,note\r\nQC-1,2022-03,777,,\r\n")})
     batch = ImportBatch.objects.get()
     colleague = make_user("colleague", unit=target.lead_unit)
-    assert save_entries(colleague, [EntryRow(target, 2022, 3, {"value": Decimal("888")}, entry.version, confirmed=True)], "x").ok
+    row = EntryRow(target, 2022, 3, {"value": Decimal("888")}, entry.version, confirmed=True)
+    assert save_entries(colleague, [row], "x").ok
     page = clerk_client.post(reverse("imports:confirm", args=[batch.pk]), follow=True).content.decode()
     assert response.status_code == 302
     assert "未写入任何数据：在您预览之后，有 1 个数据已被他人修改（见问题列表）。" in page

@@ -8,8 +8,9 @@ from tracker.ops.backup import created_at, restore_backup, summarize
 
 class Command(BaseCommand):
     help = gettext_lazy(
-        "Restore a backup made by `backup` into an empty database (it is migrated first) "
-        "and copy its uploaded files into MEDIA_ROOT."
+        "Restore a backup made by `backup` into an empty database and copy its uploaded files into MEDIA_ROOT: "
+        "a pg_dump backup with pg_restore (PostgreSQL only), a portable one by loading its rows (the database is "
+        "migrated first). Then the row counts are checked against the backup's."
     )
 
     def add_arguments(self, parser):
