@@ -148,6 +148,8 @@ EVIDENCE_EXTENSIONS = env_list("EVIDENCE_EXTENSIONS", "pdf,jpg,jpeg,png,doc,docx
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "admin:login"
+# After logging in without a usable ?next= (none, or one pointing off the site): the dashboard.
+LOGIN_REDIRECT_URL = "reports:dashboard"
 
 # Email: configured from the standard variables (EMAIL_BACKEND, EMAIL_HOST, ...)
 # into Django 6.1's MAILERS. With DEBUG on the default console backend prints
