@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from tracker.accounts import scoping
 from tracker.audit.history import SOURCE_LABELS, HistoryAdminMixin, describe, model_label, source_label
 from tracker.audit.models import Change
+from tracker.ops.filters import DateHierarchyChangeList
 from tracker.targets.admin import ReadOnlyMixin, ScopedAdmin
 
 
@@ -57,6 +58,9 @@ class ChangeAdmin(ReadOnlyMixin, ScopedAdmin):
 
     def scope(self, request, queryset):
         return scoping.visible_changes(request.user, queryset)
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracker.accounts import scoping
+from tracker.ops.filters import DateHierarchyChangeList
 from tracker.reminders.models import Reminder, ReportingPolicy
 
 
@@ -45,6 +46,9 @@ class ReminderAdmin(admin.ModelAdmin):
         (_("Delivery"), {"fields": ("status", "attempts", "next_attempt_at", "error", "created_at", "sent_at")}),
         (_("Content"), {"fields": ("subject", "body_text", "body_html")}),
     )
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
     def get_queryset(self, request):
         # Reminders name people and their work: administrators see all, everyone else their own.
