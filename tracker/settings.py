@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a NUL or other control character in the URL (see the class) is a 400 before anything reads it.
+    "tracker.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,6 +188,8 @@ EVIDENCE_EXTENSIONS = env_list("EVIDENCE_EXTENSIONS", "pdf,jpg,jpeg,png,doc,docx
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "admin:login"
+# After logging in without a usable ?next= (none, or one pointing off the site): the dashboard.
+LOGIN_REDIRECT_URL = "reports:dashboard"
 
 # Email: configured from the standard variables (EMAIL_BACKEND, EMAIL_HOST, ...)
 # into Django 6.1's MAILERS. With DEBUG on the default console backend prints

@@ -1,8 +1,11 @@
 """Admin list filters for large tables: their choices come from small tables, never from
 a DISTINCT over the big one (which reads every row on every page load)."""
 
+import datetime
+
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.utils.dates import MONTHS
 
 from tracker.accounts import scoping
@@ -49,3 +52,21 @@ class LeadUnitFilter(admin.RelatedFieldListFilter):
     def field_choices(self, field, request, model_admin):
         units = scoping.visible_units(request.user).filter(pk__in=Target.objects.values("lead_unit_id"))
         return [(unit.pk, str(unit)) for unit in units.order_by("code")]
+
+
+class DateHierarchyChangeList(ChangeList):
+    """For admins with a date_hierarchy: a date Python cannot handle is a bad lookup, not a 500.
+
+    Django turns ?at__year=abc into a bad lookup, but ?at__year=9999 (the year after it is
+    out of range), ?at__year=1 (before year 1 once in UTC) or a 30-digit day raise
+    ValueError or OverflowError outside its own check.
+    """
+
+    def get_filters(self, request):
+        year = self.params.get(f"{self.date_hierarchy}__year") if self.date_hierarchy else None
+        try:
+            if year and not datetime.MINYEAR < int(year[-1]) < datetime.MAXYEAR:
+                raise ValueError(year[-1])
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc

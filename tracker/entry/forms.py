@@ -194,7 +194,7 @@ class ProgressEntryAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         target, year, month = self._identity()
-        if target is None or not year or not month or self.errors:
+        if target is None or year is None or month is None or self.errors:
             return data
         if not self.instance.pk:
             if ProgressEntry.objects.filter(target=target, year=year, month=month).exists():

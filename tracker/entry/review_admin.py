@@ -172,7 +172,7 @@ class ReviewAdminMixin:
             try:
                 review.transition(
                     request.user, entry, action, request.POST.get("comment", ""), source="admin",
-                    base_version=int(version) if version.isdigit() and action == "approve" else None,
+                    base_version=int(version) if version.isdecimal() and action == "approve" else None,
                 )
             except review.ReviewError as exc:
                 self.message_user(request, str(exc), messages.ERROR)

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -41,7 +43,11 @@ class ImportBatchAdmin(admin.ModelAdmin):
         return qs if scoping.sees_all(request.user) else qs.filter(user=request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return redirect("imports:batch", int(object_id))
+        # get_object answers None for a malformed id ("abc", "-1") as for another person's batch.
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None:
+            raise Http404(_("No such import, or not one of yours."))
+        return redirect("imports:batch", batch.pk)
 
     @admin.display(description=_("problems"))
     def problem_count(self, obj):

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin
+from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.adminkit.history import HistoryAdminMixin
 from tracker.audit.history import SOURCE_LABELS, describe, model_label, source_label
 from tracker.audit.models import Change
@@ -59,6 +60,9 @@ class ChangeAdmin(ReadOnlyMixin, ScopedAdmin):
 
     def scope(self, request, queryset):
         return scoping.visible_changes(request.user, queryset)
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class OpsConfig(AppConfig):
     name = "tracker.ops"
     verbose_name = _("Operations")
+
+    def ready(self):
+        from tracker.ops import lookups  # noqa: F401  (registers the lookup)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracker.accounts import scoping
+from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.reminders import recovery
 from tracker.reminders.models import Reminder
 from tracker.targets.models import ReportingPolicy
@@ -73,6 +74,9 @@ class ReminderAdmin(admin.ModelAdmin):
                                     "created_at", "sent_at")}),
         (_("Content"), {"fields": ("subject", "body_text", "body_html")}),
     )
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
     def get_queryset(self, request):
         # Reminders name people and their work: administrators see all, everyone else their own.

@@ -122,6 +122,17 @@ def _apply(user, entry, action, comment, now, policies=None):
     entry.updated_at = now
 
 
+def _clean_comment(action, comment):
+    """The comment stripped; refused when a return or reopen has none, or when it holds a NUL
+    (typed by no one, and PostgreSQL cannot store it)."""
+    comment = (comment or "").strip()
+    if action in ("return", "reopen") and not comment:
+        raise ReviewError(_("Give a reason: the clerk sees it with the returned entry."))
+    if "\x00" in comment:
+        raise ReviewError(_("The comment contains a null character; remove it and try again."))
+    return comment
+
+
 def _locked(queryset):
     return queryset.select_for_update(of=("self",)).select_related("target")
 
@@ -132,9 +143,7 @@ def transition(user, entry, action, comment="", source="admin", base_version=Non
     `base_version`: the version the reviewer was looking at; approving a
     figure that was changed since is refused.
     """
-    comment = (comment or "").strip()
-    if action in ("return", "reopen") and not comment:
-        raise ReviewError(_("Give a reason: the clerk sees it with the returned entry."))
+    comment = _clean_comment(action, comment)
     now = timezone.now()
     with transaction.atomic():
         entry = _locked(ProgressEntry.objects.filter(pk=entry.pk)).first()
@@ -174,9 +183,7 @@ def bulk_transition(user, queryset, action, comment="", source="admin action", s
     so a bulk approval never approves a figure the reviewer did not see.
     A fixed number of queries however many entries are selected.
     """
-    comment = (comment or "").strip()
-    if action in ("return", "reopen") and not comment:
-        raise ReviewError(_("Give a reason: the clerk sees it with the returned entry."))
+    comment = _clean_comment(action, comment)
     result = BulkResult()
     now = timezone.now()
     with transaction.atomic():

@@ -457,7 +457,8 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
     errors = {}
     if target is None:
         return errors
-    if year and month:
+    # `is not None`: a year or month of 0 is a bad period, not a missing one.
+    if year is not None and month is not None:
         if not 1 <= month <= 12:
             errors["month"] = _("The month must be between 1 and 12.")
         else:
