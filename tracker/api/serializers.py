@@ -13,7 +13,7 @@ def Figure(**kw):  # noqa: N802 - a field factory, read like a class
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Unit
@@ -38,7 +38,7 @@ class SectionSerializer(serializers.ModelSerializer):
 class TargetSerializer(serializers.ModelSerializer):
     year = serializers.IntegerField(source="plan.year", read_only=True)
     lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Target
@@ -51,7 +51,9 @@ class EntrySerializer(serializers.ModelSerializer):
     target = serializers.CharField(source="target.code", read_only=True)
     unit = serializers.CharField(source="target.lead_unit.code", read_only=True)
     period = serializers.SerializerMethodField()
-    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assessed_status = serializers.CharField(read_only=True, help_text=_(
+        "The reviewer's assessment of a milestone or task (achieved, on_track, at_risk, off_track), or empty."))
 
     class Meta:
         model = ProgressEntry

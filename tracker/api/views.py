@@ -4,7 +4,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tracker.accounts import scoping
@@ -88,17 +87,18 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def create(self, request):
         item = s.EntryWriteSerializer(data=request.data)
-        item.is_valid(raise_exception=True)
+        if not item.is_valid():
+            return _invalid(item.errors)
         return _write(request, [item.validated_data], single=True)
 
     def partial_update(self, request, pk=None):
         entry = self.get_object()
-        data = request.data.copy() if hasattr(request.data, "copy") else request.data
-        if not isinstance(data, dict):
-            raise ValidationError({"detail": _("Send a JSON object.")})
-        data = {**data, "target": entry.target.code, "year": entry.year, "month": entry.month}
+        if not isinstance(request.data, dict):
+            return _invalid({"non_field_errors": [_("Send a JSON object.")]})
+        data = {**request.data, "target": entry.target.code, "year": entry.year, "month": entry.month}
         item = s.EntryWriteSerializer(data=data)
-        item.is_valid(raise_exception=True)
+        if not item.is_valid():
+            return _invalid(item.errors)
         return _write(request, [item.validated_data], single=True)
 
     @extend_schema(request=s.EntryBulkSerializer, responses={200: s.BulkResultSerializer, **WRITE_RESPONSES})
@@ -106,8 +106,31 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def bulk(self, request):
         """Save many figures at once: all of them, or none if any row is refused."""
         body = s.EntryBulkSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():
+            return _invalid(body.errors)
         return _write(request, body.validated_data["entries"], single=False)
+
+
+def _flatten(errors, index=None):
+    """DRF's nested validation errors as a flat list of {index, target, field, message}."""
+    if isinstance(errors, list):
+        if all(isinstance(e, dict) for e in errors):  # one dict per row of a bulk write
+            return [row for i, e in enumerate(errors) for row in _flatten(e, i)]
+        return [{"index": index, "target": "", "field": "", "message": str(e)} for e in errors]
+    out = []
+    for field_name, messages in errors.items():
+        if field_name == "entries" and isinstance(messages, list) and any(isinstance(m, dict) for m in messages):
+            out += [row for i, m in enumerate(messages) for row in _flatten(m, i)]
+            continue
+        if isinstance(messages, dict):
+            messages = [str(m) for m in messages.values()]
+        for message in messages if isinstance(messages, list) else [messages]:
+            out.append({"index": index, "target": "", "field": field_name, "message": str(message)})
+    return out
+
+
+def _invalid(errors):
+    return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), _flatten(errors))
 
 
 def _failed(code, detail, errors, conflicts=None):
