@@ -304,6 +304,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Reminders on WeCom/DingTalk group robots (tracker.reminders.webhooks): calls per robot per minute, and timeout.
+REMINDER_WEBHOOK_PER_MINUTE = env_int("REMINDER_WEBHOOK_PER_MINUTE", 20, minimum=1)
+REMINDER_WEBHOOK_TIMEOUT = env_int("REMINDER_WEBHOOK_TIMEOUT", 10, minimum=1)
+
 # The REST API (tracker.api, see README "API"): per-person tokens, throttled per token.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # empty: no limit
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 100, minimum=1)
