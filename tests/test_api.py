@@ -212,3 +212,11 @@ def test_it_serves_the_schema_and_docs_from_vendored_files(client):
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs
     assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+def test_it_answers_a_body_that_is_not_json_with_400_in_the_documented_shape(world):
+    entry = make_entry(world["targets"]["own-unit"][0], 3, Decimal("5"))
+    _, key = token_for(world["clerk"])
+    answer = client_for(key).generic("PATCH", f"/api/entries/{entry.pk}/", "not json",
+                                     content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["message"]

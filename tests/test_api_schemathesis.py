@@ -40,17 +40,23 @@ def _unit_codes(body):
             yield from _unit_codes(item)
 
 
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+def _check(case, response, visible_codes):
+    case.validate_response(response, checks=CHECKS)
+    if response.headers.get("Content-Type", [""])[0].startswith("application/json") and response.content:
+        leaked = set(_unit_codes(json.loads(response.content))) - visible_codes
+        assert not leaked, f"{case.method} {case.formatted_path} showed rows of {leaked}"
+
+
 def _run(schema, key, visible_codes):
     headers = {"Authorization": f"Token {key}"}
     seen = []
 
     def check_case(case):
         response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance,
-                                                 content_type_conformance])
-        if response.headers.get("Content-Type", [""])[0].startswith("application/json") and response.content:
-            leaked = set(_unit_codes(json.loads(response.content))) - visible_codes
-            assert not leaked, f"{case.method} {case.formatted_path} showed rows of {leaked}"
+        _check(case, response, visible_codes)
         seen.append(response.status_code)
 
     for result in schema.get_all_operations():
@@ -97,3 +103,30 @@ def test_it_passes_schemathesis_without_errors_or_cross_unit_rows(api_schema, wo
         assert not Change.objects.filter(user=user).exists()
     else:
         assert not Change.objects.filter(user=user).exclude(unit_id__in=editable).exists()
+
+
+@override_settings(API_RATE_LIMIT="")
+@pytest.mark.parametrize("who", ["clerk", "leader"])
+def test_it_passes_schemathesis_stateful_sequences(api_schema, world, who):
+    """Sequences along the links Schemathesis infers (a list, then an item it named, then a change to it)."""
+    user = world[who]
+    _, key = token_for(user)
+    visible = set(scoping.visible_units(user).values_list("code", flat=True))
+    statuses = []
+
+    class Machine(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {key}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            _check(case, response, visible)
+            statuses.append(response.status_code)
+
+    Machine.run(settings=hypothesis.settings(max_examples=8, stateful_step_count=4, deadline=None,
+                                             derandomize=True, database=None,
+                                             suppress_health_check=list(HealthCheck)))
+    assert statuses and 500 not in statuses
+    if who == "leader":
+        assert not Change.objects.filter(user=user).exists()
+    else:
+        assert not Change.objects.filter(user=user).exclude(unit_id__in=scoping.edit_unit_ids(user)).exists()
