@@ -11,7 +11,9 @@ from decimal import Decimal
 import hypothesis
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
@@ -76,7 +78,15 @@ def _run(schema, key, visible_codes):
 @pytest.fixture
 def api_schema(settings):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
-    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    # Called as a WSGI app (not through Django's test client), each request would end by closing the database
+    # connection, and with it the test's transaction on PostgreSQL: keep it open, as the test client does.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
