@@ -18,6 +18,7 @@ LAYERS = [
     {"adminkit"},  # admin pieces shared by every admin
     {"entry", "setup", "reports", "reminders", "imports"},  # the apps by role
     {"ops"},  # the operator's tools, which look at the others (health of the reminders, backup, history)
+    {"api"},  # the REST API over the apps below it (report rows and completeness from reports)
 ]
 LAYER_OF = {app: n for n, apps in enumerate(LAYERS) for app in apps}
 

@@ -85,6 +85,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tables2",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the Swagger UI and ReDoc files, vendored (pinned in requirements.txt)
     # django-axes (login lockouts), under a translated name; see tracker.accounts.lockout.
     "tracker.accounts.apps.LoginLockoutsConfig",
     # The domain core, then the apps by role (see the code map in README.md).
@@ -97,6 +100,7 @@ INSTALLED_APPS = [
     "tracker.reminders",
     "tracker.imports",
     "tracker.ops",
+    "tracker.api",
 ]
 
 MIDDLEWARE = [
@@ -303,6 +307,43 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Reminders on WeCom/DingTalk group robots (tracker.reminders.webhooks): calls per robot per minute, and timeout.
+REMINDER_WEBHOOK_PER_MINUTE = env_int("REMINDER_WEBHOOK_PER_MINUTE", 20, minimum=1)
+REMINDER_WEBHOOK_TIMEOUT = env_int("REMINDER_WEBHOOK_TIMEOUT", 10, minimum=1)
+
+# The REST API (tracker.api, see README "API"): per-person tokens, throttled per token.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/minute")  # empty: no limit
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 100, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tracker.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "tracker.api.permissions.TokenMayWrite",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttling.TokenRateThrottle"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tracker.api.errors.handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Target tracker API",
+    "DESCRIPTION": "Plans, targets, monthly figures, report rows and completeness. Send `Authorization: Token <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 LOGGING = {
     "version": 1,

@@ -9,4 +9,6 @@ DJANGO_STRINGS = [
     gettext_noop("- Select an option -"),
     # admin/date_hierarchy.html (history, reminder emails): "Filter by {{ field_name }}".
     gettext_noop("Filter by %(field_name)s"),
+    # Django's wording, which Django REST framework's own catalogue (ahead of Django's) words differently.
+    gettext_noop("The submitted file is empty."),
 ]

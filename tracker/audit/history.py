@@ -23,6 +23,7 @@ SOURCE_LABELS = {
     "entry_screen": gettext_lazy("monthly entry screen"),
     "import": gettext_lazy("import"),
     "command": gettext_lazy("management command"),
+    "api": gettext_lazy("API"),
 }
 
 

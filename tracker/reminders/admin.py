@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 from tracker.accounts import scoping
 from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.reminders import recovery
-from tracker.reminders.models import Reminder
+from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.targets.models import ReportingPolicy
 
 ATTENTION_LABELS = {
@@ -119,3 +119,21 @@ class ReminderAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext(
             "%(count)s email will be sent again at the next sweep.",
             "%(count)s emails will be sent again at the next sweep.", count) % {"count": count})
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ("kind", "unit", "user", "active", "created_at")
+    list_filter = ("kind", "active")
+    raw_id_fields = ("unit", "user")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("webhook", "title", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status",)
+    list_select_related = ("webhook__unit", "webhook__user")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -93,3 +93,63 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.period} → {self.recipient}"
+
+
+class Webhook(models.Model):
+    """A group robot (企业微信群机器人 or 钉钉自定义机器人) that gets a unit's or a person's reminders too."""
+
+    class Kind(models.TextChoices):
+        WECOM = "wecom", _("WeCom group robot")
+        DINGTALK = "dingtalk", _("DingTalk group robot")
+
+    unit = models.ForeignKey("targets.Unit", models.CASCADE, null=True, blank=True, related_name="webhooks",
+                             verbose_name=_("unit"), help_text=_("Everyone of this unit gets their reminders here."))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True,
+                             related_name="webhooks", verbose_name=_("user"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    url = models.URLField(_("webhook address"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=200, blank=True,
+                              help_text=_("DingTalk robots with signing on (SEC…); empty for WeCom."))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("reminder webhook")
+        verbose_name_plural = _("reminder webhooks")
+        constraints = [models.CheckConstraint(
+            condition=models.Q(unit__isnull=True, user__isnull=False) | models.Q(unit__isnull=False, user__isnull=True),
+            name="webhook_for_a_unit_or_a_person")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.unit or self.user}"
+
+
+class WebhookDelivery(models.Model):
+    """One reminder to one robot, claimed in the database like the email (unique per reminder and robot)."""
+
+    reminder = models.ForeignKey(Reminder, models.CASCADE, related_name="webhook_deliveries",
+                                 verbose_name=_("reminder email"))
+    webhook = models.ForeignKey(Webhook, models.CASCADE, related_name="deliveries", verbose_name=_("webhook"))
+    title = models.CharField(_("subject"), max_length=300, blank=True)
+    markdown = models.TextField(_("Markdown"), blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Reminder.Status.choices,
+                              default=Reminder.Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    # When the robot was last called for this row: the per-robot rate limit counts these.
+    attempted_at = models.DateTimeField(_("attempted at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook message")
+        verbose_name_plural = _("webhook messages")
+        constraints = [models.UniqueConstraint(fields=["reminder", "webhook"], name="one_message_per_robot")]
+        indexes = [models.Index(fields=["webhook", "attempted_at"]), models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.webhook} ← {self.reminder}"

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tracker.reminders import emails, recovery
+from tracker.reminders import emails, recovery, webhooks
 from tracker.reminders.models import Reminder
 from tracker.reminders.planning import language_of, plan_emails
 
@@ -35,6 +35,7 @@ class SweepResult:
     claimed: list = field(default_factory=list)
     already_claimed: int = 0
     retried: int = 0
+    robot_messages: int = 0
 
 
 def _claimed_keys(planned):
@@ -73,9 +74,11 @@ def claim(p, today, now):
             fields.update(status=Reminder.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
     try:
         with transaction.atomic():
-            return Reminder.objects.create(user=p.user, kind=p.kind, period=p.period, day=p.day, **fields)
+            reminder = Reminder.objects.create(user=p.user, kind=p.kind, period=p.period, day=p.day, **fields)
     except IntegrityError:
         return None
+    webhooks.claim_for(reminder)  # the same digest to the person's and their units' group robots
+    return reminder
 
 
 def sweep(today=None, deliver=None, dry_run=False, now=None):
@@ -109,6 +112,7 @@ def _sweep(today, now, deliver, dry_run):
             deliver(reminder.pk, 1)
     if deliver is not None:
         result.retried = hand_over_retries(now, deliver)
+        result.robot_messages = webhooks.deliver_due(now)
     return result
 
 

@@ -1,0 +1,54 @@
+import django_filters as filters
+
+from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
+
+
+def _int(field_name, low, high, **kw):
+    return filters.NumberFilter(field_name=field_name, min_value=low, max_value=high, **kw)
+
+
+class UnitFilter(filters.FilterSet):
+    parent = filters.CharFilter(field_name="parent__code", max_length=40)
+
+    class Meta:
+        model = Unit
+        fields = ["code", "kind", "parent"]
+
+
+class PlanFilter(filters.FilterSet):
+    year = _int("year", 1, 9999)
+
+    class Meta:
+        model = Plan
+        fields = ["year"]
+
+
+class SectionFilter(filters.FilterSet):
+    year = _int("plan__year", 1, 9999)
+
+    class Meta:
+        model = Section
+        fields = ["year"]
+
+
+class TargetFilter(filters.FilterSet):
+    year = _int("plan__year", 1, 9999)
+    section = _int("section_id", 1, 2**31 - 1)
+    unit = filters.CharFilter(field_name="lead_unit__code", max_length=40)
+    code = filters.CharFilter(max_length=40)
+
+    class Meta:
+        model = Target
+        fields = ["year", "section", "unit", "code", "kind", "is_active"]
+
+
+class EntryFilter(filters.FilterSet):
+    target = filters.CharFilter(field_name="target__code", max_length=40)
+    unit = filters.CharFilter(field_name="target__lead_unit__code", max_length=40)
+    year = _int("year", 1, 9999)
+    month = _int("month", 1, 12)
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = ProgressEntry
+        fields = ["target", "unit", "year", "month", "state", "updated_since"]

@@ -1,0 +1,204 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from tracker.services.entries import EDITABLE
+from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
+from tracker.targets.period import Period
+from tracker.targets.status import STATUSES
+
+
+def Figure(**kw):  # noqa: N802 - a field factory, read like a class
+    """A figure as a decimal string ("12.5"), or null."""
+    return serializers.DecimalField(max_digits=None, decimal_places=None, allow_null=True, **kw)
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name", "name_en", "kind", "parent", "email"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "year", "title", "title_en", "ratio_at_risk", "ratio_off_track", "points_at_risk",
+                  "points_off_track"]
+
+
+class SectionSerializer(serializers.ModelSerializer):
+    year = serializers.IntegerField(source="plan.year", read_only=True)
+
+    class Meta:
+        model = Section
+        fields = ["id", "plan", "year", "number", "name", "name_en"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    year = serializers.IntegerField(source="plan.year", read_only=True)
+    lead_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Target
+        fields = ["id", "code", "year", "section", "name", "name_en", "indicator", "kind", "measure",
+                  "target_value", "tolerance", "direction", "baseline_value", "comparator_name",
+                  "combined_jan_feb", "frequency", "lead_unit", "deadline", "parent", "is_active", "order"]
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    target = serializers.CharField(source="target.code", read_only=True)
+    unit = serializers.CharField(source="target.lead_unit.code", read_only=True)
+    period = serializers.SerializerMethodField()
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assessed_status = serializers.CharField(read_only=True, help_text=_(
+        "The reviewer's assessment of a milestone or task (achieved, on_track, at_risk, off_track), or empty."))
+
+    class Meta:
+        model = ProgressEntry
+        fields = ["id", "target", "target_id", "unit", "year", "month", "period", "value", "comparator", "is_done",
+                  "done_on", "note", "problems", "state", "assessed_status", "version", "entered_by", "entered_at",
+                  "updated_at", "submitted_at", "is_late"]
+        read_only_fields = fields
+
+    def get_period(self, entry) -> str:
+        return f"{entry.year}-{entry.month:02d}"
+
+
+class EntryWriteSerializer(serializers.Serializer):
+    """One figure to save: the target's code, the month and the fields to set (the others stay as stored)."""
+
+    target = serializers.CharField(max_length=40)
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    month = serializers.IntegerField(min_value=1, max_value=12)
+    value = Figure(required=False)
+    comparator = Figure(required=False)
+    is_done = serializers.BooleanField(required=False)
+    done_on = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+    problems = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+    version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1,
+        help_text=_("The entry's version you started from; if someone changed it since, nothing is saved (409)."))
+
+    def values(self):
+        return {k: v for k, v in self.validated_data.items() if k in EDITABLE}
+
+
+class EntryBulkSerializer(serializers.Serializer):
+    entries = EntryWriteSerializer(many=True, allow_empty=False, max_length=5000)
+
+
+class EntryErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True)
+    target = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    target = serializers.CharField()
+    period = serializers.CharField()
+    your_version = serializers.IntegerField()
+    version = serializers.IntegerField()
+    value = Figure()
+    comparator = Figure()
+    entered_by = serializers.CharField(allow_null=True)
+    entered_at = serializers.DateTimeField()
+
+
+class WriteFailedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = EntryErrorSerializer(many=True)
+    conflicts = ConflictSerializer(many=True, required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    entries = EntrySerializer(many=True)
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    period = serializers.RegexField(r"^\d{4}-\d{2}$", help_text=_("The report month, YYYY-MM."))
+
+    def validate_period(self, text):
+        try:
+            period = Period.parse(text)
+        except (ValueError, TypeError):
+            raise serializers.ValidationError(_("Enter a month as YYYY-MM.")) from None
+        if not 2000 <= period.year <= 2100:
+            raise serializers.ValidationError(_("Enter a month as YYYY-MM."))
+        return period
+
+
+class ReportRowSerializer(serializers.Serializer):
+    target_id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    section = serializers.CharField()
+    section_number = serializers.IntegerField()
+    unit_code = serializers.CharField()
+    unit_name = serializers.CharField()
+    kind = serializers.CharField()
+    measure = serializers.CharField(allow_blank=True)
+    target = Figure()
+    tolerance = Figure()
+    deadline = serializers.DateField(allow_null=True)
+    actual = Figure()
+    comparator = Figure()
+    expected = Figure()
+    gap = Figure()
+    completion = Figure()
+    time_adjusted = Figure()
+    forecast = Figure()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    reason = serializers.CharField()
+    as_of_month = serializers.IntegerField(allow_null=True)
+    period = serializers.CharField(allow_blank=True)
+    figure_note = serializers.CharField(allow_blank=True)
+
+
+class CompletenessCountsSerializer(serializers.Serializer):
+    expected = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    late = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    reported = serializers.IntegerField()
+    figures = serializers.IntegerField()
+    figures_reported = serializers.IntegerField()
+    tasks = serializers.IntegerField()
+    tasks_reported = serializers.IntegerField()
+    reporting_rate = Figure()
+    on_time_rate = Figure()
+
+
+class CompletenessUnitSerializer(CompletenessCountsSerializer):
+    unit = serializers.CharField(source="unit.code")
+    unit_name = serializers.CharField(source="unit.display_name")
+
+
+class CompletenessItemSerializer(serializers.Serializer):
+    target = serializers.CharField(source="target.code")
+    unit = serializers.CharField(source="unit.code")
+    state = serializers.CharField()
+    deadline = serializers.DateField(allow_null=True)
+    reported_on = serializers.DateField(allow_null=True)
+    entry_state = serializers.CharField(allow_blank=True)
+
+
+class CompletenessSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    units = CompletenessUnitSerializer(many=True)
+    totals = CompletenessCountsSerializer()
+    items = CompletenessItemSerializer(many=True)
+
+
+class ReportFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=list(STATUSES), required=False, help_text=_("Only rows with this status."))
+    unit = serializers.CharField(required=False, max_length=40, help_text=_("Only this lead unit's targets (code)."))

@@ -1,0 +1,22 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from tracker.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("units", views.UnitViewSet, basename="api-unit")
+router.register("plans", views.PlanViewSet, basename="api-plan")
+router.register("sections", views.SectionViewSet, basename="api-section")
+router.register("targets", views.TargetViewSet, basename="api-target")
+router.register("entries", views.EntryViewSet, basename="api-entry")
+
+urlpatterns = [
+    path("reports/", views.ReportView.as_view(), name="api-report"),
+    path("completeness/", views.CompletenessView.as_view(), name="api-completeness"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    *router.urls,
+]

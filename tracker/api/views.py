@@ -1,0 +1,248 @@
+"""The REST API: reads are scoped like the screens (tracker.accounts.scoping); writes go through save_entries."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from tracker.accounts import scoping
+from tracker.api import serializers as s
+from tracker.api.filters import EntryFilter, PlanFilter, SectionFilter, TargetFilter, UnitFilter
+from tracker.reports.completeness import completeness
+from tracker.reports.report import build_rows, report_targets
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import Plan, ProgressEntry, Section, Target
+
+SOURCE = "api"
+ID = r"[0-9]{1,10}"
+
+
+class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    """Units this person sees (their own and their sub-units; every unit for leaders and administrators)."""
+
+    serializer_class = s.UnitSerializer
+    filterset_class = UnitFilter
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return scoping.visible_units(self.request.user).select_related("parent").order_by("code")
+
+
+class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.PlanSerializer
+    filterset_class = PlanFilter
+    queryset = Plan.objects.order_by("year")
+    lookup_value_regex = ID
+
+
+class SectionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.SectionSerializer
+    filterset_class = SectionFilter
+    queryset = Section.objects.select_related("plan").order_by("plan__year", "number")
+    lookup_value_regex = ID
+
+
+class TargetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Targets led by the units this person sees."""
+
+    serializer_class = s.TargetSerializer
+    filterset_class = TargetFilter
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        qs = Target.objects.select_related("plan", "lead_unit", "parent").order_by("plan__year", "order", "code")
+        return scoping.visible_targets(self.request.user, qs)
+
+
+WRITE_RESPONSES = {
+    400: OpenApiResponse(s.WriteFailedSerializer, description="Nothing saved: the errors, row by row."),
+    403: OpenApiResponse(s.WriteFailedSerializer, description="Read-only token, or not your unit's target."),
+    409: OpenApiResponse(s.WriteFailedSerializer, description="Changed by someone else since your version."),
+}
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.EntryWriteSerializer,
+                         responses={200: s.EntrySerializer, 201: s.EntrySerializer, **WRITE_RESPONSES}),
+    partial_update=extend_schema(request=s.EntryWriteSerializer(partial=True),
+                                 responses={200: s.EntrySerializer, **WRITE_RESPONSES}),
+)
+class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Monthly figures (year-to-date) of the targets this person sees.
+
+    POST saves one figure (creating or changing the month's entry), PATCH changes one, POST bulk/ saves a list
+    all or nothing; every write goes through the same checks as the screens and is kept in the history.
+    """
+
+    serializer_class = s.EntrySerializer
+    filterset_class = EntryFilter
+    lookup_value_regex = ID
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        qs = ProgressEntry.objects.select_related("target__lead_unit", "entered_by").order_by(
+            "year", "month", "target__code")
+        return scoping.visible_entries(self.request.user, qs)
+
+    def create(self, request):
+        item = s.EntryWriteSerializer(data=request.data)
+        if not item.is_valid():
+            return _invalid(item.errors)
+        return _write(request, [item.validated_data], single=True)
+
+    def partial_update(self, request, pk=None):
+        entry = self.get_object()
+        if not isinstance(request.data, dict):
+            return _invalid({"non_field_errors": [_("Send a JSON object.")]})
+        data = {**request.data, "target": entry.target.code, "year": entry.year, "month": entry.month}
+        item = s.EntryWriteSerializer(data=data)
+        if not item.is_valid():
+            return _invalid(item.errors)
+        return _write(request, [item.validated_data], single=True)
+
+    @extend_schema(request=s.EntryBulkSerializer, responses={200: s.BulkResultSerializer, **WRITE_RESPONSES})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Save many figures at once: all of them, or none if any row is refused."""
+        body = s.EntryBulkSerializer(data=request.data)
+        if not body.is_valid():
+            return _invalid(body.errors)
+        return _write(request, body.validated_data["entries"], single=False)
+
+
+def _flatten(errors, index=None):
+    """DRF's nested validation errors as a flat list of {index, target, field, message}."""
+    if isinstance(errors, list):
+        if all(isinstance(e, dict) for e in errors):  # one dict per row of a bulk write
+            return [row for i, e in enumerate(errors) for row in _flatten(e, i)]
+        return [{"index": index, "target": "", "field": "", "message": str(e)} for e in errors]
+    out = []
+    for field_name, messages in errors.items():
+        if field_name == "entries" and isinstance(messages, list) and any(isinstance(m, dict) for m in messages):
+            out += [row for i, m in enumerate(messages) for row in _flatten(m, i)]
+            continue
+        if isinstance(messages, dict):
+            messages = [str(m) for m in messages.values()]
+        for message in messages if isinstance(messages, list) else [messages]:
+            out.append({"index": index, "target": "", "field": field_name, "message": str(message)})
+    return out
+
+
+def _invalid(errors):
+    return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), _flatten(errors))
+
+
+def _failed(code, detail, errors, conflicts=None):
+    body = {"detail": detail, "errors": errors}
+    if conflicts is not None:
+        body["conflicts"] = conflicts
+    return Response(body, status=code)
+
+
+def _write(request, items, single):
+    user = request.user
+    codes = {item["target"] for item in items}
+    targets = {t.code: t for t in scoping.visible_targets(
+        user, Target.objects.filter(code__in=codes).select_related("plan"))}
+    unknown = [{"index": i, "target": item["target"], "field": "target",
+                "message": _("No such target among those you see.")}
+               for i, item in enumerate(items) if item["target"] not in targets]
+    if unknown:
+        return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), unknown)
+    refused = [{"index": i, "target": item["target"], "field": "target",
+                "message": _("You may not enter figures for %(code)s.") % {"code": item["target"]}}
+               for i, item in enumerate(items) if not scoping.can_edit_unit(user, targets[item["target"]].lead_unit_id)]
+    if refused:
+        return _failed(status.HTTP_403_FORBIDDEN, _("Nothing was saved."), refused)
+    rows = [EntryRow(targets[item["target"]], item["year"], item["month"],
+                     {k: v for k, v in item.items() if k not in ("target", "year", "month", "version")},
+                     base_version=item.get("version"), line=i)
+            for i, item in enumerate(items)]
+    result = save_entries(user, rows, SOURCE)
+    if not result.ok:
+        conflicts = _conflicts(rows)
+        errors = [{"index": e.line, "target": e.target_code, "field": e.field, "message": e.message}
+                  for e in result.errors]
+        if conflicts:
+            return _failed(status.HTTP_409_CONFLICT, _("Someone changed these figures meanwhile; nothing was saved."),
+                           errors, conflicts)
+        return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), errors)
+    entries = _stored(rows)
+    if single:
+        entry = entries[0]
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(s.EntrySerializer(entry).data, status=code)
+    return Response({"created": len(result.created), "changed": len(result.changed),
+                     "unchanged": len(result.unchanged), "entries": s.EntrySerializer(entries, many=True).data})
+
+
+def _current(rows):
+    keys = {(r.target.pk, r.year, r.month) for r in rows}
+    found = ProgressEntry.objects.select_related("target__lead_unit", "entered_by").filter(
+        target_id__in={k[0] for k in keys}, year__in={k[1] for k in keys}, month__in={k[2] for k in keys})
+    return {(e.target_id, e.year, e.month): e for e in found}
+
+
+def _stored(rows):
+    current = _current(rows)
+    return [current[(r.target.pk, r.year, r.month)] for r in rows if (r.target.pk, r.year, r.month) in current]
+
+
+def _conflicts(rows):
+    """The rows whose entry changed since the version the client sent, with what is stored now."""
+    current = _current([r for r in rows if r.base_version is not None])
+    out = []
+    for r in rows:
+        entry = current.get((r.target.pk, r.year, r.month))
+        if r.base_version is None or entry is None or entry.version == r.base_version:
+            continue
+        out.append({"index": r.line, "target": r.target.code, "period": f"{r.year}-{r.month:02d}",
+                    "your_version": r.base_version, "version": entry.version,
+                    "value": entry.value, "comparator": entry.comparator,
+                    "entered_by": entry.entered_by.get_username() if entry.entered_by_id else None,
+                    "entered_at": entry.entered_at})
+    return s.ConflictSerializer(out, many=True).data
+
+
+def _period(request):
+    query = s.PeriodQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data["period"]
+
+
+class ReportView(generics.ListAPIView):
+    """The monthly report's rows: each target's status, reason and forecast at the month, as on the report page."""
+
+    serializer_class = s.ReportRowSerializer
+    filter_backends = []
+
+    @extend_schema(parameters=[s.PeriodQuerySerializer, s.ReportFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        period = _period(self.request)
+        wanted = s.ReportFilterSerializer(data=self.request.query_params)
+        wanted.is_valid(raise_exception=True)
+        rows = build_rows(report_targets(self.request.user, period.year), period.year, period.month)
+        if wanted.validated_data.get("status"):
+            rows = [r for r in rows if r["status"] == wanted.validated_data["status"]]
+        if wanted.validated_data.get("unit"):
+            rows = [r for r in rows if r["unit_code"] == wanted.validated_data["unit"]]
+        return rows
+
+
+class CompletenessView(generics.GenericAPIView):
+    """Who reported the month's figures: per unit on time, late, pending or missing, with the totals."""
+
+    serializer_class = s.CompletenessSerializer
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(parameters=[s.PeriodQuerySerializer])
+    def get(self, request):
+        period = _period(request)
+        data = completeness(report_targets(request.user, period.year), period.year, period.month)
+        return Response(s.CompletenessSerializer({"period": period.key, **data}).data)
+
