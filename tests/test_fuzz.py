@@ -33,8 +33,9 @@ from django.utils.regex_helper import normalize
 
 from tests.factories import make_entry, make_plan, make_section, make_target, make_unit, make_user
 from tracker.accounts.models import Membership, Profile
+from tracker.api.models import ApiToken
 from tracker.imports.models import ImportBatch
-from tracker.reminders.models import Reminder
+from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, RecordedResult, Target, Unit
 
@@ -205,8 +206,14 @@ def world(settings, tmp_path, quiet_logs):
     entry.refresh_from_db()
     for user in users.values():
         ImportBatch.objects.create(user=user, file_name="fuzz.csv", sha256="0" * 64, size=1, rows=[], problems=[])
-    Reminder.objects.create(user=users["clerk"], recipient="c@example.com", kind=Reminder.Kind.choices[0][0],
-                            period="2022-05", day="2022-06-08", subject="s", status=Reminder.Status.FAILED)
+    reminder = Reminder.objects.create(
+        user=users["clerk"], recipient="c@example.com", kind=Reminder.Kind.choices[0][0], period="2022-05",
+        day="2022-06-08", subject="s", status=Reminder.Status.FAILED)
+    # A row for every admin that has a change page: robots, their deliveries, API tokens.
+    webhook = Webhook.objects.create(user=users["clerk"], kind=Webhook.Kind.WECOM, url="http://127.0.0.1:9/hook")
+    WebhookDelivery.objects.create(reminder=reminder, webhook=webhook, title="s")
+    for user in users.values():
+        ApiToken.objects.create(user=user, name="fuzz", prefix=f"fz{user.pk}", key_hash=f"{user.pk:064d}")
     AccessAttempt.objects.create(username="someone", ip_address="127.0.0.1", failures_since_start=1,
                                  user_agent="fuzz", get_data="", post_data="", http_accept="", path_info="/")
     unit = entry.target.lead_unit
@@ -214,7 +221,7 @@ def world(settings, tmp_path, quiet_logs):
         "unit_code": unit.code, "period": "2022-05", "code": entry.target.code, "year": "2022", "month": "05",
         "name": "evidence/2022/05/fuzz.pdf",
         "pk": str(ImportBatch.objects.filter(user=users["superuser"]).get().pk),
-        "app_label": "targets", "content_type_id": str(ContentType.objects.get_for_model(Target).pk),
+        "app_label": "targets", "format": "json", "content_type_id": str(ContentType.objects.get_for_model(Target).pk),
         "url": "nothing-here/",
     }
     world = World(good=good)
