@@ -184,7 +184,9 @@ def test_it_inserts_the_rows_of_a_portable_backup_in_bounded_batches(media, tmp_
 
     def spy(execute, sql, params, many, context):
         if sql.startswith("INSERT INTO"):
-            inserted.append((sql.split()[2].strip('"'), len(params) if many else 1))
+            columns = sql[sql.index("(") + 1:sql.index(")")].count(",") + 1
+            rows = sum(len(row) for row in params) if many else len(params or ())
+            inserted.append((sql.split()[2].strip('"'), rows // columns))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(spy):
