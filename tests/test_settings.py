@@ -1,6 +1,7 @@
 """The production configuration, checked in a subprocess with a production environment."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -121,3 +122,17 @@ def test_the_sample_environment_passes_check_deploy_once_its_key_is_replaced():
     proc = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "System check identified no issues" in proc.stdout
+
+
+# Read only by development and test runs; production must not set them.
+DEVELOPMENT_ONLY_VARIABLES = {"TRACKER_INSECURE_DEV_KEY", "TRACKER_PLAIN_STATIC", "EMAIL_FILE_PATH"}
+
+
+def test_it_documents_every_environment_variable_in_the_sample():
+    source = (ROOT / "tracker" / "settings.py").read_text()
+    read = set(re.findall(r"""(?:env_\w+|environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    assert len(read) > 30  # the pattern still finds the settings
+    sample = (ROOT / "deploy" / "tracker.env.sample").read_text()
+    mentioned = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", sample, flags=re.M))
+    missing = read - mentioned - DEVELOPMENT_ONLY_VARIABLES
+    assert not missing, f"add to deploy/tracker.env.sample: {sorted(missing)}"
