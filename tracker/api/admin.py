@@ -8,24 +8,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tracker.accounts import scoping
+from tracker.adminkit.base import OwnRowsMixin
 from tracker.api.models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(OwnRowsMixin, admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at")
     list_filter = ("read_only",)
     search_fields = ("name", "prefix", "user__username")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
-    def _own_only(self, request):
-        return not scoping.is_admin(request.user)
-
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("user")
-        return qs.filter(user=request.user) if self._own_only(request) else qs
+        return super().get_queryset(request).select_related("user")
 
     def get_fields(self, request, obj=None):
         fields = ["name", "read_only", "expires_at"]
@@ -36,18 +32,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A token's owner and rights are fixed once it exists: revoke it and make another.
         return self.readonly_fields + (("user", "read_only") if obj else ())
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request) and (obj is None or not self._own_only(request)
-                                                        or obj.user_id == request.user.pk)
-
-    has_add_permission = has_module_permission
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_view_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoked, never deleted: the history of who used which token stays readable

@@ -1,7 +1,10 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tracker.services.entries import EDITABLE
+from tracker.services.review import ACTIONS
+from tracker.targets import checks
 from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.status import STATUSES
@@ -47,6 +50,11 @@ class TargetSerializer(serializers.ModelSerializer):
                   "combined_jan_feb", "frequency", "lead_unit", "deadline", "parent", "is_active", "order"]
 
 
+class StoredWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class EntrySerializer(serializers.ModelSerializer):
     target = serializers.CharField(source="target.code", read_only=True)
     unit = serializers.CharField(source="target.lead_unit.code", read_only=True)
@@ -54,16 +62,23 @@ class EntrySerializer(serializers.ModelSerializer):
     entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     assessed_status = serializers.CharField(read_only=True, help_text=_(
         "The reviewer's assessment of a milestone or task (achieved, on_track, at_risk, off_track), or empty."))
+    warnings = serializers.SerializerMethodField(help_text=_(
+        "The soft checks' warnings the stored figures raised, confirmed or explained when they were saved."))
 
     class Meta:
         model = ProgressEntry
         fields = ["id", "target", "target_id", "unit", "year", "month", "period", "value", "comparator", "is_done",
                   "done_on", "note", "problems", "state", "assessed_status", "version", "entered_by", "entered_at",
-                  "updated_at", "submitted_at", "is_late"]
+                  "updated_at", "submitted_at", "is_late", "warnings", "warning_note", "review_comment"]
         read_only_fields = fields
 
     def get_period(self, entry) -> str:
         return f"{entry.year}-{entry.month:02d}"
+
+    @extend_schema_field(StoredWarningSerializer(many=True))
+    def get_warnings(self, entry):
+        return [{"code": str(w.get("code", "")), "message": checks.word(w)}
+                for w in entry.warnings or [] if isinstance(w, dict)]
 
 
 class EntryWriteSerializer(serializers.Serializer):
@@ -78,6 +93,12 @@ class EntryWriteSerializer(serializers.Serializer):
     done_on = serializers.DateField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
     problems = serializers.CharField(required=False, allow_blank=True, allow_null=True, trim_whitespace=False)
+    warning_note = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=2000, help_text=_(
+            "Why figures that raise a soft check's warning are right; a new explanation saves them as they are."))
+    confirm = serializers.BooleanField(required=False, default=False, help_text=_(
+        "Save despite the soft checks' warnings (the entry screen's confirm tick); without it, figures that "
+        "raise a warning are not saved and the warnings come back (422)."))
     version = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**31 - 1,
         help_text=_("The entry's version you started from; if someone changed it since, nothing is saved (409)."))
@@ -109,10 +130,29 @@ class ConflictSerializer(serializers.Serializer):
     entered_at = serializers.DateTimeField()
 
 
+class WriteWarningSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True)
+    target = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class WriteFailedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = EntryErrorSerializer(many=True)
     conflicts = ConflictSerializer(many=True, required=False)
+    warnings = WriteWarningSerializer(many=True, required=False)
+
+
+class TransitionSerializer(serializers.Serializer):
+    """A step of the review workflow for one entry, as a reviewer or clerk takes it on the review page."""
+
+    action = serializers.ChoiceField(choices=list(ACTIONS), help_text=_(
+        "submit (clerk), approve, return or reopen (reviewer of the unit)."))
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, trim_whitespace=False,
+                                    help_text=_("Required to return or reopen: the clerk sees it."))
+    version = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1, help_text=_(
+        "The entry's version you looked at; if its figures changed since, nothing happens (409)."))
 
 
 class BulkResultSerializer(serializers.Serializer):

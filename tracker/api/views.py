@@ -9,8 +9,11 @@ from rest_framework.response import Response
 from tracker.accounts import scoping
 from tracker.api import serializers as s
 from tracker.api.filters import EntryFilter, PlanFilter, SectionFilter, TargetFilter, UnitFilter
+from tracker.api.models import ApiToken
+from tracker.audit import service as audit
 from tracker.reports.completeness import completeness
 from tracker.reports.report import build_rows, report_targets
+from tracker.services import review
 from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import Plan, ProgressEntry, Section, Target
 
@@ -18,7 +21,22 @@ SOURCE = "api"
 ID = r"[0-9]{1,10}"
 
 
-class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+class TokenAudited:
+    """Every history row written while serving a request made with an API token names that token."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if isinstance(request.auth, ApiToken):
+            self._audit_token = audit.set_token(request.auth.pk, str(request.auth))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        reset = self.__dict__.pop("_audit_token", None)
+        if reset is not None:
+            audit.unset(reset)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class UnitViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     """Units this person sees (their own and their sub-units; every unit for leaders and administrators)."""
 
     serializer_class = s.UnitSerializer
@@ -29,21 +47,21 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         return scoping.visible_units(self.request.user).select_related("parent").order_by("code")
 
 
-class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+class PlanViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PlanSerializer
     filterset_class = PlanFilter
     queryset = Plan.objects.order_by("year")
     lookup_value_regex = ID
 
 
-class SectionViewSet(viewsets.ReadOnlyModelViewSet):
+class SectionViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.SectionSerializer
     filterset_class = SectionFilter
     queryset = Section.objects.select_related("plan").order_by("plan__year", "number")
     lookup_value_regex = ID
 
 
-class TargetViewSet(viewsets.ReadOnlyModelViewSet):
+class TargetViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     """Targets led by the units this person sees."""
 
     serializer_class = s.TargetSerializer
@@ -59,6 +77,14 @@ WRITE_RESPONSES = {
     400: OpenApiResponse(s.WriteFailedSerializer, description="Nothing saved: the errors, row by row."),
     403: OpenApiResponse(s.WriteFailedSerializer, description="Read-only token, or not your unit's target."),
     409: OpenApiResponse(s.WriteFailedSerializer, description="Changed by someone else since your version."),
+    422: OpenApiResponse(s.WriteFailedSerializer, description=(
+        "Nothing saved: the figures raise soft checks' warnings (in `warnings`); send them again with "
+        "`confirm: true` or a `warning_note` explaining them.")),
+}
+TRANSITION_RESPONSES = {
+    400: OpenApiResponse(s.WriteFailedSerializer, description="Not possible in the entry's state (the reason)."),
+    403: OpenApiResponse(s.WriteFailedSerializer, description="Read-only token, or not yours to submit or review."),
+    409: OpenApiResponse(s.WriteFailedSerializer, description="The figures changed since the version you sent."),
 }
 
 
@@ -68,7 +94,7 @@ WRITE_RESPONSES = {
     partial_update=extend_schema(request=s.EntryWriteSerializer(partial=True),
                                  responses={200: s.EntrySerializer, **WRITE_RESPONSES}),
 )
-class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EntryViewSet(TokenAudited, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Monthly figures (year-to-date) of the targets this person sees.
 
     POST saves one figure (creating or changing the month's entry), PATCH changes one, POST bulk/ saves a list
@@ -100,6 +126,32 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if not item.is_valid():
             return _invalid(item.errors)
         return _write(request, [item.validated_data], single=True)
+
+    @extend_schema(request=s.TransitionSerializer, responses={200: s.EntrySerializer, **TRANSITION_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        """Submit, approve, return or reopen the entry: the review workflow's rules, kept in the history."""
+        entry = self.get_object()
+        body = s.TransitionSerializer(data=request.data)
+        if not body.is_valid():
+            return _invalid(body.errors)
+        wanted = body.validated_data
+        error = {"index": None, "target": entry.target.code, "field": "action"}
+        allowed = review.can_submit if wanted["action"] == "submit" else review.can_review
+        if not allowed(request.user, entry):
+            message = review.refusal(request.user, entry, wanted["action"])
+            return _failed(status.HTTP_403_FORBIDDEN, message, [{**error, "message": message}])
+        version = wanted.get("version")
+        if version is not None and version != entry.version:
+            row = EntryRow(entry.target, entry.year, entry.month, {}, base_version=version, line=0)
+            return _failed(status.HTTP_409_CONFLICT, _("Someone changed these figures meanwhile; nothing was done."),
+                           [], _conflicts([row]))
+        try:
+            done = review.transition(request.user, entry, wanted["action"], wanted.get("comment", ""), SOURCE,
+                                     base_version=version)
+        except review.ReviewError as exc:
+            return _failed(status.HTTP_400_BAD_REQUEST, str(exc), [{**error, "message": str(exc)}])
+        return Response(s.EntrySerializer(self.get_queryset().get(pk=done.pk)).data)
 
     @extend_schema(request=s.EntryBulkSerializer, responses={200: s.BulkResultSerializer, **WRITE_RESPONSES})
     @action(detail=False, methods=["post"])
@@ -133,10 +185,12 @@ def _invalid(errors):
     return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), _flatten(errors))
 
 
-def _failed(code, detail, errors, conflicts=None):
+def _failed(code, detail, errors, conflicts=None, warnings=None):
     body = {"detail": detail, "errors": errors}
     if conflicts is not None:
         body["conflicts"] = conflicts
+    if warnings:
+        body["warnings"] = warnings
     return Response(body, status=code)
 
 
@@ -156,18 +210,24 @@ def _write(request, items, single):
     if refused:
         return _failed(status.HTTP_403_FORBIDDEN, _("Nothing was saved."), refused)
     rows = [EntryRow(targets[item["target"]], item["year"], item["month"],
-                     {k: v for k, v in item.items() if k not in ("target", "year", "month", "version")},
-                     base_version=item.get("version"), line=i)
+                     {k: v for k, v in item.items() if k not in ("target", "year", "month", "version", "confirm")},
+                     base_version=item.get("version"), line=i, confirmed=item.get("confirm", False))
             for i, item in enumerate(items)]
     result = save_entries(user, rows, SOURCE)
     if not result.ok:
         conflicts = _conflicts(rows)
         errors = [{"index": e.line, "target": e.target_code, "field": e.field, "message": e.message}
                   for e in result.errors]
+        warnings = [{"index": w.line, "target": w.target_code, "code": w.code, "message": w.message}
+                    for w in result.warnings]
         if conflicts:
             return _failed(status.HTTP_409_CONFLICT, _("Someone changed these figures meanwhile; nothing was saved."),
-                           errors, conflicts)
-        return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), errors)
+                           errors, conflicts, warnings)
+        if not errors:
+            return _failed(status.HTTP_422_UNPROCESSABLE_ENTITY, _(
+                "Nothing was saved: the figures raise warnings. Check them, then send them again with "
+                "\"confirm\": true or a \"warning_note\" explaining them."), errors, warnings=warnings)
+        return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), errors, warnings=warnings)
     entries = _stored(rows)
     if single:
         entry = entries[0]
@@ -211,7 +271,7 @@ def _period(request):
     return query.validated_data["period"]
 
 
-class ReportView(generics.ListAPIView):
+class ReportView(TokenAudited, generics.ListAPIView):
     """The monthly report's rows: each target's status, reason and forecast at the month, as on the report page."""
 
     serializer_class = s.ReportRowSerializer
@@ -233,7 +293,7 @@ class ReportView(generics.ListAPIView):
         return rows
 
 
-class CompletenessView(generics.GenericAPIView):
+class CompletenessView(TokenAudited, generics.GenericAPIView):
     """Who reported the month's figures: per unit on time, late, pending or missing, with the totals."""
 
     serializer_class = s.CompletenessSerializer

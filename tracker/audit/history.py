@@ -31,6 +31,14 @@ def source_label(source):
     return str(SOURCE_LABELS.get(source, source))
 
 
+def change_source_label(change):
+    """Where a history row's write came from in words, with the API token it came through, if any."""
+    label = source_label(change.source)
+    if change.token:
+        return _("%(source)s, token %(token)s") % {"source": label, "token": change.token}
+    return label
+
+
 def model_label(label):
     """"targets.progressentry" -> "Progress entry" in the active language (the label itself if unknown)."""
     try:
@@ -73,7 +81,7 @@ def describe(changes):
     for change in changes:
         model = _model_of(change)
         order = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)} if model else {}
-        change.source_label = source_label(change.source)
+        change.source_label = change_source_label(change)
         change.lines = []
         for attname, pair in sorted((change.changes or {}).items(), key=lambda kv: (order.get(kv[0], 999), kv[0])):
             field = _field(model, attname) if model else None

@@ -26,6 +26,10 @@ class Change(models.Model):
     source = models.CharField(
         pgettext_lazy("write path", "source"), max_length=30, help_text=_("admin, entry screen, import, command…")
     )
+    # The API token a write came through (source "api"): its id and, as it was then, its name and key prefix.
+    # Plain values, not a foreign key: the history sits below the API in the layers and outlives revoked tokens.
+    token_id = models.BigIntegerField(_("API token id"), null=True, blank=True, db_index=True)
+    token = models.CharField(_("API token"), max_length=130, blank=True)
     changes = models.JSONField(_("changes"), default=dict, help_text=_("field: [old, new]"))
     reason = models.TextField(_("reason"), blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)

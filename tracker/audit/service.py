@@ -1,5 +1,6 @@
 """Snapshot a row before a write and record what changed."""
 
+import contextvars
 import datetime
 from decimal import Decimal
 
@@ -10,6 +11,22 @@ from tracker.targets.numbers import plain_number
 
 # Fields that change on every save and say nothing about the content.
 IGNORED = {"updated_at", "version"}
+# The API token of the request being served, (id, label), or None: every history row written meanwhile names it.
+_token = contextvars.ContextVar("audit_token", default=None)
+
+
+def set_token(token_id, label):
+    """Until `unset(returned value)`, every history row written records that it came through this API token."""
+    return _token.set((token_id, label[:130]))
+
+
+def unset(reset):
+    _token.reset(reset)
+
+
+def _token_fields():
+    current = _token.get()
+    return {"token_id": current[0], "token": current[1]} if current else {}
 
 
 def _plain(value):
@@ -65,12 +82,14 @@ def record(obj, user, source, before=None, action=None, reason="", changes=None)
         source=source,
         changes=changes,
         reason=reason,
+        **_token_fields(),
     )
 
 
 def record_many(rows):
     """Bulk variant: rows of (obj, user, source, before, action, reason)."""
     changes = []
+    token = _token_fields()
     for obj, user, source, before, action, reason in rows:
         after = snapshot(obj)
         delta = diff(before or {}, after)
@@ -80,7 +99,7 @@ def record_many(rows):
         changes.append(Change(
             model=obj._meta.label_lower, object_id=str(obj.pk), object_repr=str(obj)[:200],
             unit_id=owner_unit_id(obj), action=action, user=user if getattr(user, "pk", None) else None,
-            source=source, changes=delta, reason=reason,
+            source=source, changes=delta, reason=reason, **token,
         ))
     Change.objects.bulk_create(changes, batch_size=500)
     return changes

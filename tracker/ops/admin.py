@@ -10,7 +10,7 @@ from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin
 from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.adminkit.history import HistoryAdminMixin
-from tracker.audit.history import SOURCE_LABELS, describe, model_label, source_label
+from tracker.audit.history import SOURCE_LABELS, change_source_label, describe, model_label
 from tracker.audit.models import Change
 
 
@@ -51,7 +51,7 @@ class ChangeAdmin(ReadOnlyMixin, ScopedAdmin):
 
     list_display = ["at", "object_repr", "shown_model", "action", "user", "shown_source", "shown_changes", "reason"]
     list_filter = ["action", SourceFilter, ModelFilter]
-    search_fields = ["object_repr", "object_id", "user__username", "reason"]
+    search_fields = ["object_repr", "object_id", "user__username", "reason", "token"]
     list_select_related = ["user"]
     date_hierarchy = "at"
     fields = ["at", "shown_model", "object_id", "object_repr", "action", "user", "shown_source", "shown_changes",
@@ -75,7 +75,7 @@ class ChangeAdmin(ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description=_("where"), ordering="source")
     def shown_source(self, obj):
-        return source_label(obj.source)
+        return change_source_label(obj)
 
     @admin.display(description=_("changes (old → new)"))
     def shown_changes(self, obj):
