@@ -24,7 +24,7 @@ from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
-from tracker.reminders.models import Reminder
+from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry, RecordedResult, ReportingPolicy
 
@@ -73,6 +73,12 @@ def world():
                                    subject="ALPHA reminder")
     w.rb = Reminder.objects.create(user=w.clerk_b, kind="overdue", period="2022-03", day=today,
                                    subject=f"{SECRET} reminder")
+    w.wa = Webhook.objects.create(user=w.users["clerk"], kind="wecom", name="ALPHA群",
+                                  url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=alpha")
+    w.wb = Webhook.objects.create(user=w.clerk_b, kind="dingtalk", name=f"{SECRET}群", secret=f"SEC{SECRET}",
+                                  url=f"https://oapi.dingtalk.com/robot/send?access_token={SECRET}")
+    w.da = WebhookDelivery.objects.create(reminder=w.ra, webhook=w.wa, title="ALPHA reminder")
+    w.db = WebhookDelivery.objects.create(reminder=w.rb, webhook=w.wb, title=f"{SECRET} reminder")
     w.policy_a = ReportingPolicy.objects.create(unit=w.a)
     w.policy_b = ReportingPolicy.objects.create(unit=w.b)
     w.ba = ImportBatch.objects.create(user=w.users["clerk"], file_name="alpha.csv", sha256="a" * 64, size=1)
@@ -83,12 +89,12 @@ def world():
 
 
 def unit_bound(w):
-    """(A's object, B's object, owner): objects of unit A and unit B. Reminders and import batches
-    belong to a person (A's clerk), not to the unit: for other roles they are someone else's."""
+    """(A's object, B's object, owner): objects of unit A and unit B. Reminders, their robots and robot messages,
+    and import batches belong to a person (A's clerk), not to the unit: for other roles they are someone else's."""
     return [
         (w.a, w.b, None), (w.ta, w.tb, None), (w.ea, w.eb, None), (w.ca, w.cb, None), (w.ma, w.mb, None),
         (w.pa, w.pb, None), (w.users["clerk"], w.clerk_b, None), (w.policy_a, w.policy_b, None),
-        (w.ra, w.rb, "clerk"), (w.ba, w.bb, "clerk"),
+        (w.ra, w.rb, "clerk"), (w.ba, w.bb, "clerk"), (w.wa, w.wb, "clerk"), (w.da, w.db, "clerk"),
     ]
 
 

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from tracker.ops import views
-from tracker.reminders.models import Reminder
+from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,8 @@ def test_it_answers_200_without_a_broker(client, settings):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"database": "ok", "broker": "not configured", "reminders": "ok",
-                               "reminder_counts": NONE_NEED_ATTENTION}
+                               "reminder_counts": NONE_NEED_ATTENTION,
+                               "robot_counts": NONE_NEED_ATTENTION}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -32,7 +33,8 @@ def test_it_answers_200_when_the_broker_answers(client, redis_url):
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "broker": "ok", "reminders": "ok",
-                               "reminder_counts": NONE_NEED_ATTENTION}
+                               "reminder_counts": NONE_NEED_ATTENTION,
+                               "robot_counts": NONE_NEED_ATTENTION}
 
 
 def test_it_answers_503_when_the_broker_is_down_without_leaking_the_url(client):
@@ -40,7 +42,8 @@ def test_it_answers_503_when_the_broker_is_down_without_leaking_the_url(client):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "error: OperationalError", "reminders": "ok",
-                               "reminder_counts": NONE_NEED_ATTENTION}
+                               "reminder_counts": NONE_NEED_ATTENTION,
+                               "robot_counts": NONE_NEED_ATTENTION}
     body = response.content.decode()
     assert "s3cr3t" not in body and "127.0.0.1" not in body
 
@@ -115,12 +118,35 @@ def test_it_reports_reminders_degraded_with_counts_and_still_answers_200(client,
 
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "broker": "not configured", "reminders": "degraded",
-                               "reminder_counts": {"stuck": 2, "failed": 1, "many_attempts": 1}}
+                               "reminder_counts": {"stuck": 2, "failed": 1, "many_attempts": 1},
+                               "robot_counts": NONE_NEED_ATTENTION}
 
 
 def test_it_counts_the_reminders_in_one_query(client, settings, django_assert_num_queries):
     settings.CELERY_BROKER_URL = ""
     reminder_row(14, status="failed", attempts=1)
-    with django_assert_num_queries(2):  # SELECT 1, then the counts
+    with django_assert_num_queries(3):  # SELECT 1, then the counts of emails and of robot messages
         response = client.get("/healthz")
     assert response.json()["reminder_counts"] == {"stuck": 0, "failed": 1, "many_attempts": 0}
+
+
+def test_it_reports_robot_messages_needing_attention_as_it_does_emails(client, settings):
+    from tests.factories import make_user
+
+    settings.CELERY_BROKER_URL = ""
+    now = timezone.now()
+    minutes = datetime.timedelta(minutes=1)
+    user = make_user("robot_owner")
+    robot = Webhook.objects.create(user=user, kind="wecom", url="http://127.0.0.1:9/hook")
+    sent = reminder_row(9, status="sent", attempts=1, user=user)
+    also = reminder_row(10, status="sent", attempts=1, user=user)
+    third = reminder_row(13, status="sent", attempts=1, user=user)
+    WebhookDelivery.objects.create(reminder=sent, webhook=robot, status="sending", attempts=1,
+                                   lease_until=now - minutes)  # its worker died
+    WebhookDelivery.objects.create(reminder=also, webhook=robot, status="failed", attempts=1)
+    WebhookDelivery.objects.create(reminder=third, webhook=robot, status="retry", attempts=3)
+
+    body = client.get("/healthz").json()
+
+    assert body["reminders"] == "degraded" and body["reminder_counts"] == NONE_NEED_ATTENTION
+    assert body["robot_counts"] == {"stuck": 1, "failed": 1, "many_attempts": 1}

@@ -117,7 +117,9 @@ def test_it_signs_dingtalk_messages_and_fails_on_a_wrong_secret(robot, clerk):
     assert message.status == Status.SENT
     path, query, body = robot.received[0]
     assert query["access_token"] == ["x"] and body["markdown"]["title"] and body["markdown"]["text"]
-    Webhook.objects.update(secret="SECwrong")
+    robot_row = Webhook.objects.get()
+    robot_row.secret = "SECwrong"
+    robot_row.save()
     Reminder.objects.all().delete()
     run()
     message = WebhookDelivery.objects.get()
@@ -172,3 +174,116 @@ def test_it_sends_at_most_20_messages_a_minute_to_one_robot(robot, clerk):
     webhooks.deliver_due(now=now + datetime.timedelta(seconds=61))
     assert len(robot.received) == 25
     assert WebhookDelivery.objects.filter(status=Status.SENT).count() == 25
+
+
+def _submit_the_figure(clerk, day=datetime.date(2022, 6, 2)):
+    from tests.factories import make_entry
+    from tracker.targets.models import ProgressEntry, Target
+
+    moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+    make_entry(Target.objects.get(code="T-FIRMS"), 5, Decimal("40"), state=ProgressEntry.State.SUBMITTED,
+               submitted_at=moment, entered_by=clerk)
+
+
+def test_it_skips_a_robot_message_whose_figures_arrive_between_the_claim_and_the_send_as_emails_do(robot, clerk):
+    Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    sweep(today=datetime.date(2022, 6, 2))  # claims the email and the robot message, sends nothing
+    _submit_the_figure(clerk)
+    reminder = Reminder.objects.get()
+    assert delivery.deliver(reminder.pk, 1) == Status.SKIPPED
+    assert webhooks.deliver_due() == 1
+    message = WebhookDelivery.objects.get()
+    assert message.status == Status.SKIPPED and message.error and robot.received == []
+
+
+def test_it_still_sends_what_is_missing_when_the_figures_are_not_all_in(robot, clerk):
+    Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    sweep(today=datetime.date(2022, 6, 2))
+    webhooks.deliver_due()
+    assert WebhookDelivery.objects.get().status == Status.SENT and len(robot.received) == 1
+
+
+def test_it_numbers_each_message_and_marks_a_resend_after_an_interrupted_send(robot, clerk):
+    Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    sweep(today=datetime.date(2022, 6, 2))
+    reminder = Reminder.objects.get()
+    message = WebhookDelivery.objects.get()
+    assert f"R{reminder.pk}" in message.markdown
+    # A worker took it and died mid-send: the row stays "sending" until its lease runs out.
+    now = timezone.now()
+    WebhookDelivery.objects.update(status=Status.SENDING, attempts=1, attempted_at=now - datetime.timedelta(hours=1),
+                                   lease_until=now - datetime.timedelta(seconds=1))
+    assert webhooks.deliver_due(now=now) == 1
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.attempts == 2
+    text = robot.received[0][2]["markdown"]["content"]
+    assert text.startswith("> ") and text.count(f"R{reminder.pk}") == 2  # the resend note and the number
+
+
+def test_it_fails_a_message_whose_last_attempt_was_interrupted_as_emails_do(robot, clerk):
+    Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    sweep(today=datetime.date(2022, 6, 2))
+    now = timezone.now()
+    WebhookDelivery.objects.update(status=Status.SENDING, attempts=delivery.MAX_ATTEMPTS,
+                                   lease_until=now - datetime.timedelta(seconds=1))
+    assert webhooks.deliver_due(now=now) == 1
+    message = WebhookDelivery.objects.get()
+    assert message.status == Status.FAILED and message.lease_until is None and robot.received == []
+
+
+def test_it_pauses_a_dingtalk_robot_for_ten_minutes_after_it_says_too_fast(robot, clerk):
+    robot_row = Webhook.objects.create(user=clerk, kind="dingtalk", url=f"{robot.url}/dingtalk", secret=SECRET)
+    robot.answers.append((200, {"status": 1111, "wait": 5, "errcode": 130101,
+                                "errmsg": "send too fast, exceed 20 times per minute"}))
+    now = timezone.now()
+    run()
+    first = WebhookDelivery.objects.get()
+    other = Reminder.objects.create(user=clerk, kind=Reminder.Kind.DIGEST, period="2022-05",
+                                    day=datetime.date(2022, 7, 1), subject="s", body_text="b")
+    second = WebhookDelivery.objects.create(reminder=other, webhook=robot_row, title="t", markdown="m")
+    robot_row.refresh_from_db()
+    assert robot_row.throttled_until >= now + datetime.timedelta(minutes=10)
+    first.refresh_from_db()
+    assert first.status == Status.RETRY and first.next_attempt_at >= robot_row.throttled_until
+    webhooks.deliver_due(now=now + datetime.timedelta(minutes=5))
+    assert len(robot.received) == 1  # nothing goes to the robot while it is paused
+    second.refresh_from_db()
+    assert second.status == Status.RETRY and second.attempts == 0
+    assert second.next_attempt_at == robot_row.throttled_until
+    webhooks.deliver_due(now=robot_row.throttled_until + datetime.timedelta(seconds=1))
+    assert len(robot.received) == 3
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_it_pauses_a_wecom_robot_for_the_minute_after_45009(robot, clerk):
+    robot_row = Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    robot.answers.append((200, {"errcode": 45009, "errmsg": "api freq out of limit"}))
+    now = timezone.now()
+    run()
+    robot_row.refresh_from_db()
+    assert now + datetime.timedelta(seconds=59) <= robot_row.throttled_until <= timezone.now() + WINDOW_AND_A_BIT
+
+
+WINDOW_AND_A_BIT = datetime.timedelta(seconds=61)
+
+
+def test_it_sends_to_the_persons_robot_even_without_an_email_address(robot, clerk):
+    clerk.email = ""
+    clerk.save()
+    Webhook.objects.create(user=clerk, kind="wecom", url=f"{robot.url}/wecom")
+    run()
+    assert Reminder.objects.get().status == Status.FAILED  # the email cannot go
+    assert WebhookDelivery.objects.get().status == Status.SENT and len(robot.received) == 1
+
+
+def test_it_stores_the_signing_secret_encrypted_and_fails_clearly_when_it_cannot_be_read(robot, clerk, settings):
+    robot_row = Webhook.objects.create(user=clerk, kind="dingtalk", url=f"{robot.url}/dingtalk", secret=SECRET)
+    stored = Webhook.objects.values_list("secret", flat=True).get()
+    assert SECRET not in stored and stored.startswith("fernet:") and robot_row.plain_secret() == SECRET
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "another-key-" + "k" * 50
+    assert Webhook.objects.get().plain_secret() == SECRET  # a rotated key still reads it through the fallback
+    settings.SECRET_KEY_FALLBACKS = []
+    run()
+    message = WebhookDelivery.objects.get()
+    assert message.status == Status.FAILED and "SECRET_KEY" in message.error and robot.received == []

@@ -136,3 +136,28 @@ class ScopedAdmin(HistoryAdminMixin, ScopedMixin, admin.ModelAdmin):
         )
 
 
+
+
+class OwnRowsMixin:
+    """Rows that belong to a person (`user`), such as API tokens and reminder robots: anyone signed in to the admin
+    adds and manages their own, whatever their role; administrators everyone's."""
+
+    def _own_only(self, request):
+        return not scoping.is_admin(request.user)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(user=request.user) if self._own_only(request) else qs
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request) and (obj is None or not self._own_only(request)
+                                                        or obj.user_id == request.user.pk)
+
+    def has_add_permission(self, request):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 from tracker.reminders import recovery
+from tracker.reminders.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,19 @@ def _run(name, check, *args):
 
 
 def check_reminders(report):
-    """Adds "reminders" ("ok", or "degraded" when emails need attention: see recovery) and "reminder_counts"."""
+    """Adds "reminders" ("ok", or "degraded" when emails or robot messages need attention: see recovery),
+    "reminder_counts" (emails) and "robot_counts" (WeCom/DingTalk messages)."""
     try:
-        counts = recovery.attention_counts(timezone.now())
+        now = timezone.now()
+        counts = recovery.attention_counts(now)
+        robots = recovery.attention_counts(now, WebhookDelivery)
     except Exception as exc:
         logger.warning("healthz: reminders check failed: %r", exc)
         report["reminders"] = f"error: {type(exc).__name__}"
         return
-    report["reminders"] = "degraded" if any(counts.values()) else "ok"
+    report["reminders"] = "degraded" if any(counts.values()) or any(robots.values()) else "ok"
     report["reminder_counts"] = counts
+    report["robot_counts"] = robots
 
 
 @never_cache

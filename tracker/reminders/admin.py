@@ -1,3 +1,6 @@
+import urllib.parse
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
@@ -5,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tracker.accounts import scoping
+from tracker.adminkit.base import OwnRowsMixin
 from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.reminders import recovery
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
@@ -113,7 +117,7 @@ class ReminderAdmin(admin.ModelAdmin):
         # its worker die mid-send (the sweep also takes those back by itself); one under a live lease is being
         # sent right now and is left alone.
         resendable = Q(status=Reminder.Status.FAILED) | recovery.lease_expired(timezone.now())
-        count = queryset.filter(resendable).exclude(subject="").update(
+        count = queryset.filter(resendable).exclude(subject="").exclude(recipient="").update(
             status=Reminder.Status.RETRY, attempts=0, next_attempt_at=timezone.now(), lease_until=None
         )
         self.message_user(request, ngettext(
@@ -121,19 +125,133 @@ class ReminderAdmin(admin.ModelAdmin):
             "%(count)s emails will be sent again at the next sweep.", count) % {"count": count})
 
 
+class WebhookForm(forms.ModelForm):
+    """The signing secret is typed in, stored encrypted and never shown again: empty keeps the stored one."""
+
+    new_secret = forms.CharField(
+        label=_("signing secret"), required=False, max_length=200, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("DingTalk robots with signing on (SEC…); empty for WeCom. Stored encrypted and never shown "
+                    "again: leave empty to keep the stored one."))
+    clear_secret = forms.BooleanField(label=_("remove the stored signing secret"), required=False)
+
+    class Meta:
+        model = Webhook
+        fields = ["user", "unit", "name", "kind", "url", "active"]
+
+    def clean(self):
+        data = super().clean()
+        new, kind = data.get("new_secret"), data.get("kind")
+        if new and kind == Webhook.Kind.WECOM:
+            self.add_error("new_secret", _("WeCom group robots have no signing secret; leave it empty."))
+        if new and data.get("clear_secret"):
+            self.add_error("clear_secret", _("Either enter a new secret or remove the stored one, not both."))
+        if "user" in self.fields and "unit" in self.fields and bool(data.get("user")) == bool(data.get("unit")):
+            raise forms.ValidationError(_("A robot belongs either to a unit or to a person: choose one."))
+        return data
+
+    def save(self, commit=True):
+        robot = super().save(commit=False)
+        if self.cleaned_data.get("clear_secret"):
+            robot.secret = ""
+        elif self.cleaned_data.get("new_secret"):
+            robot.secret = self.cleaned_data["new_secret"]  # encrypted by Webhook.save
+        if commit:
+            robot.save()
+        return robot
+
+
+def _masked(url):
+    """The address without its key or token (the address itself lets anyone post to the group)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "…" if parts.query else "", ""))
+
+
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
-    list_display = ("kind", "unit", "user", "active", "created_at")
+class WebhookAdmin(OwnRowsMixin, admin.ModelAdmin):
+    """Group robots: anyone signed in adds and manages their own; administrators every person's and unit's."""
+
+    form = WebhookForm
+    list_display = ("__str__", "kind", "unit", "user", "address", "has_secret", "active", "created_at")
     list_filter = ("kind", "active")
+    search_fields = ("name", "user__username", "unit__code", "unit__name")
+    list_select_related = ("unit", "user")
     raw_id_fields = ("unit", "user")
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "kind", "url", "new_secret"] + (["clear_secret"] if obj and obj.secret else []) + ["active"]
+        return fields if self._own_only(request) else ["user", "unit", *fields]
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["fields"] = [f for f in self.get_fields(request, obj) if f in WebhookForm.Meta.fields]
+        return super().get_form(request, obj, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if self._own_only(request):
+            obj.user, obj.unit = request.user, None
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("webhook address"))
+    def address(self, obj):
+        return _masked(obj.url)
+
+    @admin.display(description=_("signing secret"), boolean=True)
+    def has_secret(self, obj):
+        return bool(obj.secret)
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("webhook", "title", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status",)
+    """Robot messages, like the reminder emails: administrators see all, everyone else those to their robots."""
+
+    list_display = ("created_at", "webhook", "title", "status", "attempts", "attention", "error_short", "sent_at")
+    list_filter = (NeedsAttentionFilter, "status", "webhook__kind")
     list_select_related = ("webhook__unit", "webhook__user")
+    date_hierarchy = "created_at"
+    actions = ("retry_now",)
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
+
+    def get_queryset(self, request):
+        qs = recovery.with_attention(super().get_queryset(request), timezone.now())
+        if scoping.is_admin(request.user):
+            return qs
+        return qs.filter(Q(webhook__user=request.user) | Q(reminder__user=request.user))
+
+    attention = ReminderAdmin.attention
+    error_short = ReminderAdmin.error_short
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        if not self.has_module_permission(request):
+            return False
+        own = obj is None or request.user.pk in (obj.webhook.user_id, obj.reminder.user_id)
+        return own or scoping.is_admin(request.user)
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Send the selected failed or stuck robot messages again at the next sweep"))
+    def retry_now(self, request, queryset):
+        if not scoping.is_admin(request.user):
+            self.message_user(request, _("Only administrators can resend reminders."), messages.ERROR)
+            return
+        resendable = Q(status=Reminder.Status.FAILED) | recovery.lease_expired(timezone.now())
+        count = queryset.filter(resendable).update(
+            status=Reminder.Status.RETRY, attempts=0, next_attempt_at=timezone.now(), lease_until=None)
+        self.message_user(request, ngettext(
+            "%(count)s robot message will be sent again at the next sweep.",
+            "%(count)s robot messages will be sent again at the next sweep.", count) % {"count": count})

@@ -78,7 +78,7 @@ def is_temporary(exc):
     return isinstance(exc, (smtplib.SMTPException, OSError))
 
 
-def _still_missing(reminder):
+def still_missing(reminder):
     """Whether any figure the email chases is still not submitted (they may have come in since the claim)."""
     wanted = {(i["target"], i["period"]) for i in reminder.items}
     if not wanted:
@@ -147,7 +147,7 @@ def _deliver(reminder_id, attempt, now):
         reminder.message_id = new_message_id()
         Reminder.objects.filter(pk=reminder_id).update(message_id=reminder.message_id)
     try:
-        if reminder.kind in CHASE_KINDS and not _still_missing(reminder):
+        if reminder.kind in CHASE_KINDS and not still_missing(reminder):
             return _finish(reminder_id, attempt, status=Status.SKIPPED,
                            error=_("All figures were submitted before the email went out."))
         emails.build_message(reminder.subject, reminder.body_text, reminder.body_html, reminder.recipient,

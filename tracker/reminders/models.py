@@ -13,6 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tracker.reminders import secrets
+
 
 def message_id_domain():
     """The right-hand side of reminder Message-IDs: REMINDER_MESSAGE_ID_DOMAIN, else the sender's domain."""
@@ -96,7 +98,10 @@ class Reminder(models.Model):
 
 
 class Webhook(models.Model):
-    """A group robot (企业微信群机器人 or 钉钉自定义机器人) that gets a unit's or a person's reminders too."""
+    """A group robot (企业微信群机器人 or 钉钉自定义机器人) that gets a unit's or a person's reminders too.
+
+    The DingTalk signing secret is kept encrypted (tracker.reminders.secrets) and never shown again once saved.
+    """
 
     class Kind(models.TextChoices):
         WECOM = "wecom", _("WeCom group robot")
@@ -106,11 +111,15 @@ class Webhook(models.Model):
                              verbose_name=_("unit"), help_text=_("Everyone of this unit gets their reminders here."))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True,
                              related_name="webhooks", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100, blank=True,
+                            help_text=_("Which group chat this is, e.g. 运行监测科工作群."))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     url = models.URLField(_("webhook address"), max_length=500)
-    secret = models.CharField(_("signing secret"), max_length=200, blank=True,
-                              help_text=_("DingTalk robots with signing on (SEC…); empty for WeCom."))
+    # Encrypted (Fernet, with a key derived from SECRET_KEY): see tracker.reminders.secrets.
+    secret = models.CharField(_("signing secret"), max_length=500, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
+    # The robot said "too fast" (WeCom 45009, DingTalk 130101): nothing is sent to it before this time.
+    throttled_until = models.DateTimeField(_("paused until"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -122,7 +131,18 @@ class Webhook(models.Model):
             name="webhook_for_a_unit_or_a_person")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} → {self.unit or self.user}"
+        label = f"{self.get_kind_display()} {self.name}".strip()
+        return f"{label} → {self.unit or self.user}"
+
+    def save(self, *args, **kwargs):
+        # Whatever path set it (the admin, a shell, a fixture), the secret is stored encrypted, never in clear.
+        if self.secret and not self.secret.startswith(secrets.PREFIX):
+            self.secret = secrets.encrypt(self.secret)
+        super().save(*args, **kwargs)
+
+    def plain_secret(self):
+        """The signing secret in clear, for signing a message; raises secrets.Unreadable if it cannot be read."""
+        return secrets.decrypt(self.secret) if self.secret else ""
 
 
 class WebhookDelivery(models.Model):

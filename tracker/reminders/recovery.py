@@ -8,7 +8,9 @@ Celery's redelivered task never both send it).
 
 `needs_attention` is what the admin filter and /healthz show: rows stuck
 (sending with an expired lease, or pending long after their claim), recent
-failures, and recent rows still being retried after several attempts.
+failures, and recent rows still being retried after several attempts. Robot
+messages (WebhookDelivery) have the same fields and states, so the same rules
+count them (`attention_counts(now, WebhookDelivery)`).
 """
 
 import datetime
@@ -64,9 +66,10 @@ def needs_attention(now, reason=None):
     return stuck(now) | failed(now) | many_attempts(now)
 
 
-def attention_counts(now):
-    """{"stuck": n, "failed": n, "many_attempts": n}, in one query (a row may count under two reasons)."""
-    return Reminder.objects.filter(needs_attention(now)).aggregate(
+def attention_counts(now, model=Reminder):
+    """{"stuck": n, "failed": n, "many_attempts": n} of emails (or of robot messages: `model=WebhookDelivery`),
+    in one query (a row may count under two reasons)."""
+    return model.objects.filter(needs_attention(now)).aggregate(
         **{name: Count("pk", filter=condition(now)) for name, condition in REASONS.items()}
     )
 

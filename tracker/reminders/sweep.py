@@ -63,15 +63,15 @@ def claim(p, today, now):
     problem = _address_problem(p.user)
     fields = {"recipient": p.user.email, "targets": p.targets, "items": [i.as_json() for i in p.items],
               "language": language, "created_at": now, "as_of": today}
+    try:
+        # Written even when the email cannot go (no or a bad address): the person's robots still get it.
+        subject, text, html = emails.render(p.template, {"user": p.user, **p.context}, language)
+        fields.update(subject=subject, body_text=text, body_html=html)
+    except Exception as exc:  # a broken template must not stop the other emails
+        logger.exception("Could not render the %s email for %s", p.kind, p.recipient)
+        fields.update(status=Reminder.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
     if problem:
         fields.update(status=Reminder.Status.FAILED, error=problem)
-    else:
-        try:
-            subject, text, html = emails.render(p.template, {"user": p.user, **p.context}, language)
-            fields.update(subject=subject, body_text=text, body_html=html)
-        except Exception as exc:  # a broken template must not stop the other emails
-            logger.exception("Could not render the %s email for %s", p.kind, p.recipient)
-            fields.update(status=Reminder.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
     try:
         with transaction.atomic():
             reminder = Reminder.objects.create(user=p.user, kind=p.kind, period=p.period, day=p.day, **fields)

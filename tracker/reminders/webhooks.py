@@ -4,9 +4,17 @@
 reminder and robot, so a second sweep claims nothing). `deliver(delivery_id, attempt)` takes the row by the same
 compare-and-set on (status, attempts, lease) as emails (tracker.reminders.delivery), after counting the robot's
 calls in the last minute under a row lock on the robot (WeCom and DingTalk allow 20 a minute): a robot at its limit
-leaves the row waiting until a slot frees. HTTP 5xx and 429, timeouts and refused connections, WeCom 45009 and
-DingTalk 130101 (both "too fast") are temporary and retried with the emails' backoff; other error codes (WeCom
-93000 "invalid webhook", DingTalk 310000 "signature failed") fail the message.
+leaves the row waiting until a slot frees.
+
+As with emails: a message chasing figures is skipped when they were all submitted before it went out; a send
+whose worker died is taken back when its lease runs out and sent again, marked as a resend of the same reminder
+number (robots have no Message-ID), and one interrupted at the last attempt fails rather than loop.
+
+Answers: HTTP 5xx and 429, timeouts and refused connections, errcode -1 ("system busy") are temporary and retried
+with the emails' backoff. "Too fast" (WeCom 45009 "api freq out of limit"; DingTalk 130101 "send too fast, exceed
+20 times per minute", after which DingTalk blocks the robot for 10 minutes) is temporary too, and pauses every
+message to that robot for the minute (WeCom) or the 10 minutes (DingTalk). Other error codes (WeCom 93000 "invalid
+webhook url", DingTalk 310000 "sign not match" / keywords / IP not allowed, 300001 "token is not exist") fail.
 """
 
 import base64
@@ -24,15 +32,19 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from tracker.reminders import recovery
-from tracker.reminders.delivery import MAX_ATTEMPTS, retry_delay
+from tracker.reminders import recovery, secrets
+from tracker.reminders.delivery import CHASE_KINDS, MAX_ATTEMPTS, retry_delay, still_missing
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 Status = Reminder.Status
 WINDOW = datetime.timedelta(seconds=60)
 TEMPORARY_CODES = {Webhook.Kind.WECOM: {45009, -1}, Webhook.Kind.DINGTALK: {130101, -1}}
+# "Too fast": how long the robot takes no message after saying so.
+THROTTLED = {(Webhook.Kind.WECOM, 45009): datetime.timedelta(minutes=1),
+             (Webhook.Kind.DINGTALK, 130101): datetime.timedelta(minutes=10)}
 
 
 def rate_limit():
@@ -44,7 +56,9 @@ def timeout():
 
 
 class Temporary(Exception):
-    pass
+    def __init__(self, message, pause=None):
+        super().__init__(message)
+        self.pause = pause  # the robot asked us to slow down: nothing goes to it for this long
 
 
 def robots_of(user):
@@ -52,16 +66,34 @@ def robots_of(user):
     return Webhook.objects.filter(Q(user=user) | Q(unit_id__in=unit_ids), active=True)
 
 
+def reference(reminder_id):
+    return f"R{reminder_id}"
+
+
 def markdown_of(reminder):
-    """The digest as Markdown: its subject as the heading, then the same text as the email, in its language."""
+    """The digest as Markdown: its subject as the heading, then the same text as the email, and its number."""
     lines = [f"### {reminder.subject}", ""]
     lines += [line.rstrip() for line in reminder.body_text.splitlines()]
+    with translation.override(reminder.language or settings.LANGUAGE_CODE):
+        lines += ["", "> " + _("Reminder no. %(ref)s") % {"ref": reference(reminder.pk)}]
     return "\n".join(lines).strip() + "\n"
 
 
+def resent(markdown, reminder):
+    """The message marked as a resend: the earlier attempt was interrupted and may have reached the group."""
+    with translation.override(reminder.language or settings.LANGUAGE_CODE):
+        note = _("Sent again: sending reminder no. %(ref)s was interrupted, so it may have arrived already.") % {
+            "ref": reference(reminder.pk)}
+    return f"> {note}\n\n{markdown}"
+
+
 def claim_for(reminder):
-    """Claim a message for each of the reminder's robots; returns the rows claimed now."""
-    if reminder.user is None or reminder.status == Status.FAILED:
+    """Claim a message for each of the reminder's robots; returns the rows claimed now.
+
+    Robots get the digest even when the email cannot go (no or a bad address): only one that could not be
+    written (no subject) is not claimed.
+    """
+    if reminder.user is None or not reminder.subject:
         return []
     claimed = []
     for robot in robots_of(reminder.user):
@@ -92,7 +124,13 @@ def payload(robot, title, markdown):
 
 def post(robot, title, markdown):
     """Send one message; raises Temporary for what may succeed later, ValueError for a refusal."""
-    url = signed_url(robot.url, robot.secret) if robot.kind == Webhook.Kind.DINGTALK else robot.url
+    url = robot.url
+    if robot.kind == Webhook.Kind.DINGTALK:
+        try:
+            url = signed_url(robot.url, robot.plain_secret())
+        except secrets.Unreadable as exc:
+            raise ValueError(_("The robot's signing secret cannot be read (%(why)s); enter it again.") % {
+                "why": exc}) from None
     body = json.dumps(payload(robot, title, markdown), ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
     try:
@@ -113,32 +151,49 @@ def post(robot, title, markdown):
         return
     message = f"errcode {code}: {data.get('errmsg', '')}"
     if code in TEMPORARY_CODES[robot.kind]:
-        raise Temporary(message)
+        raise Temporary(message, THROTTLED.get((robot.kind, code)))
     raise ValueError(message)
 
 
 def _take(delivery_id, attempt, now):
-    """Take the row for this attempt if the robot has a free slot this minute; (attempt taken | None, wait)."""
+    """Take the row for this attempt if the robot has a free slot this minute.
+
+    Returns (attempt taken or None, the time to wait for a slot or None, whether the attempt before was
+    interrupted and so may have reached the group).
+    """
     with transaction.atomic():
         row = WebhookDelivery.objects.filter(pk=delivery_id).values_list("webhook_id", flat=True).first()
         if row is None:
-            return None, None
-        Webhook.objects.select_for_update().filter(pk=row).first()  # one sender counts a robot's minute at a time
+            return None, None, False
+        # One sender counts a robot's minute at a time.
+        paused = Webhook.objects.select_for_update().filter(pk=row).values_list("throttled_until", flat=True).first()
         rows = WebhookDelivery.objects.filter(pk=delivery_id)
         waiting = Q(status__in=(Status.PENDING, Status.RETRY), attempts=attempt - 1)
         interrupted = recovery.lease_expired(now) & Q(attempts__in=(attempt - 1, attempt), attempts__lt=MAX_ATTEMPTS)
-        if not rows.filter(waiting | interrupted).exists():
-            return None, None
-        recent = list(WebhookDelivery.objects.filter(webhook_id=row, attempted_at__gt=now - WINDOW)
-                      .order_by("attempted_at").values_list("attempted_at", flat=True)[:rate_limit()])
-        if len(recent) >= rate_limit():
-            wait_until = recent[0] + WINDOW
+        status = rows.filter(waiting | interrupted).values_list("status", flat=True).first()
+        if status is None:
+            return None, None, False
+        wait_until = paused if paused is not None and paused > now else None
+        if wait_until is None:
+            recent = list(WebhookDelivery.objects.filter(webhook_id=row, attempted_at__gt=now - WINDOW)
+                          .order_by("attempted_at").values_list("attempted_at", flat=True)[:rate_limit()])
+            if len(recent) >= rate_limit():
+                wait_until = recent[0] + WINDOW
+        if wait_until is not None:
             rows.filter(waiting).update(status=Status.RETRY, next_attempt_at=wait_until)
-            return None, wait_until
+            return None, wait_until, False
         rows.filter(waiting | interrupted).update(
             status=Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=None, attempted_at=now,
             lease_until=now + recovery.lease())
-        return rows.values_list("attempts", flat=True).get(), None
+        return rows.values_list("attempts", flat=True).get(), None, status == Status.SENDING
+
+
+def _give_up_if_interrupted_last(delivery_id, attempt, now):
+    """The last allowed attempt was interrupted: a failure, as for emails, rather than a message that never ends."""
+    return WebhookDelivery.objects.filter(
+        recovery.lease_expired(now), pk=delivery_id, attempts__in=(attempt - 1, attempt), attempts__gte=MAX_ATTEMPTS
+    ).update(status=Status.FAILED, lease_until=None, error=_(
+        "The sending process stopped during the last attempt; the message may or may not have gone out.")) > 0
 
 
 def _finish(delivery_id, attempt, **fields):
@@ -151,17 +206,27 @@ def deliver(delivery_id, attempt, now=None):
     """Send one claimed robot message; returns the new status, or None if it is not this attempt's to send."""
     now = now or timezone.now()
     with translation.override(settings.LANGUAGE_CODE):
-        taken, wait_until = _take(delivery_id, attempt, now)
+        taken, wait_until, again = _take(delivery_id, attempt, now)
         if taken is None:
-            return Status.RETRY if wait_until else None
-        row = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+            if wait_until:
+                return Status.RETRY
+            return Status.FAILED if _give_up_if_interrupted_last(delivery_id, attempt, now) else None
+        row = WebhookDelivery.objects.select_related("webhook", "reminder").get(pk=delivery_id)
+        reminder = row.reminder
         try:
-            post(row.webhook, row.title, row.markdown)
+            if reminder.kind in CHASE_KINDS and not still_missing(reminder):
+                return _finish(delivery_id, taken, status=Status.SKIPPED,
+                               error=_("All figures were submitted before the message went out."))
+            post(row.webhook, row.title, resent(row.markdown, reminder) if again else row.markdown)
         except Temporary as exc:
+            next_at = now + retry_delay(taken)
+            if exc.pause is not None:
+                paused_until = now + exc.pause
+                Webhook.objects.filter(pk=row.webhook_id).update(throttled_until=paused_until)
+                next_at = max(next_at, paused_until)
             if taken < MAX_ATTEMPTS:
                 logger.warning("Webhook message %s failed (attempt %s), will retry: %s", delivery_id, taken, exc)
-                return _finish(delivery_id, taken, status=Status.RETRY, error=str(exc),
-                               next_attempt_at=now + retry_delay(taken))
+                return _finish(delivery_id, taken, status=Status.RETRY, error=str(exc), next_attempt_at=next_at)
             return _finish(delivery_id, taken, status=Status.FAILED, error=str(exc))
         except Exception as exc:  # a refusal (bad address, bad signature) or anything unexpected
             logger.error("Webhook message %s failed for good: %s", delivery_id, exc)
