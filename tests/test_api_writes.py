@@ -176,3 +176,67 @@ def test_it_returns_warnings_beside_errors_when_a_bulk_has_both(world):
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["index"] == 1 and answer.json()["warnings"][0]["index"] == 0
     assert not ProgressEntry.objects.filter(month=3).exists()
+
+
+LISTS = ["/api/units/", "/api/plans/", "/api/sections/", "/api/targets/", "/api/entries/",
+         "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03"]
+
+
+def _grow(world, n):
+    from tests.factories import make_target
+
+    unit = world["own"]
+    for i in range(n):
+        target = make_target(section=world["targets"]["own-unit"][0].section, lead_unit=unit)
+        make_entry(target, 3, Decimal(i + 1), entered_by=world["clerk"], state=State.SUBMITTED)
+
+
+def _queries(client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get(path + ("&" if "?" in path else "?") + "page_size=200")
+    assert answer.status_code == 200
+    return len(queries), answer.json()
+
+
+@pytest.mark.parametrize("who", ["clerk", "leader"])
+def test_every_list_costs_the_same_number_of_queries_at_two_sizes(world, who):
+    _, key = token_for(world[who])
+    client = client_for(key)
+    client.get("/api/plans/")  # the token's last_used_at is written once a minute: not part of the count
+    _grow(world, 3)
+    small = {path: _queries(client, path) for path in LISTS}
+    _grow(world, 60)
+    large = {path: _queries(client, path) for path in LISTS}
+    for path in LISTS:
+        assert small[path][0] == large[path][0], (path, small[path][0], large[path][0])
+    assert large["/api/entries/"][1]["count"] == small["/api/entries/"][1]["count"] + 60
+
+
+def test_report_rows_and_completeness_are_the_report_pages_own(world):
+    from tracker.reports.completeness import completeness
+    from tracker.reports.report import build_rows, report_targets
+
+    _grow(world, 4)
+    make_entry(world["targets"]["own-unit"][0], 3, None, note="进展顺利", is_done=True)
+    _, key = token_for(world["clerk"])
+    client = client_for(key)
+    rows = client.get("/api/reports/?period=2022-03&page_size=200").json()["results"]
+    with translation.override("zh-hans"):
+        expected = build_rows(report_targets(world["clerk"], 2022), 2022, 3)
+    assert [r["code"] for r in rows] == [e["code"] for e in expected]
+    for row, want in zip(rows, expected, strict=True):
+        assert row["status"] == want["status"] and row["reason"] == str(want["reason"])
+        for figure in ("forecast", "expected", "actual", "completion"):
+            assert (row[figure] is None) == (want[figure] is None), figure
+            assert row[figure] is None or Decimal(row[figure]) == Decimal(want[figure]), figure
+        assert row["status"] and row["reason"]
+    assert {r["unit_code"] for r in rows} == {"own-unit"}  # a clerk's report: their unit's targets only
+    body = client.get("/api/completeness/?period=2022-03").json()
+    want = completeness(report_targets(world["clerk"], 2022), 2022, 3)
+    assert body["totals"]["expected"] == want["totals"]["expected"]
+    assert body["totals"]["reported"] == want["totals"]["reported"]
+    assert {u["unit"] for u in body["units"]} == {"own-unit"}
+    assert len(body["items"]) == len(want["items"])
