@@ -240,3 +240,18 @@ def test_report_rows_and_completeness_are_the_report_pages_own(world):
     assert body["totals"]["reported"] == want["totals"]["reported"]
     assert {u["unit"] for u in body["units"]} == {"own-unit"}
     assert len(body["items"]) == len(want["items"])
+
+
+def test_it_refuses_to_change_an_approved_entry_until_a_reviewer_reopens_it(world):
+    entry = make_entry(world["targets"]["own-unit"][0], 3, Decimal("5"), state=State.APPROVED)
+    _, clerk_key = token_for(world["clerk"])
+    _, reviewer_key = token_for(world["reviewer"])
+    locked = client_for(clerk_key).patch(f"/api/entries/{entry.pk}/", {"value": "6"}, format="json")
+    assert locked.status_code == 400 and locked.json()["errors"][0]["field"] == "value"
+    entry.refresh_from_db()
+    assert entry.value == Decimal("5") and not Change.objects.exists()
+    reopened = client_for(reviewer_key).post(f"/api/entries/{entry.pk}/transition/",
+                                             {"action": "reopen", "comment": "更正"}, format="json")
+    assert reopened.status_code == 200 and reopened.json()["state"] == State.RETURNED
+    assert client_for(clerk_key).patch(f"/api/entries/{entry.pk}/", {"value": "6"},
+                                       format="json").status_code == 200
