@@ -255,3 +255,19 @@ def test_it_refuses_to_change_an_approved_entry_until_a_reviewer_reopens_it(worl
     assert reopened.status_code == 200 and reopened.json()["state"] == State.RETURNED
     assert client_for(clerk_key).patch(f"/api/entries/{entry.pk}/", {"value": "6"},
                                        format="json").status_code == 200
+
+
+def test_it_forgets_the_token_after_a_request_that_failed_unexpectedly(world, monkeypatch):
+    from tracker.api import views
+    from tracker.audit import service
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(views, "save_entries", broken)
+    _, key = token_for(world["clerk"])
+    target = world["targets"]["own-unit"][0]
+    with pytest.raises(RuntimeError):
+        client_for(key).post("/api/entries/", {"target": target.code, "year": 2022, "month": 3, "value": "4"},
+                             format="json")
+    assert service._token_fields() == {}

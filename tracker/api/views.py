@@ -24,16 +24,21 @@ ID = r"[0-9]{1,10}"
 class TokenAudited:
     """Every history row written while serving a request made with an API token names that token."""
 
+    _audit_token = None
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Also after an unexpected error, so that the thread's next request cannot inherit the token.
+            if self._audit_token is not None:
+                audit.unset(self._audit_token)
+                self._audit_token = None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if isinstance(request.auth, ApiToken):
             self._audit_token = audit.set_token(request.auth.pk, str(request.auth))
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        reset = self.__dict__.pop("_audit_token", None)
-        if reset is not None:
-            audit.unset(reset)
-        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class UnitViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
