@@ -117,7 +117,8 @@ def test_it_starts_gunicorn_from_the_documented_command_and_serves_pages_and_sta
     status, _, body, _ = request(port, "GET", "/healthz")
     assert status == 200
     assert json.loads(body) == {"database": "ok", "broker": "not configured", "reminders": "ok",
-                                "reminder_counts": {"stuck": 0, "failed": 0, "many_attempts": 0}}
+                                "reminder_counts": {"stuck": 0, "failed": 0, "many_attempts": 0},
+                                "robot_counts": {"stuck": 0, "failed": 0, "many_attempts": 0}}
 
     # Production settings: plain HTTP is sent to HTTPS...
     status, headers, _, _ = request(port, "GET", "/admin/login/")
