@@ -20,7 +20,6 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from tests.factories import make_plan, make_section, make_target, make_unit, make_user
-from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
@@ -152,7 +151,7 @@ def check_objects(client, w, role):
                 if response.status_code != want:
                     problems.append(f"{role} own {own_url}: {response.status_code}, wanted {want}")
             response = client.get(other_url, follow=True)
-            if role in NARROW or (owner and not scoping.sees_all(user)):
+            if role in NARROW or (owner and not visible(user, other)):
                 # A redirect is only acceptable when it ends in 403/404 (the import pages do that).
                 if response.status_code not in (403, 404):
                     problems.append(f"{role} other {other_url}: {response.status_code} via {response.redirect_chain}")

@@ -100,5 +100,5 @@ def sync_user_groups(user):
         user.groups.remove(*stale)
     # Django caches permissions on the instance; drop the cache so checks see the change.
     for attr in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_tracker_memberships",
-                 "_tracker_unit_ids"):
+                 "_tracker_unit_ids", "_tracker_unit_parents"):
         user.__dict__.pop(attr, None)

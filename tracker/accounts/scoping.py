@@ -1,18 +1,30 @@
 """Who may see, edit and review which rows. Every list, form, export and report goes through here.
 
 A clerk or reviewer sees the targets led by their units and those units'
-sub-units; leaders, administrators and superusers see everything. Seeing is
-not editing: leaders read everything and edit nothing; only clerks,
+sub-units. A leader reads the plans issued by their units' trees (an
+organisation: a bureau, a city government, a province holding its cities):
+every target of those plans and everything their units' trees lead, and
+nothing of another organisation. Administrators and superusers see
+everything. Seeing is not editing: leaders edit nothing; only clerks,
 reviewers and administrators enter figures, and only reviewers and
 administrators review them. Inactive or anonymous users get nothing.
+
+Plans: a draft is seen by administrators only (and is in no report, entry
+screen, import, reminder or API answer for anyone else). "Which plans does
+this user mean for this year" is answered here (`plans_for_year`,
+`check_period`, `targets_by_code`), never by a caller's own `Plan` query.
 """
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
-from tracker.targets.models import ProgressEntry, Target, Unit
+from tracker.targets.models import Plan, ProgressEntry, Target, Unit, validate_period
 
 Role = Membership.Role
-WIDE_ROLES = {Role.LEADER, Role.ADMIN}
+WIDE_ROLES = {Role.ADMIN}
+READ_ROLES = {Role.LEADER}
 EDIT_ROLES = {Role.CLERK, Role.REVIEWER}
 REVIEW_ROLES = {Role.REVIEWER}
 
@@ -47,11 +59,20 @@ def roles(user):
     return {role for _, role in _memberships(user)}
 
 
-def _with_descendants(own):
+def _parents(user=None):
+    """{unit id: parent id}, read once per request (cached on the user object)."""
+    if user is None:
+        return dict(Unit.objects.values_list("pk", "parent_id"))
+    if "_tracker_unit_parents" not in user.__dict__:
+        user._tracker_unit_parents = dict(Unit.objects.values_list("pk", "parent_id"))
+    return user._tracker_unit_parents
+
+
+def _with_descendants(own, parents=None):
     if not own:
         return set()
     children = {}
-    for pk, parent_id in Unit.objects.values_list("pk", "parent_id"):
+    for pk, parent_id in (parents if parents is not None else _parents()).items():
         children.setdefault(parent_id, []).append(pk)
     result, stack = set(), list(own)
     while stack:
@@ -62,6 +83,17 @@ def _with_descendants(own):
     return result
 
 
+def _ancestors(ids, parents):
+    result = set()
+    for pk in ids:
+        seen = set()
+        while pk is not None and pk not in seen:
+            seen.add(pk)
+            result.add(pk)
+            pk = parents.get(pk)
+    return result
+
+
 def _unit_ids_for(user, wanted_roles):
     if not _usable(user):
         return set()
@@ -69,15 +101,38 @@ def _unit_ids_for(user, wanted_roles):
     # Cached per request like the memberships: a page asks many times, the unit tree is read once.
     cache = user.__dict__.setdefault("_tracker_unit_ids", {})
     if own not in cache:
-        cache[own] = _with_descendants(own)
+        cache[own] = _with_descendants(own, _parents(user)) if own else set()
     return set(cache[own])
+
+
+def _organisation_plans(user, unit_ids):
+    """Plans issued by these units, their parents or their sub-units, and plans issued by no unit."""
+    parents = _parents(user)
+    issuers = _ancestors(unit_ids, parents) | _with_descendants(unit_ids, parents)
+    return Plan.objects.filter(Q(unit__isnull=True) | Q(unit_id__in=issuers))
+
+
+def _reader_unit_ids(user):
+    """A leader's units: their trees, and every unit leading a target of a plan of their organisation."""
+    cache = user.__dict__.setdefault("_tracker_unit_ids", {})
+    if "reader" not in cache:
+        trees = _unit_ids_for(user, READ_ROLES)
+        leads = set(Target.objects.filter(plan__in=_organisation_plans(user, trees))
+                    .values_list("lead_unit_id", flat=True).distinct()) if trees else set()
+        cache["reader"] = trees | _with_descendants(leads - trees, _parents(user))
+    return set(cache["reader"])
 
 
 def unit_ids(user, role=None):
     """Ids of the units whose rows this user may SEE (with all sub-units); None means all units."""
     if sees_all(user):
         return None
-    return _unit_ids_for(user, set(Role) if role is None else {role})
+    if role is None:
+        ids = _unit_ids_for(user, set(Role))
+        if any(r in READ_ROLES for _unit, r in _memberships(user)):
+            ids |= _reader_unit_ids(user)
+        return ids
+    return _reader_unit_ids(user) if role in READ_ROLES else _unit_ids_for(user, {role})
 
 
 def edit_unit_ids(user):
@@ -103,14 +158,93 @@ def visible_units(user):
     return Unit.objects.all() if ids is None else Unit.objects.filter(pk__in=ids)
 
 
+def sees_drafts(user):
+    """Draft plans are for administrators (and superusers) only."""
+    return is_admin(user)
+
+
+def visible_plans(user, queryset=None):
+    """The plans this user may see: those issued by their units' trees or holding a target they see."""
+    qs = Plan.objects.all() if queryset is None else queryset
+    if not _usable(user):
+        return qs.none()
+    if not sees_drafts(user):
+        qs = qs.exclude(status=Plan.Status.DRAFT)
+    ids = unit_ids(user)
+    if ids is None:
+        return qs
+    own = _unit_ids_for(user, set(Role))
+    leading = Target.objects.filter(lead_unit_id__in=ids).values("plan_id")
+    # A plan issued by no unit is the whole installation's (one organisation, as before plans had owners).
+    return qs.filter(Q(unit__isnull=True) | Q(unit_id__in=_ancestors(own, _parents(user)) | ids) | Q(pk__in=leading))
+
+
+def can_see_plan(user, plan):
+    return visible_plans(user).filter(pk=plan.pk).exists()
+
+
+def plans_for_year(user, year):
+    """The plans of `year` this user means on any page, export or import (several may share a year)."""
+    return visible_plans(user).filter(year=year).select_related("unit").order_by("pk")
+
+
+def check_period(user, year, month, today=None):
+    """(plans, error message): the year's plans this user sees, or why the period cannot be entered."""
+    plans = list(plans_for_year(user, year))
+    if not plans:
+        return [], _("There is no plan for %(year)s.") % {"year": year}
+    return plans, validate_period(year, year, month, today)
+
+
+def organisations(user):
+    """The issuing units of the plans this user sees, for the combined dashboard."""
+    units = {p.unit_id: p.unit for p in visible_plans(user).select_related("unit") if p.unit_id}
+    return sorted(units.values(), key=lambda u: u.code)
+
+
 def visible_targets(user, queryset=None):
     qs = Target.objects.all() if queryset is None else queryset
+    if not sees_drafts(user):
+        qs = qs.exclude(plan__status=Plan.Status.DRAFT)
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(lead_unit_id__in=ids)
 
 
+def targets_by_code(user, pairs):
+    """{(code, year): [targets]} for the (target code, year) pairs: codes are unique within a plan only.
+
+    Looks among every non-draft target (so a code of another unit is refused as such, by the write path,
+    rather than called unknown); where a code names several targets that year, those this user sees win.
+    A list of more than one target is ambiguous: the caller refuses it. A code of no plan of that year but of
+    exactly one plan of another year is that target (the write path then says the period is outside its year).
+    """
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    qs = Target.objects.filter(code__in={c for c, _y in pairs})
+    if not sees_drafts(user):
+        qs = qs.exclude(plan__status=Plan.Status.DRAFT)
+    by_code = {}
+    for target in qs.select_related("plan").order_by("plan_id"):
+        by_code.setdefault(target.code, []).append(target)
+    found = {}
+    for code, year in pairs:
+        candidates = by_code.get(code, [])
+        same_year = [t for t in candidates if t.plan.year == year]
+        if same_year or len(candidates) == 1:
+            found[(code, year)] = same_year or candidates
+    ids = unit_ids(user) if user is not None else None
+    for key, targets in found.items():
+        if len(targets) > 1 and ids is not None:
+            mine = [t for t in targets if t.lead_unit_id in ids]
+            found[key] = mine or targets
+    return found
+
+
 def visible_entries(user, queryset=None):
     qs = ProgressEntry.objects.all() if queryset is None else queryset
+    if not sees_drafts(user):
+        qs = qs.exclude(target__plan__status=Plan.Status.DRAFT)
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(target__lead_unit_id__in=ids)
 
@@ -120,6 +254,17 @@ def visible_changes(user, queryset=None):
     qs = Change.objects.all() if queryset is None else queryset
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(unit_id__in=ids)
+
+
+def visible_people(user, queryset, field="user"):
+    """Rows owned by a person (import batches): one's own; a leader's, also those of their organisation's people."""
+    if sees_all(user):
+        return queryset
+    own = Q(**{field: user})
+    if any(r in READ_ROLES for _unit, r in _memberships(user)):
+        people = Membership.objects.filter(unit_id__in=_reader_unit_ids(user)).values("user_id")
+        return queryset.filter(own | Q(**{f"{field}__in": people}))
+    return queryset.filter(own)
 
 
 def can_see_unit(user, unit_id):

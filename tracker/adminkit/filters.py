@@ -9,7 +9,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.utils.dates import MONTHS
 
 from tracker.accounts import scoping
-from tracker.targets.models import Plan, ProgressEntry, Target
+from tracker.targets.models import ProgressEntry, Target
 
 
 class NumberFilter(admin.SimpleListFilter):
@@ -32,7 +32,8 @@ class YearFilter(NumberFilter):
     parameter_name = "year"
 
     def lookups(self, request, model_admin):
-        return [(str(year), str(year)) for year in Plan.objects.order_by("-year").values_list("year", flat=True)]
+        years = scoping.visible_plans(request.user).order_by("-year").values_list("year", flat=True).distinct()
+        return [(str(year), str(year)) for year in years]
 
 
 class MonthFilter(NumberFilter):

@@ -24,10 +24,12 @@ class UnitSerializer(serializers.ModelSerializer):
 
 
 class PlanSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
     class Meta:
         model = Plan
-        fields = ["id", "year", "title", "title_en", "ratio_at_risk", "ratio_off_track", "points_at_risk",
-                  "points_off_track"]
+        fields = ["id", "year", "unit", "status", "title", "title_en", "ratio_at_risk", "ratio_off_track",
+                  "points_at_risk", "points_off_track"]
 
 
 class SectionSerializer(serializers.ModelSerializer):
@@ -45,8 +47,8 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Target
-        fields = ["id", "code", "year", "section", "name", "name_en", "indicator", "kind", "measure",
-                  "target_value", "tolerance", "direction", "baseline_value", "comparator_name",
+        fields = ["id", "code", "plan", "year", "continues", "section", "name", "name_en", "indicator", "kind",
+                  "measure", "target_value", "tolerance", "direction", "baseline_value", "comparator_name",
                   "combined_jan_feb", "frequency", "lead_unit", "deadline", "parent", "is_active", "order"]
 
 

@@ -55,15 +55,20 @@ class UnitViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
 class PlanViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PlanSerializer
     filterset_class = PlanFilter
-    queryset = Plan.objects.order_by("year")
     lookup_value_regex = ID
+
+    def get_queryset(self):
+        return scoping.visible_plans(self.request.user, Plan.objects.select_related("unit").order_by("year", "pk"))
 
 
 class SectionViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.SectionSerializer
     filterset_class = SectionFilter
-    queryset = Section.objects.select_related("plan").order_by("plan__year", "number")
     lookup_value_regex = ID
+
+    def get_queryset(self):
+        plans = scoping.visible_plans(self.request.user)
+        return Section.objects.filter(plan__in=plans).select_related("plan").order_by("plan__year", "plan_id", "number")
 
 
 class TargetViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
@@ -201,20 +206,23 @@ def _failed(code, detail, errors, conflicts=None, warnings=None):
 
 def _write(request, items, single):
     user = request.user
-    codes = {item["target"] for item in items}
-    targets = {t.code: t for t in scoping.visible_targets(
-        user, Target.objects.filter(code__in=codes).select_related("plan"))}
+    # Codes are unique within a plan: a figure names its target by code and the year of its plan.
+    found = scoping.targets_by_code(user, {(item["target"], item["year"]) for item in items})
+    visible = scoping.unit_ids(user)
+    by_key = {key: matches[0] for key, matches in found.items()
+              if len(matches) == 1 and (visible is None or matches[0].lead_unit_id in visible)}
+    targets = [by_key.get((item["target"], item["year"])) for item in items]
     unknown = [{"index": i, "target": item["target"], "field": "target",
                 "message": _("No such target among those you see.")}
-               for i, item in enumerate(items) if item["target"] not in targets]
+               for i, item in enumerate(items) if targets[i] is None]
     if unknown:
         return _failed(status.HTTP_400_BAD_REQUEST, _("Nothing was saved."), unknown)
     refused = [{"index": i, "target": item["target"], "field": "target",
                 "message": _("You may not enter figures for %(code)s.") % {"code": item["target"]}}
-               for i, item in enumerate(items) if not scoping.can_edit_unit(user, targets[item["target"]].lead_unit_id)]
+               for i, item in enumerate(items) if not scoping.can_edit_unit(user, targets[i].lead_unit_id)]
     if refused:
         return _failed(status.HTTP_403_FORBIDDEN, _("Nothing was saved."), refused)
-    rows = [EntryRow(targets[item["target"]], item["year"], item["month"],
+    rows = [EntryRow(targets[i], item["year"], item["month"],
                      {k: v for k, v in item.items() if k not in ("target", "year", "month", "version", "confirm")},
                      base_version=item.get("version"), line=i, confirmed=item.get("confirm", False))
             for i, item in enumerate(items)]

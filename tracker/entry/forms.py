@@ -10,7 +10,6 @@ from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target, validate_entry_values
 from tracker.targets.numbers import plain_decimal
 from tracker.targets.period import Period
-from tracker.targets.policies import check_period
 
 # What a clerk fills in, per kind of target; note and problems go with every kind.
 KIND_FIELDS = {
@@ -114,6 +113,7 @@ class EntryChooserForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["unit"].queryset = scoping.visible_units(user)
 
     def clean_period(self):
@@ -121,7 +121,7 @@ class EntryChooserForm(forms.Form):
             period = Period.parse(self.cleaned_data["period"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        _plan, error = check_period(period.year, period.month)
+        _plans, error = scoping.check_period(self.user, period.year, period.month)
         if error:
             raise forms.ValidationError(error)
         return period.key

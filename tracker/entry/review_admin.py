@@ -120,7 +120,7 @@ class ReviewAdminMixin:
         if request.POST.get("confirm") and reason:
             self._bulk(request, queryset, action, reason)
             return None  # back to the list
-        entries = list(queryset.select_related("target"))
+        entries = list(queryset.select_related("target__plan"))
         context = {
             **self.admin_site.each_context(request),
             "title": ACTION_LABELS[action],

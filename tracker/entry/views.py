@@ -27,7 +27,7 @@ from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
-from tracker.targets.policies import check_period, current_period
+from tracker.targets.policies import current_period
 
 SOURCE = "entry_screen"
 
@@ -134,16 +134,20 @@ class EntryScreenView(AdminPageMixin, View):
         self.year, self.month = self.period.year, self.period.month
         self.editable = (admin.has_add_permission(request) and admin.has_change_permission(request)
                          and scoping.can_edit_unit(request.user, self.unit.pk))
-        self.plan, self.period_error = check_period(self.year, self.month)
+        self.plans, self.period_error = scoping.check_period(request.user, self.year, self.month)
+        # A closed plan's figures are read-only (until an administrator reopens it); a draft is not listed.
+        self.open_plans = [p for p in self.plans if p.takes_figures]
+        if self.plans and not self.open_plans:
+            self.editable = False
         return super().dispatch(request)
 
     def rows(self, data=None):
         if self.period_error:
             return []
         targets = list(
-            Target.objects.filter(lead_unit=self.unit, plan=self.plan, is_active=True)
+            Target.objects.filter(lead_unit=self.unit, plan__in=self.plans, is_active=True)
             .select_related("section", "plan")
-            .order_by("section__number", "order", "code")
+            .order_by("plan_id", "section__number", "order", "code")
         )
         by_id = {t.pk: t for t in targets}
         current, previous = {}, {}
@@ -159,7 +163,7 @@ class EntryScreenView(AdminPageMixin, View):
             entry = current.get(target.pk)
             expected = target.expects_entry(self.month)
             form = None
-            if expected and self.editable and not (entry and entry.is_locked):
+            if expected and self.editable and target.plan.takes_figures and not (entry and entry.is_locked):
                 form = EntryRowForm(data, target=target, entry=entry)
             rows.append(ScreenRow(target, entry, previous.get(target.pk), expected, form))
         return rows

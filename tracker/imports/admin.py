@@ -40,7 +40,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("user").defer("rows")
-        return qs if scoping.sees_all(request.user) else qs.filter(user=request.user)
+        return scoping.visible_people(request.user, qs)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # get_object answers None for a malformed id ("abc", "-1") as for another person's batch.

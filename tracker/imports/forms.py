@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.imports.parsing import ImportFileError, check_size
-from tracker.targets.models import Plan, Unit, validate_period
+from tracker.targets.models import Unit
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
 
@@ -16,6 +16,7 @@ class TemplateForm(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["unit"].queryset = scoping.visible_units(user)
         # A clerk usually works for one unit: offer it first.
         self.fields["unit"].initial = user.memberships.order_by("pk").values_list("unit_id", flat=True).first()
@@ -27,9 +28,7 @@ class TemplateForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
         year, month = period.year, period.month
-        if not Plan.objects.filter(year=year).exists():
-            raise forms.ValidationError(_("There is no plan for %(year)s.") % {"year": year})
-        problem = validate_period(year, year, month)
+        _plans, problem = scoping.check_period(self.user, year, month)
         if problem:
             raise forms.ValidationError(problem)
         return year, month

@@ -16,9 +16,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tracker.accounts import scoping
 from tracker.imports.parsing import ImportFileError, ParsedRow, Problem, parse
 from tracker.services.entries import EntryRow, save_entries
-from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.models import ProgressEntry
 from tracker.targets.numbers import plain_number
 
 SOURCE = "import"
@@ -78,13 +79,18 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
     """
     report = ImportReport(problems=list(problems), file_problems=list(problems))
     letters = letters or {}
-    targets = {t.code: t for t in Target.objects.select_related("plan").filter(code__in={r.code for r in rows})}
+    found = scoping.targets_by_code(user, {(r.code, r.year) for r in rows})
+    targets = {key: matches[0] for key, matches in found.items() if len(matches) == 1}
     entry_rows = []
     for row in rows:
-        target = targets.get(row.code)
+        target = targets.get((row.code, row.year))
         if target is None:
-            report.problems.append(Problem(row.line, "target", _("Unknown target code '%(code)s'.") % {
-                "code": row.code}, letters.get("target", "")))
+            if len(found.get((row.code, row.year), ())) > 1:
+                message = _("Target code '%(code)s' is in several plans of %(year)s; import each plan's "
+                            "figures as the plan's own people.") % {"code": row.code, "year": row.year}
+            else:
+                message = _("Unknown target code '%(code)s'.") % {"code": row.code}
+            report.problems.append(Problem(row.line, "target", message, letters.get("target", "")))
             continue
         values = {"value": row.value, "comparator": row.comparator, "note": row.note}
         # An empty cell leaves the stored figure alone: a file never blanks what is there.
@@ -119,7 +125,7 @@ def import_rows(user, rows, dry_run=False, today=None, source=SOURCE, problems=(
             len(result.created), len(result.changed), len(result.unchanged))
     failed = {p.line for p in report.problems}
     for row in rows:
-        target = targets.get(row.code)
+        target = targets.get((row.code, row.year))
         key = (target.pk, row.year, row.month) if target else None
         old = previous.get(key, {})
         report.rows.append({

@@ -64,7 +64,7 @@ def upload(request):
 
 def _visible_batches(user):
     qs = ImportBatch.objects.select_related("user")
-    return qs if scoping.sees_all(user) else qs.filter(user=user)
+    return scoping.visible_people(user, qs)
 
 
 @staff_member_required

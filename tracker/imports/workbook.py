@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from tracker.imports.parsing import COLUMN_LABELS, MAX_ABS, NOT_APPLICABLE, SHEET_LABELS
-from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.models import Plan, ProgressEntry, Target
 from tracker.targets.period import Period
 
 COLUMNS = ("target", "name", "measure", "target_value", "last_value", "last_period",
@@ -28,7 +28,9 @@ HEADER = PatternFill("solid", fgColor="BDD7EE")
 
 
 def template_targets(unit, year):
-    return (Target.objects.filter(plan__year=year, lead_unit=unit, is_active=True)
+    # Only a published plan takes figures: a draft is not in use yet, a closed plan is read-only.
+    return (Target.objects.filter(plan__year=year, plan__status=Plan.Status.PUBLISHED, lead_unit=unit,
+                                  is_active=True)
             .select_related("section").order_by("section__number", "order", "code"))
 
 

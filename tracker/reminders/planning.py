@@ -31,7 +31,7 @@ from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.reminders.models import Reminder
 from tracker.targets import status, workdays
-from tracker.targets.models import ProgressEntry, Target
+from tracker.targets.models import Plan, ProgressEntry, Target
 from tracker.targets.period import Period
 from tracker.targets.policies import Policies, end_of, submitted_by
 
@@ -282,6 +282,7 @@ def plan_reviews(today, people):
         ProgressEntry.objects.filter(
             Q(submitted_at__isnull=True) | Q(submitted_at__lt=end_of(today)),
             state=ProgressEntry.State.SUBMITTED, target__is_active=True,
+            target__plan__status=Plan.Status.PUBLISHED,
         ).select_related("target__lead_unit", "submitted_by").order_by("year", "month", "target__code")
     )
     if not waiting:
@@ -315,6 +316,8 @@ def plan_digests(today, plans, targets, policies, people):
     if not leaders:
         return []
     planned = []
+    # A leader gets the digest of the plans of their own organisation only.
+    readable = {user.pk: set(scoping.visible_plans(user).values_list("pk", flat=True)) for user in leaders}
     for plan in plans:
         month = _digest_month(plan, today, policies.default)
         if month is None:
@@ -340,6 +343,8 @@ def plan_digests(today, plans, targets, policies, people):
         period = Period(plan.year, month)
         status_counts = [{"status": s, "label": status.STATUS_LABELS[s], "number": n} for s, n in counts.items()]
         for user in leaders:
+            if plan.pk not in readable[user.pk]:
+                continue
             planned.append(Planned(
                 user, Kind.DIGEST, period.key, due, "digest",
                 _codes(t for t, _a in red + yellow), [],
@@ -355,7 +360,9 @@ def plan_emails(today):
     if not workdays.is_working_day(today):
         return []
     targets = list(
-        Target.objects.filter(is_active=True, plan__year__in=[today.year - 1, today.year])
+        # Only published plans are chased: a draft is not in use yet, a closed plan's year is over.
+        Target.objects.filter(is_active=True, plan__year__in=[today.year - 1, today.year],
+                              plan__status=Plan.Status.PUBLISHED)
         .select_related("plan", "lead_unit__parent__parent")
         .order_by("plan__year", "code")
     )

@@ -27,7 +27,7 @@ class ReportFilter(django_filters.FilterSet):
     def __init__(self, *args, user=None, year=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Choices follow the period's plan and the user's units (before the form is built).
-        self.filters["section"].queryset = Section.objects.filter(plan__year=year)
+        self.filters["section"].queryset = Section.objects.filter(plan__in=scoping.plans_for_year(user, year))
         self.filters["unit"].queryset = scoping.visible_units(user).order_by("code")
 
     def keep_all(self, queryset, name, value):

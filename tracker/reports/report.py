@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tracker.accounts import scoping
-from tracker.targets.models import Target
+from tracker.targets.models import Plan, Target
 from tracker.targets.period import months_label
 from tracker.targets.status import (
     SEVERITY,
@@ -50,9 +50,11 @@ def _figure_note(a):
 
 
 def report_targets(user, year):
-    """The active targets of the year's plan that this user may see."""
+    """The active targets of the year's plans that this user may see (no user: every plan but drafts)."""
     qs = Target.objects.filter(plan__year=year, is_active=True)
-    return scoping.visible_targets(user, qs) if user is not None else qs
+    if user is None:
+        return qs.exclude(plan__status=Plan.Status.DRAFT)
+    return scoping.visible_targets(user, qs)
 
 
 def build_rows(targets_qs, year, month, today=None):

@@ -30,7 +30,7 @@ from tracker.reports.filters import ReportFilter
 from tracker.reports.models import BriefingNote
 from tracker.reports.report import build_rows, report_targets, summarise
 from tracker.reports.tables import ReportTable
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Target
+from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
 from tracker.targets.numbers import fmt_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
@@ -66,7 +66,9 @@ class PeriodMixin(LoginRequiredMixin):
         except ValueError as exc:
             return bad_request(request, str(exc))
         self.year, self.month = self.period.year, self.period.month
-        self.plan = Plan.objects.filter(year=self.year).first()
+        # Several plans may share a year: the report covers all the user sees; the bulletin's notes are the first's.
+        self.plans = list(scoping.plans_for_year(request.user, self.year))
+        self.plan = self.plans[0] if self.plans else None
         return super().dispatch(request, *args, **kwargs)
 
     def resolve_period(self, request, kwargs):

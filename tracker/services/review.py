@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from tracker.accounts import roles, scoping
 from tracker.audit import service as audit
 from tracker.audit.models import Change
-from tracker.targets.models import ProgressEntry
+from tracker.targets.models import ProgressEntry, plan_refusal
 from tracker.targets.numbers import plain_number
 from tracker.targets.policies import Policies
 
@@ -74,6 +74,9 @@ def refusal(user, entry, action):
     The one rule book: the review page says it beside the missing button, transitions refuse with it.
     """
     p = _period(entry)
+    closed = plan_refusal(entry.target.plan)
+    if closed:
+        return closed
     if action == "submit":
         if not can_submit(user, entry):
             return _("You may not submit %(entry)s (another unit's entry).") % {"entry": p}
@@ -134,7 +137,7 @@ def _clean_comment(action, comment):
 
 
 def _locked(queryset):
-    return queryset.select_for_update(of=("self",)).select_related("target")
+    return queryset.select_for_update(of=("self",)).select_related("target__plan")
 
 
 def transition(user, entry, action, comment="", source="admin", base_version=None):

@@ -73,7 +73,22 @@ class Plan(models.Model):
     `points_off_track` off track. Targets may override each.
     """
 
-    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft (草稿)")
+        PUBLISHED = "published", _("Published (已发布)")
+        CLOSED = "closed", _("Closed (已结束)")
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    # The unit that issues the plan (a bureau, a city government, a province's department): the plan is that
+    # organisation's, and its staff are the people of the unit's tree. Several plans may share a year.
+    unit = models.ForeignKey(
+        Unit, models.PROTECT, null=True, blank=False, related_name="plans", verbose_name=_("issuing unit"),
+        help_text=_("The unit that issues the plan; it covers that unit's tree."),
+    )
+    # A draft is seen by administrators only; a published plan takes figures and is reported; a closed one is
+    # read-only until it is reopened with a reason. Plans made before the lifecycle existed were all in use,
+    # so the stored default is "published"; new plans in the admin and copies start as drafts.
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     title = models.CharField(_("title"), max_length=200)
     title_en = models.CharField(_("English title"), max_length=300, blank=True)
     source = models.TextField(_("source"), blank=True)
@@ -97,7 +112,7 @@ class Plan(models.Model):
     )
 
     class Meta:
-        ordering = ["-year"]
+        ordering = ["-year", "pk"]
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
 
@@ -105,6 +120,15 @@ class Plan(models.Model):
         if (get_language() or "").startswith("en") and self.title_en:
             return self.title_en
         return self.title
+
+    @property
+    def is_draft(self):
+        return self.status == self.Status.DRAFT
+
+    @property
+    def takes_figures(self):
+        """Only a published plan takes figures: a draft is not in use yet, a closed one is read-only."""
+        return self.status == self.Status.PUBLISHED
 
     def clean(self):
         if self.ratio_off_track is not None and self.ratio_at_risk is not None:
@@ -173,7 +197,7 @@ class Target(BilingualNameMixin, models.Model):
 
     plan = models.ForeignKey(Plan, models.CASCADE, related_name="targets", verbose_name=_("plan"))
     section = models.ForeignKey(Section, models.PROTECT, related_name="targets", verbose_name=_("section"))
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    code = models.CharField(_("code"), max_length=40, help_text=_("Unique within the plan."))
     name = models.CharField(_("name"), max_length=300)
     name_en = models.CharField(_("English name"), max_length=400, blank=True)
     description = models.TextField(_("wording in the plan"), blank=True)
@@ -242,12 +266,18 @@ class Target(BilingualNameMixin, models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     order = models.PositiveIntegerField(_("order"), default=0)
+    # The target of an earlier plan this one continues (set by copy_plan): year-over-year figures read it.
+    continues = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="continued_by",
+        verbose_name=_("continues"), help_text=_("The target of last year's plan this one continues."),
+    )
 
     class Meta:
         ordering = ["section__number", "order", "code"]
         verbose_name = _("target")
         verbose_name_plural = _("targets")
         indexes = [models.Index(fields=["lead_unit", "plan"])]
+        constraints = [models.UniqueConstraint(fields=["plan", "code"], name="unique_target_code_in_plan")]
 
     def __str__(self):
         return f"{self.code} {self.display_name}"
@@ -282,6 +312,8 @@ class Target(BilingualNameMixin, models.Model):
             errors["parent"] = _("A target cannot be its own parent.")
         if self.plan_id and self.section_id and self.section.plan_id != self.plan_id:
             errors["section"] = _("The section belongs to another plan.")
+        if self.parent_id and self.plan_id and self.parent.plan_id != self.plan_id:
+            errors["parent"] = _("The parent target belongs to another plan.")
         if errors:
             raise ValidationError(errors)
 
@@ -310,7 +342,7 @@ class RecordedResult(BilingualNameMixin, models.Model):
     section = models.ForeignKey(
         Section, models.SET_NULL, null=True, blank=True, related_name="results", verbose_name=_("section")
     )
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    code = models.CharField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=300)
     name_en = models.CharField(_("English name"), max_length=400, blank=True)
     value = models.DecimalField(_("value"), max_digits=16, decimal_places=4)
@@ -326,6 +358,7 @@ class RecordedResult(BilingualNameMixin, models.Model):
         ordering = ["plan", "code"]
         verbose_name = _("recorded result")
         verbose_name_plural = _("recorded results")
+        constraints = [models.UniqueConstraint(fields=["plan", "code"], name="unique_result_code_in_plan")]
 
     def __str__(self):
         return f"{self.code} {self.display_name}: {self.value}{self.measure}"
@@ -441,6 +474,16 @@ class ProgressEntry(models.Model):
             raise ValidationError(errors)
 
 
+def plan_refusal(plan):
+    """Why the plan's figures cannot be written or reviewed now (a draft, or closed), else None."""
+    if plan.status == Plan.Status.CLOSED:
+        return _("The plan %(plan)s is closed: its figures are read-only unless an administrator reopens it "
+                 "with a reason.") % {"plan": plan}
+    if plan.status == Plan.Status.DRAFT:
+        return _("The plan %(plan)s is a draft: it takes figures once it is published.") % {"plan": plan}
+    return None
+
+
 def validate_period(plan_year, year, month, today=None):
     """Errors for a period outside the plan's year or in the future (a month can be entered once it has begun)."""
     today = today or timezone.localdate()
@@ -457,6 +500,9 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
     errors = {}
     if target is None:
         return errors
+    refused = plan_refusal(target.plan)
+    if refused:
+        return {"target": refused}
     # `is not None`: a year or month of 0 is a bad period, not a missing one.
     if year is not None and month is not None:
         if not 1 <= month <= 12:

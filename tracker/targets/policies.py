@@ -10,10 +10,9 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from tracker.targets import workdays
-from tracker.targets.models import Plan, ProgressEntry, ReportingPolicy, Unit, validate_period
+from tracker.targets.models import Plan, ProgressEntry, ReportingPolicy, Unit
 from tracker.targets.period import Period
 
 SUBMITTED = (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
@@ -82,15 +81,8 @@ def current_period(today=None):
     """
     today = today or timezone.localdate()
     last = Period.of(today).previous
-    latest_year = Plan.objects.filter(year__lte=last.year).aggregate(year=Max("year"))["year"]
+    plans = Plan.objects.exclude(status=Plan.Status.DRAFT)
+    latest_year = plans.filter(year__lte=last.year).aggregate(year=Max("year"))["year"]
     if latest_year is None or latest_year == last.year:
         return last
     return Period(latest_year, 12)
-
-
-def check_period(year, month, today=None):
-    """(plan, error message): the plan for the period's year, or why the period cannot be entered."""
-    plan = Plan.objects.filter(year=year).first()
-    if plan is None:
-        return None, _("There is no plan for %(year)s.") % {"year": year}
-    return plan, validate_period(plan.year, year, month, today)

@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 year, month = parsed.year, parsed.month
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
-            if not Plan.objects.filter(year=year).exists():
+            if not Plan.objects.filter(year=year).exclude(status=Plan.Status.DRAFT).exists():
                 raise CommandError(_("There is no plan for %(year)s.") % {"year": year})
             targets = report_targets(None, year)
             rows = build_rows(targets, year, month)
