@@ -6,6 +6,7 @@ from django.utils import translation
 from tests.factories import make_unit
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
+from tracker.targets.models import Unit
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -90,7 +91,8 @@ def test_it_asks_for_the_password_in_a_terminal(monkeypatch):
     run("zhao", "--email", "zhao@example.com", "--unit", "qiaocheng", "--role", "leader")
     user = User.objects.get(username="zhao")
     assert user.check_password("Typed-Secret-77")
-    assert scoping.sees_all(user) and scoping.edit_unit_ids(user) == set()
+    # A leader reads their organisation (here the unit itself) and enters nothing.
+    assert Unit.objects.get(code="qiaocheng").pk in scoping.unit_ids(user) and scoping.edit_unit_ids(user) == set()
 
 
 def test_it_gives_the_admin_role_every_unit():

@@ -17,7 +17,7 @@ from tracker.accounts import scoping
 from tracker.adminkit.history import HistoryAdminMixin
 from tracker.audit import service as audit
 from tracker.audit.models import Change
-from tracker.targets.models import ProgressEntry, Target, Unit
+from tracker.targets.models import Plan, ProgressEntry, Target, Unit
 
 
 def scoped_choices(model, user):
@@ -28,6 +28,8 @@ def scoped_choices(model, user):
         return scoping.visible_targets(user)
     if model is ProgressEntry:
         return scoping.visible_entries(user)
+    if model is Plan:
+        return scoping.visible_plans(user)
     if model is get_user_model():
         ids = scoping.unit_ids(user)
         users = get_user_model().objects.filter(is_active=True)

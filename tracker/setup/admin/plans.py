@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin, ScopedMixin
+from tracker.setup.admin.plan_actions import PlanActionsMixin
 from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, RecordedResult, Section, Target, Unit
 from tracker.targets.numbers import plain_number
 
@@ -32,10 +33,23 @@ class SectionInline(ScopedMixin, admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(ScopedAdmin):
-    list_display = ["year", "title", "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track"]
+class PlanAdmin(PlanActionsMixin, ScopedAdmin):
+    list_display = ["year", "title", "unit", "status", "ratio_at_risk", "ratio_off_track", "points_at_risk",
+                    "points_off_track"]
+    list_filter = ["status", "year", ("unit", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["unit"]
     search_fields = ["title", "title_en"]
+    # The status moves only through the actions (publish, close, reopen with a reason), each kept in the history.
+    readonly_fields = ["status"]
     inlines = [SectionInline]
+
+    def scope(self, request, queryset):
+        return scoping.visible_plans(request.user, queryset)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.status = Plan.Status.DRAFT  # a new plan starts as a draft, seen by administrators only
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Section)
@@ -84,10 +98,11 @@ class TargetAdmin(ScopedAdmin):
     search_fields = ["code", "name", "name_en"]
     list_select_related = ["section", "lead_unit", "plan"]
     filter_horizontal = ["responsible_units"]
+    raw_id_fields = ["continues"]
     inlines = [MonthlyPlanPointInline, EntryInline]
     fieldsets = [
         (None, {"fields": ["plan", "section", "code", "name", "name_en", "indicator", "indicator_en", "description",
-                           "kind", "is_active", "order"]}),
+                           "kind", "is_active", "order", "continues"]}),
         (_("Figure"), {"fields": [
             "measure", "target_value", "tolerance", "direction", "baseline_value", "baseline_period",
             "comparator_name", "comparator_name_en", "combined_jan_feb", "frequency", "deadline",

@@ -1,0 +1,233 @@
+"""Plans over the years: owned by an issuing unit, several a year, the lifecycle, and copying 2022 into 2023."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from tests.factories import make_plan, make_section, make_target, make_unit, make_user
+from tracker.accounts import scoping
+from tracker.accounts.models import Membership
+from tracker.audit.models import Change
+from tracker.services import plans as lifecycle
+from tracker.services import review
+from tracker.services.entries import EntryRow, save_entries
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, ReportingPolicy, Target
+
+pytestmark = pytest.mark.django_db
+Role = Membership.Role
+AFTER_2022 = datetime.date(2023, 2, 1)
+
+
+@pytest.fixture
+def bozhou():
+    call_command("loaddata", "bozhou_2022", verbosity=0)
+    return Plan.objects.get(year=2022)
+
+
+@pytest.fixture
+def admin_user(bozhou):
+    return make_user("plan_admin", unit=bozhou.unit, role=Role.ADMIN)
+
+
+def enter(user, code, year, month, today=AFTER_2022, **values):
+    target = Target.objects.get(code=code)
+    result = save_entries(user, [EntryRow(target, year, month, values, confirmed=True)], "test", today=today)
+    assert result.ok, result.errors
+
+
+def snapshot_of(plan):
+    targets = Target.objects.filter(plan=plan).order_by("pk")
+    return (list(targets.values()), list(plan.sections.order_by("pk").values()),
+            list(MonthlyPlanPoint.objects.filter(target__plan=plan).order_by("pk").values()),
+            list(ProgressEntry.objects.filter(target__plan=plan).order_by("pk").values()))
+
+
+# --- point 1: owned and many --------------------------------------------------------------------------------
+
+def test_it_gives_the_fixture_plan_its_issuing_unit_and_keeps_it_published(bozhou):
+    assert bozhou.unit.code == "bozhou-jxj"
+    assert bozhou.status == Plan.Status.PUBLISHED
+
+
+def test_it_lets_several_plans_share_a_year_and_reuse_codes_in_each(bozhou):
+    special = Plan.objects.create(year=2022, title="2022年专项行动方案", unit=bozhou.unit)
+    section = make_section(special, 1)
+    make_target(plan=special, section=section, code="BZ22-1-04", lead_unit=bozhou.unit)
+    assert Target.objects.filter(code="BZ22-1-04").count() == 2
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_target(plan=special, section=section, code="BZ22-1-04", lead_unit=bozhou.unit)
+
+
+def test_it_resolves_a_code_by_the_year_of_its_plan():
+    unit = make_unit("bureau")
+    old, new = make_plan(2022, unit=unit), make_plan(2023, unit=unit)
+    t22 = make_target(plan=old, code="T01", lead_unit=unit)
+    t23 = make_target(plan=new, code="T01", lead_unit=unit)
+    found = scoping.targets_by_code(None, {("T01", 2022), ("T01", 2023)})
+    assert found == {("T01", 2022): [t22], ("T01", 2023): [t23]}
+
+
+# --- point 2: lifecycle --------------------------------------------------------------------------------------
+
+def test_it_hides_a_draft_from_clerks_reports_and_the_entry_screen(client):
+    unit = make_unit("bureau")
+    draft = make_plan(2023, unit=unit, status=Plan.Status.DRAFT)
+    target = make_target(plan=draft, section=make_section(draft), lead_unit=unit, code="D-1")
+    clerk = make_user("clerk", unit=unit, role=Role.CLERK)
+    boss = make_user("boss", unit=unit, role=Role.ADMIN)
+    assert not scoping.visible_targets(clerk).exists() and not scoping.visible_plans(clerk).exists()
+    assert list(scoping.visible_targets(boss)) == [target]
+    client.force_login(clerk)
+    assert "D-1" not in client.get(reverse("reports:report", args=["2023", "01"])).content.decode()
+    screen = client.get(reverse("admin:targets_progressentry_entry", args=["bureau", "2023-01"]))
+    assert "D-1" not in screen.content.decode()
+    assert client.get(reverse("reports:target", args=["D-1"])).status_code == 404
+    result = save_entries(boss, [EntryRow(target, 2023, 1, {"value": Decimal("1")})], "test",
+                          today=datetime.date(2023, 2, 1))
+    assert not result.ok and result.errors[0].field == "target"
+
+
+def test_it_closes_only_after_the_last_deadline_and_then_refuses_figures(bozhou, admin_user):
+    enter(admin_user, "BZ22-1-05", 2022, 11, value=Decimal("70"))
+    with pytest.raises(lifecycle.PlanError, match="2023-01"):
+        lifecycle.close(admin_user, bozhou, today=datetime.date(2022, 12, 30))
+    lifecycle.close(admin_user, bozhou, today=AFTER_2022)
+    bozhou.refresh_from_db()
+    assert bozhou.status == Plan.Status.CLOSED
+    target = Target.objects.get(code="BZ22-1-05")
+    result = save_entries(admin_user, [EntryRow(target, 2022, 12, {"value": Decimal("81")})], "test",
+                          today=AFTER_2022)
+    assert not result.ok and result.errors[0].field == "target"
+    entry = ProgressEntry.objects.get(target=target, month=11)
+    assert review.refusal(admin_user, entry, "submit") == result.errors[0].message
+
+
+def test_it_reopens_a_closed_plan_only_with_a_reason_kept_in_history(bozhou, admin_user):
+    lifecycle.close(admin_user, bozhou, today=AFTER_2022)
+    with pytest.raises(lifecycle.PlanError):
+        lifecycle.reopen(admin_user, bozhou, "  ")
+    lifecycle.reopen(admin_user, bozhou, "统计局修订12月数据")
+    bozhou.refresh_from_db()
+    assert bozhou.status == Plan.Status.PUBLISHED
+    change = Change.objects.filter(model="targets.plan", object_id=str(bozhou.pk)).first()
+    assert change.reason == "统计局修订12月数据" and change.changes["status"] == ["closed", "published"]
+    enter(admin_user, "BZ22-1-05", 2022, 12, value=Decimal("82"))
+
+
+def test_it_runs_each_step_from_the_command_line(bozhou, admin_user):
+    out = io.StringIO()
+    call_command("close_plan", "2022", "--user", "plan_admin", stdout=out)
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.CLOSED
+    with pytest.raises(CommandError, match="reason"):
+        call_command("reopen_plan", "2022", "--reason", " ", stdout=out)
+    call_command("reopen_plan", "2022", "--reason", "更正", stdout=out)
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.PUBLISHED
+    with pytest.raises(CommandError, match="published"):
+        call_command("publish_plan", "2022", stdout=out)
+
+
+def test_it_asks_which_plan_when_several_share_the_year(bozhou):
+    Plan.objects.create(year=2022, title="专项行动", unit=bozhou.unit)
+    with pytest.raises(CommandError, match="--plan-id"):
+        call_command("copy_plan", "2022", "2023", "--dry-run", stdout=io.StringIO())
+
+
+def test_it_publishes_closes_and_reopens_from_the_admin(client, bozhou, admin_user):
+    client.force_login(admin_user)
+    url = reverse("admin:targets_plan_changelist")
+    Plan.objects.filter(pk=bozhou.pk).update(status=Plan.Status.DRAFT)
+    client.post(url, {"action": "publish_plans", ACTION_CHECKBOX_NAME: [bozhou.pk], "index": 0})
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.PUBLISHED
+    Plan.objects.filter(pk=bozhou.pk).update(status=Plan.Status.CLOSED)
+    page = client.post(url, {"action": "reopen_plans", ACTION_CHECKBOX_NAME: [bozhou.pk], "index": 0})
+    assert page.status_code == 200 and 'name="reason"' in page.content.decode()
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.CLOSED
+    client.post(url, {"action": "reopen_plans", ACTION_CHECKBOX_NAME: [bozhou.pk], "confirm": "1", "reason": "补录"})
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.PUBLISHED
+
+
+def test_it_starts_a_plan_made_in_the_admin_as_a_draft(client, bozhou, admin_user):
+    client.force_login(admin_user)
+    response = client.post(reverse("admin:targets_plan_add"), {
+        "year": 2024, "title": "2024年工作要点", "unit": bozhou.unit.pk, "ratio_at_risk": "0.9",
+        "ratio_off_track": "0.7", "points_at_risk": "0", "points_off_track": "2", "growth_jump_points": "10",
+        "sections-TOTAL_FORMS": 0, "sections-INITIAL_FORMS": 0})
+    assert response.status_code == 302
+    assert Plan.objects.get(year=2024).status == Plan.Status.DRAFT
+
+
+# --- point 3: copy 2022 → 2023 on the real fixture ----------------------------------------------------------
+
+def test_it_renumbers_codes_by_the_documented_rule():
+    assert lifecycle.renumber("BZ22-1-04", 2022, 2023) == "BZ23-1-04"
+    assert lifecycle.renumber("2022-T01", 2022, 2023) == "2023-T01"
+    assert lifecycle.renumber("DEMO-1-05-QC", 2022, 2023) == "DEMO-1-05-QC"
+    assert lifecycle.renumber("BZ21-1-01", 2022, 2023) == "BZ21-1-01"
+
+
+def test_it_copies_2022_into_a_2023_draft_with_baselines_codes_and_links(bozhou, admin_user):
+    MonthlyPlanPoint.objects.create(target=Target.objects.get(code="BZ22-1-05"), month=6, value=Decimal("30"))
+    ReportingPolicy.objects.create(target=Target.objects.get(code="BZ22-1-05"), due_working_day=8)
+    enter(admin_user, "BZ22-1-04", 2022, 11, value=Decimal("8.2"), comparator=Decimal("7.5"))
+    enter(admin_user, "BZ22-1-04", 2022, 12, value=Decimal("8.4"), comparator=Decimal("7.6"))
+    enter(admin_user, "BZ22-2-03", 2022, 9, value=Decimal("1.8"))  # no December figure: the latest stands
+    before = snapshot_of(bozhou)
+    lifecycle.close(admin_user, bozhou, today=AFTER_2022)
+
+    new = lifecycle.CopyPlan(Plan.objects.get(pk=bozhou.pk), 2023).write(admin_user)
+
+    assert (new.year, new.status, new.unit_id) == (2023, Plan.Status.DRAFT, bozhou.unit_id)
+    assert new.title == "亳州市经济和信息化局2023年工作要点"
+    assert new.sections.count() == bozhou.sections.count() == 5
+    assert new.targets.count() == bozhou.targets.filter(is_active=True).count()
+    t = Target.objects.get(plan=new, code="BZ23-1-04")
+    assert t.continues.code == "BZ22-1-04"
+    assert (t.baseline_value, t.baseline_period) == (Decimal("8.4"), "2022年1—12月")  # was 9.6 (2021年1~11月)
+    latest = Target.objects.get(plan=new, code="BZ23-2-03")
+    assert (latest.baseline_value, latest.baseline_period) == (Decimal("1.8"), "2022年1—9月")
+    untouched = Target.objects.get(plan=new, code="BZ23-2-04")  # no 2022 figure entered
+    assert latest.section.plan_id == new.pk and untouched.baseline_value is None
+    firms = Target.objects.get(plan=new, code="BZ23-1-05")
+    assert list(firms.plan_points.values_list("month", "value")) == [(6, Decimal("30"))]
+    assert firms.reporting_policy.due_working_day == 8
+    milestone = Target.objects.filter(plan=new, kind=Target.Kind.MILESTONE).first()
+    assert milestone.deadline == milestone.continues.deadline.replace(year=2023)
+    assert not ProgressEntry.objects.filter(target__plan=new).exists()
+    # The source is untouched (its status aside, which the close changed).
+    assert snapshot_of(bozhou) == before
+    assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.CLOSED
+
+
+def test_it_previews_a_copy_without_writing_anything(bozhou):
+    counts = (Plan.objects.count(), Target.objects.count(), Change.objects.count())
+    out = io.StringIO()
+    call_command("copy_plan", "2022", "2023", "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "BZ22-1-04 -> BZ23-1-04" in text and "dry run: nothing written" in text
+    assert (Plan.objects.count(), Target.objects.count(), Change.objects.count()) == counts
+    call_command("copy_plan", "2022", "2023", stdout=io.StringIO())
+    assert Plan.objects.filter(year=2023, status=Plan.Status.DRAFT).count() == 1
+    with pytest.raises(CommandError, match="already"):
+        call_command("copy_plan", "2022", "2023", stdout=io.StringIO())
+
+
+def test_it_copies_from_the_admin_only_after_the_preview_is_confirmed(client, bozhou, admin_user):
+    client.force_login(admin_user)
+    url = reverse("admin:targets_plan_changelist")
+    form = {"action": "copy_to_next_year", ACTION_CHECKBOX_NAME: [bozhou.pk]}
+    preview = client.post(url, {**form, "index": 0})
+    assert preview.status_code == 200
+    assert "BZ23-1-04" in preview.content.decode() and not Plan.objects.filter(year=2023).exists()
+    again = client.post(url, {**form, "confirm": "1", "refresh": "1", "to_year": "2024"})
+    assert "BZ24-1-04" in again.content.decode() and not Plan.objects.filter(year=2024).exists()
+    done = client.post(url, {**form, "confirm": "1", "to_year": "2023"})
+    new = Plan.objects.get(year=2023)
+    assert done.status_code == 302 and done["Location"] == reverse("admin:targets_plan_change", args=[new.pk])
+    assert new.targets.filter(code="BZ23-1-04", continues__code="BZ22-1-04").exists()
