@@ -1,5 +1,6 @@
 """Plans over the years: owned by an issuing unit, several a year, the lifecycle, and copying 2022 into 2023."""
 
+import csv
 import datetime
 import io
 from decimal import Decimal
@@ -231,3 +232,61 @@ def test_it_copies_from_the_admin_only_after_the_preview_is_confirmed(client, bo
     new = Plan.objects.get(year=2023)
     assert done.status_code == 302 and done["Location"] == reverse("admin:targets_plan_change", args=[new.pk])
     assert new.targets.filter(code="BZ23-1-04", continues__code="BZ22-1-04").exists()
+
+
+# --- point 4: year over year ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def two_years(bozhou, admin_user):
+    enter(admin_user, "BZ22-2-03", 2022, 5, value=Decimal("6.8"))
+    enter(admin_user, "BZ22-2-03", 2022, 12, value=Decimal("7.9"))
+    lifecycle.close(admin_user, bozhou, today=AFTER_2022)
+    new = lifecycle.CopyPlan(Plan.objects.get(pk=bozhou.pk)).write(admin_user)
+    lifecycle.publish(admin_user, new)
+    enter(admin_user, "BZ23-2-03", 2023, 5, today=datetime.date(2023, 6, 20), value=Decimal("8.1"))
+    return new
+
+
+def test_it_shows_last_years_figure_for_the_same_months_in_rows_json_and_api(client, two_years, admin_user):
+    from tracker.reports.exports import to_json
+    from tracker.reports.report import build_rows, report_targets
+
+    rows = {r["code"]: r for r in build_rows(report_targets(admin_user, 2023), 2023, 5,
+                                             today=datetime.date(2023, 6, 20))}
+    assert (rows["BZ23-2-03"]["last_year"], rows["BZ23-2-03"]["last_year_period"]) == (Decimal("6.8"), "2022年1—5月")
+    assert rows["BZ23-2-04"]["last_year"] is None  # continues a target with no 2022 figure
+    data = {r["code"]: r for r in __import__("json").loads(to_json(list(rows.values()), 2023, 5))}
+    assert data["BZ23-2-03"]["last_year"] == 6.8 and data["BZ23-2-03"]["last_year_period"] == "2022年1—5月"
+    from tests.api_helpers import client_for, token_for
+    _, key = token_for(admin_user)
+    api = client_for(key).get("/api/reports/?period=2023-05").json()
+    found = [r for r in api["results"] if r["code"] == "BZ23-2-03"][0]
+    assert Decimal(found["last_year"]) == Decimal("6.8") and found["last_year_period"] == "2022年1—5月"
+
+
+def test_it_hides_the_last_year_column_until_asked_and_exports_it_then(client, two_years, admin_user):
+    client.force_login(admin_user)
+    url = reverse("reports:report", args=["2023", "05"])
+    hidden = client.get(url).content.decode()
+    assert "去年同期" not in hidden and "Last year, same months" not in hidden
+    shown = client.get(url, {"yoy": "1"}).content.decode()
+    assert ("去年同期" in shown or "Last year, same months" in shown) and "6.8" in shown
+    plain_csv = client.get(url, {"_export": "csv"}).content.decode("utf-8-sig")
+    yoy_csv = client.get(url, {"_export": "csv", "yoy": "1"}).content.decode("utf-8-sig")
+    plain_rows, yoy_rows = list(csv.reader(io.StringIO(plain_csv))), list(csv.reader(io.StringIO(yoy_csv)))
+    assert len(yoy_rows[0]) == len(plain_rows[0]) + 1
+    column = [i for i, header in enumerate(yoy_rows[0]) if header not in plain_rows[0]][0]
+    row = [r for r in yoy_rows if r[0] == "BZ23-2-03"][0]
+    assert row[column] == "6.8"
+
+
+def test_it_draws_last_year_on_the_target_page(client, two_years, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("reports:target", args=["BZ23-2-03"]), {"period": "2023-05"}).content.decode()
+    assert "last-year" in page  # the chart's second line
+    assert "BZ22-2-03" in page and "6.8" in page and "8.1" in page
+    old_plan = Plan.objects.get(year=2022)
+    old = client.get(reverse("reports:target", args=["BZ22-2-03"]), {"plan": str(old_plan.pk), "period": "2022-12"})
+    assert old.status_code == 200 and "7.9" in old.content.decode()
+    wrong = client.get(reverse("reports:target", args=["BZ22-2-03"]), {"plan": str(two_years.pk)})
+    assert wrong.status_code == 404

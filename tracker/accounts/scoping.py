@@ -127,6 +127,8 @@ def unit_ids(user, role=None):
     """Ids of the units whose rows this user may SEE (with all sub-units); None means all units."""
     if sees_all(user):
         return None
+    if not _usable(user):
+        return set()
     if role is None:
         ids = _unit_ids_for(user, set(Role))
         if any(r in READ_ROLES for _unit, r in _memberships(user)):
@@ -260,6 +262,8 @@ def visible_people(user, queryset, field="user"):
     """Rows owned by a person (import batches): one's own; a leader's, also those of their organisation's people."""
     if sees_all(user):
         return queryset
+    if not _usable(user):
+        return queryset.none()
     own = Q(**{field: user})
     if any(r in READ_ROLES for _unit, r in _memberships(user)):
         people = Membership.objects.filter(unit_id__in=_reader_unit_ids(user)).values("user_id")

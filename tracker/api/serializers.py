@@ -203,6 +203,8 @@ class ReportRowSerializer(serializers.Serializer):
     as_of_month = serializers.IntegerField(allow_null=True)
     period = serializers.CharField(allow_blank=True)
     figure_note = serializers.CharField(allow_blank=True)
+    last_year = Figure(help_text="Last year's figure for the same months, of the target this one continues.")
+    last_year_period = serializers.CharField(allow_blank=True)
 
 
 class CompletenessCountsSerializer(serializers.Serializer):

@@ -34,6 +34,7 @@ COLUMNS = (
     ("measure", pgettext_lazy("report", "Measure"), TEXT),
     ("target", pgettext_lazy("report", "Target value"), NUMBER),
     ("actual", pgettext_lazy("report", "Actual (YTD)"), NUMBER),
+    ("last_year", pgettext_lazy("report", "Last year, same months"), NUMBER),
     ("comparator", pgettext_lazy("report", "Comparator"), NUMBER),
     ("expected", pgettext_lazy("report", "Expected by now"), NUMBER),
     ("gap", pgettext_lazy("report", "Gap"), NUMBER),
@@ -71,8 +72,16 @@ def _cell(row, key, kind):
     return value
 
 
-def _headers():
-    return [str(label) for _, label, _ in COLUMNS]
+# Shown only when asked for, like the report page's column.
+OPTIONAL = {"last_year"}
+
+
+def columns(last_year=False):
+    return [c for c in COLUMNS if last_year or c[0] not in OPTIONAL]
+
+
+def _headers(cols):
+    return [str(label) for _, label, _ in cols]
 
 
 def sheet_title(year, month):
@@ -88,13 +97,14 @@ def _csv_value(value):
     return value
 
 
-def to_csv(rows, year, month):
+def to_csv(rows, year, month, last_year=False):
+    cols = columns(last_year)
     out = io.StringIO()
     out.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
     writer = csv.writer(out)
-    writer.writerow(_headers())
+    writer.writerow(_headers(cols))
     for row in rows:
-        writer.writerow([_csv_value(_cell(row, k, t)) for k, _, t in COLUMNS])
+        writer.writerow([_csv_value(_cell(row, k, t)) for k, _, t in cols])
     return out.getvalue().encode("utf-8")
 
 
@@ -102,7 +112,7 @@ COLUMN_WIDTHS = {"name": 36, "reason": 60, "section": 24, "unit_name": 18}
 NUMBER_FORMATS = {0: "#,##0", 1: "0.0", 2: "#,##0.00", None: "#,##0.##"}
 
 
-def to_xlsx(rows, year, month):
+def to_xlsx(rows, year, month, last_year=False):
     # XlsxWriter: over twice as fast as openpyxl's write-only mode, and no temporary files.
     import xlsxwriter
 
@@ -111,19 +121,20 @@ def to_xlsx(rows, year, month):
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                                      "strings_to_urls": False})
     sheet = book.add_worksheet(sheet_title(year, month))
-    for index, (key, _label, _kind) in enumerate(COLUMNS):
+    cols = columns(last_year)
+    for index, (key, _label, _kind) in enumerate(cols):
         # 7 pixels per character (Calibri 11): the sheet stores exactly this many characters.
         sheet.set_column_pixels(index, index, COLUMN_WIDTHS.get(key, 12) * 7)
     sheet.freeze_panes(1, 2)  # C2: header row and code/name columns stay in view
-    sheet.write_row(0, 0, _headers(), book.add_format({"bold": True}))
+    sheet.write_row(0, 0, _headers(cols), book.add_format({"bold": True}))
     # Figures as the bureau writes them for their measure: 80 firms, 12.50 亿元, 8.5%.
     by_places = {places: book.add_format({"num_format": NUMBER_FORMATS[places]}) for places in NUMBER_FORMATS}
     formats = {RATIO: book.add_format({"num_format": "0.0%"}), TEXT: None}
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    columns = [(key, kind, wrap if key == "reason" else formats.get(kind)) for key, _label, kind in COLUMNS]
+    cells = [(key, kind, wrap if key == "reason" else formats.get(kind)) for key, _label, kind in cols]
     for row_number, row in enumerate(rows, start=1):
         number_format = by_places[places_for(row.get("measure") or "")]
-        for column_number, (key, kind, cell_format) in enumerate(columns):
+        for column_number, (key, kind, cell_format) in enumerate(cells):
             if kind == NUMBER:
                 cell_format = number_format
             value = _cell(row, key, kind)
@@ -147,9 +158,11 @@ def _json_number(value):
 
 JSON_KEYS = (
     "code", "name", "section", "unit_code", "unit_name", "kind", "measure", "target", "actual", "comparator",
-    "expected", "gap", "completion", "time_adjusted", "forecast", "status", "reason", "period",
+    "expected", "gap", "completion", "time_adjusted", "forecast", "status", "reason", "period", "last_year",
+    "last_year_period",
 )
-JSON_NUMBERS = {"target", "actual", "comparator", "expected", "gap", "completion", "time_adjusted", "forecast"}
+JSON_NUMBERS = {"target", "actual", "comparator", "expected", "gap", "completion", "time_adjusted", "forecast",
+                "last_year"}
 
 
 def to_json(rows, year, month):
@@ -198,17 +211,17 @@ def to_html(rows, year, month, summary, completeness):
     }).encode("utf-8")
 
 
-def render(fmt, rows, year, month, summary=None, completeness=None, next_steps=""):
-    """The report in a format, as bytes."""
+def render(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False):
+    """The report in a format, as bytes; `last_year` adds the column of last year's figures (CSV, XLSX)."""
     with gc_paused():  # tens of thousands of short-lived cells, no cycles
-        return _render(fmt, rows, year, month, summary, completeness, next_steps)
+        return _render(fmt, rows, year, month, summary, completeness, next_steps, last_year)
 
 
-def _render(fmt, rows, year, month, summary, completeness, next_steps):
+def _render(fmt, rows, year, month, summary, completeness, next_steps, last_year=False):
     if fmt == "csv":
-        return to_csv(rows, year, month)
+        return to_csv(rows, year, month, last_year)
     if fmt == "xlsx":
-        return to_xlsx(rows, year, month)
+        return to_xlsx(rows, year, month, last_year)
     if fmt == "json":
         return to_json(rows, year, month)
     if fmt == "docx":
@@ -222,8 +235,8 @@ def filename(fmt, year, month):
     return f"report-{year}-{month:02d}.{fmt}"
 
 
-def response(fmt, rows, year, month, summary=None, completeness=None, next_steps=""):
-    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness, next_steps),
+def response(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False):
+    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness, next_steps, last_year),
                         content_type=CONTENT_TYPES[fmt])
     resp["Content-Disposition"] = f'attachment; filename="{filename(fmt, year, month)}"'
     return resp

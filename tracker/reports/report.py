@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy
 
 from tracker.accounts import scoping
 from tracker.targets.models import Plan, Target
-from tracker.targets.period import months_label
+from tracker.targets.period import Period, months_label
 from tracker.targets.status import (
     SEVERITY,
     STATUSES,
     actual_series,
     assess_loaded,
     gc_paused,
+    last_year_series,
     load_period,
     status_label,
 )
@@ -61,13 +62,13 @@ def build_rows(targets_qs, year, month, today=None):
     """Report rows for the targets, grouped by section in plan order."""
     with gc_paused():
         data = load_period(targets_qs, year, month)
-        rows = _rows(data, assess_loaded(data, year, month, today))
+        rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data))
         # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
         del data
     return rows
 
 
-def _rows(data, results):
+def _rows(data, results, last_year):
     kinds = {key: str(label) for key, label in Target.Kind.choices}
     labels = {key: status_label(key) for key in STATUSES}
     rows = []
@@ -122,9 +123,18 @@ def _rows(data, results):
             "parent_id": t.parent_id,
             "figure_note": figure_notes[_figure_note(a)],
             "trend": trend,
+            # Last year's figure for the same months (1..the months this year's figure covers), of the target
+            # this one continues; None when it has none for those months (or continues none).
+            **_last_year(last_year.get(t.pk), a.as_of_month or data.month, data.year),
         })
     rows.sort(key=lambda r: (r["section_number"], r["order"], r["code"]))
     return rows
+
+
+def _last_year(series, month, year):
+    if not series or month is None or series.get(month) is None:
+        return {"last_year": None, "last_year_period": ""}
+    return {"last_year": series[month], "last_year_period": Period(year - 1, month).label}
 
 
 def summarise(rows):

@@ -40,6 +40,8 @@ class ReportTable(tables.Table):
                               order_by=("unit_code", "code"))
     target = NumberColumn(verbose_name=pgettext_lazy("report", "Target value"), empty_values=())
     actual = NumberColumn(verbose_name=pgettext_lazy("report", "Actual (YTD)"), empty_values=())
+    # Hidden unless asked for (?yoy=1): last year's figure for the same months, of the target this one continues.
+    last_year = NumberColumn(verbose_name=pgettext_lazy("report", "Last year, same months"), empty_values=())
     expected = NumberColumn(verbose_name=pgettext_lazy("report", "Expected by now"), empty_values=())
     gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap"), empty_values=())
     status = tables.Column(verbose_name=pgettext_lazy("report", "Status"),
@@ -52,8 +54,10 @@ class ReportTable(tables.Table):
         row_attrs = {"class": lambda record: f"row-{record['status']}", "data-status": lambda record: record["status"]}
         empty_text = _("No targets match.")
 
-    def __init__(self, *args, period=None, **kwargs):
+    def __init__(self, *args, period=None, last_year=False, **kwargs):
         self.period = period
+        if not last_year:
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), "last_year")
         super().__init__(*args, **kwargs)
 
     def page_cells(self):

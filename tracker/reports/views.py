@@ -39,6 +39,7 @@ from tracker.targets.status import (
     assess_loaded,
     expected_value,
     gc_paused,
+    last_year_series,
     load_period,
     status_label,
 )
@@ -163,8 +164,12 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
     def get_table_data(self):
         return self.all_rows()[1]
 
+    @property
+    def shows_last_year(self):
+        return self.request.GET.get("yoy") == "1"
+
     def get_table_kwargs(self):
-        return {"period": self.period}
+        return {"period": self.period, "last_year": self.shows_last_year}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -180,8 +185,14 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
                           "active": self.filterset.chosen_status == key})
         clear = query.copy()
         clear.pop("status", None)
+        toggle = query.copy()
+        if self.shows_last_year:
+            toggle.pop("yoy", None)
+        else:
+            toggle["yoy"] = "1"
         context.update(summary=summary, status_links=status_links, all_url="?" + clear.urlencode(),
-                       export_links=self.export_links(query))
+                       export_links=self.export_links(query), last_year_shown=self.shows_last_year,
+                       last_year_url="?" + toggle.urlencode())
         if self.plan is not None and may_write_briefing(self.request.user):
             context["briefing_form"] = BriefingNoteForm(initial={
                 "next_steps": briefing.next_steps_of(self.plan, self.year, self.month)})
@@ -210,7 +221,8 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         rows = list(table.data.data)
         summary = summarise(rows)
         next_steps = briefing.next_steps_of(self.plan, self.year, self.month) if export_format == "docx" else ""
-        return exports.response(export_format, rows, self.year, self.month, summary, next_steps=next_steps)
+        return exports.response(export_format, rows, self.year, self.month, summary, next_steps=next_steps,
+                                last_year=self.shows_last_year)
 
 
 class CompletenessView(PeriodMixin, TemplateView):
@@ -232,8 +244,14 @@ class TargetView(PeriodMixin, TemplateView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            qs = scoping.visible_targets(request.user, Target.objects.select_related("plan", "section", "lead_unit"))
-            self.target = qs.filter(code=kwargs["code"]).first()
+            qs = scoping.visible_targets(
+                request.user, Target.objects.select_related("plan", "section", "lead_unit", "continues"))
+            # Codes are unique within a plan: ?plan= names one; else the newest plan's target of that code.
+            qs = qs.filter(code=kwargs["code"]).order_by("-plan__year", "plan_id")
+            plan_id = request.GET.get("plan", "")
+            if plan_id:
+                qs = qs.filter(plan_id=int(plan_id)) if plan_id.isdigit() and len(plan_id) < 10 else qs.none()
+            self.target = qs.first()
             if self.target is None:
                 raise Http404(_("No target %(code)s that you may see.") % {"code": kwargs["code"]})
         return super().dispatch(request, *args, **kwargs)
@@ -263,15 +281,21 @@ class TargetView(PeriodMixin, TemplateView):
             judged = assess_loaded(data, self.year, self.month)
         assessment = judged[t.pk]
         actual = actual_series(t, data.entries.get(t.pk, []), self.year, self.month, data.children.get(t.pk))
+        last_year = last_year_series(data).get(t.pk, {})
+        continued = t.continues if t.continues_id else None
         context.update(
             target=t, assessment=assessment, status_label=status_label(assessment.status), entries=entries,
-            chart=self.chart(t, entries, points, actual), plan_points=sorted(points.items()),
+            chart=self.chart(t, entries, points, actual, last_year), plan_points=sorted(points.items()),
+            continued=continued,
+            continued_url=(links.target_url(continued.code) + f"?plan={continued.plan_id}") if continued else "",
+            year_over_year=[(Period(self.year, m).months_label, actual.get(m), last_year.get(m))
+                            for m in range(1, self.month + 1) if m in actual or m in last_year],
             sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
             target_text=fmt_number(t.target_value) if t.target_value is not None else "",
         )
         return context
 
-    def chart(self, t, entries, points, actual):
+    def chart(self, t, entries, points, actual, last_year=None):
         if t.kind not in ("growth", "margin", "cumulative", "recurring"):
             return ""
         months = [m for m in range(1, 13) if t.expects_entry(m)]
@@ -284,6 +308,8 @@ class TargetView(PeriodMixin, TemplateView):
         series = [(_("Actual (YTD)"), "actual", actual, False), (_("Expected path"), "expected", expected, True)]
         if t.kind == "margin":
             series.append((t.comparator_display or _("Comparator"), "comparator", comparators, False))
+        if last_year:
+            series.append((_("Last year (YTD)"), "last-year", last_year, True))
         hline = None
         if t.kind != "margin" and t.target_value is not None:
             hline = (pgettext("report", "Target"), t.target_value)

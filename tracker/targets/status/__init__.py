@@ -40,6 +40,7 @@ from tracker.targets.status.loading import (
     assess_loaded,
     assess_period,
     gc_paused,
+    last_year_series,
     load_period,
 )
 from tracker.targets.status.rules import actual_series, assess, expected_value, judge
@@ -63,5 +64,5 @@ __all__ = [
     "ACHIEVED", "AT_RISK", "DEFAULT_THRESHOLDS", "NO_DATA", "NOT_DUE", "OFF_TRACK", "ON_TRACK", "SEVERITY",
     "STATUS_LABELS", "STATUSES", "Assessment", "EntryData", "PeriodData", "TargetData", "Thresholds",
     "actual_series", "assess", "assess_loaded", "assess_period", "expected_value", "gc_paused", "judge",
-    "load_period", "status_label",
+    "last_year_series", "load_period", "status_label",
 ]

@@ -41,7 +41,7 @@ TARGET_FIELDS = (
     "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
     "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
     "comparator_name_en", "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track",
-    "points_at_risk", "points_off_track", "order",
+    "points_at_risk", "points_off_track", "order", "continues_id",
 )
 ENTRY_FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
                 "note", "problems", "review_comment", "state", "approved_at")
@@ -137,6 +137,26 @@ def load_period(targets_queryset, year, month=12):
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
     return PeriodData(targets, entries, points, children, **related, year=year, month=month, policies=Policies())
+
+
+def last_year_series(data):
+    """{target id: {month: YTD value}} of last year's figures of the targets these continue (months up to the
+    loaded month), counted as the reports count them. No query when no target continues another."""
+    continued = {}
+    for t in data.targets:
+        if t.continues_id is not None:
+            continued.setdefault(t.continues_id, []).append(t.id)
+    if not continued or data.year is None:
+        return {}
+    entries = _entries(ProgressEntry.objects.filter(
+        target_id__in=list(continued), year=data.year - 1, month__lte=data.month or 12,
+    ).exclude(state=ProgressEntry.State.RETURNED, approved_at__isnull=True))
+    series = {}
+    for old_id, rows in entries.items():
+        values = {e.month: e.value for e in rows if e.value is not None}
+        for new_id in continued[old_id]:
+            series[new_id] = values
+    return series
 
 
 @contextmanager
