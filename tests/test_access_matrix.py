@@ -339,3 +339,131 @@ def test_it_names_no_other_units_rows_in_the_history_list_for_a_clerk(client, wo
     page = client.get(reverse("admin:audit_change_changelist"))
     assert not leaks(page)
     assert re.search(r"ALPHA-1 2022", page.content.decode())
+
+
+# --- two organisations in one installation -------------------------------------------------------------------
+# Two cities' bureaus issue their own 2022 plans (both use the code "T-1"), under a province whose reader sees
+# both. Nothing of the second organisation ("FOXTROT") reaches the first one's clerk, reviewer or leader, in any
+# list, page, export, import, API answer or history; the province's leader sees both, with counts per organisation.
+OTHER = "FOXTROT"
+ORG_ROLES = ["clerk", "reviewer", "leader"]
+
+
+@pytest.fixture
+def orgs():
+    w = World()
+    w.province = make_unit("province", name="安徽省经信厅")
+    w.x = make_unit("xcity", name="亳州市经信局", parent=w.province)
+    w.y = make_unit("ycity", name=f"阜阳市经信局{OTHER}", parent=w.province)
+    w.y_county = make_unit("ycounty", name=f"临泉县{OTHER}")  # a county outside Y's tree, leading Y's sub-target
+    w.px = make_plan(2022, unit=w.x, title="亳州2022年工作要点")
+    from tracker.targets.models import Plan
+
+    w.py = Plan.objects.create(year=2022, unit=w.y, title=f"阜阳2022年工作要点{OTHER}")
+    w.tx = make_target(code="T-1", name="亳州新增规上企业", plan=w.px, section=make_section(w.px, 1), lead_unit=w.x)
+    sy = make_section(w.py, 1, name=f"经济运行{OTHER}")
+    w.ty = make_target(code="T-1", name=f"阜阳新增规上企业{OTHER}", plan=w.py, section=sy, lead_unit=w.y)
+    w.ty_county = make_target(code="T-1-LQ", name=f"临泉新增规上企业{OTHER}", plan=w.py, section=sy,
+                              lead_unit=w.y_county, parent=w.ty)
+    w.users = {
+        "clerk": make_user("x_clerk", unit=w.x, role=Role.CLERK),
+        "reviewer": make_user("x_reviewer", unit=w.x, role=Role.REVIEWER),
+        "leader": make_user("x_leader", unit=w.x, role=Role.LEADER),
+    }
+    w.y_clerk = make_user("y_clerk", unit=w.y, role=Role.CLERK, first_name=OTHER)
+    w.province_leader = make_user("province_leader", unit=w.province, role=Role.LEADER)
+    today = __import__("datetime").date(2022, 4, 3)
+    assert save_entries(w.users["clerk"], [EntryRow(w.tx, 2022, 3, {"value": Decimal("7"), "note": "亳州进展"})],
+                        "entry_screen", today=today).ok
+    assert save_entries(w.y_clerk, [EntryRow(w.ty, 2022, 3, {"value": Decimal("9"), "note": f"{OTHER}进展"})],
+                        "entry_screen", today=today).ok
+    w.ey = ProgressEntry.objects.get(target=w.ty)
+    ReportingPolicy.objects.create(target=w.ty, due_working_day=7)
+    RecordedResult.objects.create(plan=w.py, code="R-1", name=f"2021年{OTHER}", value=1, year=2021)
+    ImportBatch.objects.create(user=w.y_clerk, file_name=f"{OTHER}.csv", sha256="c" * 64, size=1)
+    return w
+
+
+def shows_other(response):
+    return OTHER in file_text(response) if response.status_code == 200 else False
+
+
+ORG_PAGES = REPORT_URLS + [
+    ("reports:organisations", [], {"period": "2022-03"}),
+    ("reports:report", ["2022", "03"], {"_export": "csv", "yoy": "1"}),
+]
+
+
+@pytest.mark.parametrize("role", ORG_ROLES)
+def test_it_keeps_each_organisations_lists_pages_and_exports_apart(client, orgs, role):
+    user = orgs.users[role]
+    client.force_login(user)
+    problems = []
+    for model in admin.site._registry:
+        opts = model._meta
+        response = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        if shows_other(response):
+            problems.append(f"{role} sees {OTHER} in the {opts.label} list")
+    for name, args, params in ORG_PAGES:
+        response = client.get(reverse(name, args=args), params, follow=True)
+        assert response.status_code == 200, (name, params)
+        if OTHER in file_text(response):
+            problems.append(f"{role} sees {OTHER} on {name} {params}")
+    for path in ["/api/plans/", "/api/sections/", "/api/targets/", "/api/entries/", "/api/units/",
+                 "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03"]:
+        response = client.get(path)
+        if response.status_code == 200 and OTHER in response.content.decode():
+            problems.append(f"{role} sees {OTHER} at {path}")
+    for obj in (orgs.py, orgs.ty, orgs.ey, orgs.y):
+        for kind in ("change", "history"):
+            response = client.get(admin_url(obj, kind), follow=True)
+            if response.status_code not in (403, 404) or shows_other(response):
+                problems.append(f"{role} opens {admin_url(obj, kind)}: {response.status_code}")
+    entry_screen = client.get(reverse("admin:targets_progressentry_entry", args=["ycity", "2022-03"]))
+    if entry_screen.status_code not in (403, 404):
+        problems.append(f"{role} opens the other organisation's entry screen")
+    assert not problems, "\n".join(problems)
+    # Both plans use the code T-1: each organisation's page is its own target.
+    page = client.get(reverse("reports:target", args=["T-1"]))
+    assert page.status_code == 200 and "亳州新增规上企业" in page.content.decode()
+    assert client.get(reverse("reports:target", args=["T-1"]), {"plan": orgs.py.pk}).status_code == 404
+
+
+def test_it_resolves_a_code_used_by_both_organisations_to_ones_own_on_import(orgs):
+    from tracker.imports.service import run_import
+
+    data = b"target,period,value,comparator,note\nT-1,2022-03,8,,\n"
+    report = run_import(orgs.users["clerk"], data, today=__import__("datetime").date(2022, 4, 5))
+    assert report.ok and report.written, report.problems
+    assert ProgressEntry.objects.get(target=orgs.tx).value == Decimal("8")
+    assert ProgressEntry.objects.get(target=orgs.ty).value == Decimal("9")
+
+
+def test_it_shows_a_province_reader_both_organisations_side_by_side(client, orgs):
+    client.force_login(orgs.province_leader)
+    for name, args, params in ORG_PAGES:
+        response = client.get(reverse(name, args=args), params, follow=True)
+        assert response.status_code == 200, (name, params)
+        if name != "reports:index":
+            text = file_text(response)
+            mine = "亳州市经信局" if name == "reports:organisations" else "亳州新增规上企业"
+            assert mine in text and OTHER in text, (name, params)
+    page = client.get(reverse("reports:organisations"), {"period": "2022-03"}).content.decode()
+    rows = re.findall(r'<tr data-organisation="(\w+)">.*?</tr>', page, re.S)
+    assert rows == ["xcity", "ycity"]
+    ycity = re.search(r'<tr data-organisation="ycity">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r'<td class="num">(\d+)</td>', ycity)[-1] == "1"  # T-1 with its county part under it
+    dashboard = client.get(reverse("reports:dashboard"), {"period": "2022-03"}).content.decode()
+    assert reverse("reports:organisations") in dashboard
+    assert {p["unit"] for p in client.get("/api/plans/").json()["results"]} == {"xcity", "ycity"}
+
+
+def test_it_sends_each_organisations_leader_only_their_digest(orgs):
+    from tracker.reminders.planning import plan_emails
+
+    digests = [p for p in plan_emails(__import__("datetime").date(2022, 4, 12)) if p.kind == "digest"]
+    plans_by_leader = {}
+    for planned in digests:
+        plans_by_leader.setdefault(planned.user.username, set()).add(planned.context["plan"].pk)
+    assert plans_by_leader["x_leader"] == {orgs.px.pk}
+    assert plans_by_leader["province_leader"] == {orgs.px.pk, orgs.py.pk}

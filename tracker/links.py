@@ -28,6 +28,11 @@ def review_queue_url():
     return reverse("admin:targets_progressentry_changelist") + "?state__exact=submitted"
 
 
+def organisations_url():
+    """The combined dashboard: status counts per organisation (issuing unit)."""
+    return reverse("reports:organisations")
+
+
 def report_url(period):
     return reverse("reports:report", args=[f"{period.year:04d}", f"{period.month:02d}"])
 

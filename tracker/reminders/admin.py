@@ -49,6 +49,15 @@ class ReportingPolicyAdmin(admin.ModelAdmin):
         (_("Reminders"), {"fields": ("remind_days_before", "escalate_after_days", "overdue_cap_days")}),
     )
 
+    def get_queryset(self, request):
+        # The default policy, and the policies of the units and targets this person sees.
+        qs = super().get_queryset(request)
+        ids = scoping.unit_ids(request.user)
+        if ids is None:
+            return qs
+        return qs.filter(Q(unit__isnull=True, target__isnull=True) | Q(unit_id__in=ids)
+                         | Q(target__in=scoping.visible_targets(request.user)))
+
     # The policy binds every unit: only administrators change it; others may look.
     def has_add_permission(self, request):
         return scoping.is_admin(request.user)

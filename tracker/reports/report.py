@@ -93,6 +93,7 @@ def _rows(data, results, last_year):
             trend = actual_series(t, [], data.year, data.month, data.children[t.pk])
         rows.append({
             "target_id": t.pk,
+            "plan_id": t.plan_id,
             "code": t.code,
             "name": t.display_name,
             "section": section_name,
@@ -135,6 +136,20 @@ def _last_year(series, month, year):
     if not series or month is None or series.get(month) is None:
         return {"last_year": None, "last_year_period": ""}
     return {"last_year": series[month], "last_year_period": Period(year - 1, month).label}
+
+
+def by_organisation(rows, plans):
+    """[(issuing unit, summary)] of the rows grouped by the unit that issued their plan, in unit code order.
+
+    `plans` are the plans the rows belong to (with their units); a plan issued by no unit counts under None.
+    """
+    issuer = {p.pk: p.unit for p in plans}
+    groups = {}
+    for row in rows:
+        unit = issuer.get(row["plan_id"])
+        groups.setdefault(unit.pk if unit else None, (unit, []))[1].append(row)
+    ordered = sorted(groups.values(), key=lambda g: (g[0] is None, g[0].code if g[0] else ""))
+    return [(unit, summarise(group)) for unit, group in ordered]
 
 
 def summarise(rows):

@@ -6,6 +6,7 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("organisations/", views.OrganisationsView.as_view(), name="organisations"),
     path("reports/", views.report_index, name="index"),
     re_path(r"^reports/(?P<year>\d{4})-(?P<month>\d{2})/$", views.ReportView.as_view(), name="report"),
     re_path(

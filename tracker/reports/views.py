@@ -28,7 +28,7 @@ from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
 from tracker.reports.models import BriefingNote
-from tracker.reports.report import build_rows, report_targets, summarise
+from tracker.reports.report import build_rows, by_organisation, report_targets, summarise
 from tracker.reports.tables import ReportTable
 from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
 from tracker.targets.numbers import fmt_number
@@ -101,6 +101,8 @@ class DashboardView(PeriodMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         targets = report_targets(self.request.user, self.year)
         rows = build_rows(targets, self.year, self.month)
+        if len({p.unit_id for p in self.plans}) > 1:
+            context["organisations_url"] = f"{links.organisations_url()}?period={self.period.key}"
         context["summary"] = summary = summarise(rows)
         context["flagged_rows"] = self.flagged_rows(summary["flagged"])
         totals = completeness(targets, self.year, self.month)["totals"]
@@ -126,6 +128,22 @@ class DashboardView(PeriodMixin, TemplateView):
             ((r["status"], r["code"], links.target_url(r["code"]), self.period, r["name"],
               r["unit_name"], r["status"], r["status_label"], r["figure_note"], r["reason"]) for r in flagged),
         )
+
+
+class OrganisationsView(PeriodMixin, TemplateView):
+    """The combined dashboard of a province or city reader: status counts per organisation (issuing unit)."""
+
+    template_name = "reports/organisations.html"
+
+    def period_url(self, period):
+        return f"{links.organisations_url()}?period={period.key}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month)
+        context["organisations"] = by_organisation(rows, self.plans)
+        context["summary"] = summarise(rows)
+        return context
 
 
 def report_index(request):

@@ -55,9 +55,12 @@ class PlanAdmin(PlanActionsMixin, ScopedAdmin):
 @admin.register(Section)
 class SectionAdmin(ScopedAdmin):
     list_display = ["__str__", "plan", "name_en"]
-    list_filter = ["plan"]
+    list_filter = [("plan", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "name_en"]
     list_select_related = ["plan"]
+
+    def scope(self, request, queryset):
+        return queryset.filter(plan__in=scoping.visible_plans(request.user))
 
 
 class MonthlyPlanPointInline(ScopedMixin, admin.TabularInline):
@@ -129,6 +132,9 @@ class RecordedResultAdmin(ScopedAdmin):
     list_filter = [("plan", admin.RelatedOnlyFieldListFilter), ("section", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name", "name_en"]
     list_select_related = ["plan", "section"]
+
+    def scope(self, request, queryset):
+        return queryset.filter(plan__in=scoping.visible_plans(request.user))
 
     @admin.display(description=_("value"), ordering="value")
     def shown_value(self, obj):
