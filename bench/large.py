@@ -13,6 +13,13 @@ network), the entries changelist (first page, a filtered page, a search), the
 monthly report and the dashboard, for an administrator and for a county clerk,
 and prints the median, the slowest run and the number of SQL queries.
 Figures only: nothing is asserted.
+
+With --province it builds a province instead (issue 13): 16 cities, each an organisation issuing its own
+plan every year for 5 years (--years), 300 targets a plan (each continuing last year's, so year-over-year
+figures are read), 12 monthly figures a target with a history row each, and one province leader reading
+all 16. --scale shrinks the targets per plan (0.1: 30) to fit a small machine. It then times the dashboard,
+the report, the entries changelist (first page, filtered, search) and the combined province dashboard, for
+the province leader, a city's leader and a city's clerk. At --scale 1: 16 × 300 × 5 × 12 = 288,000 entries.
 """
 
 import argparse
@@ -222,6 +229,136 @@ def load_synthetic(entries_wanted, current_targets, history_years):
     print(f"loaded in {time.monotonic() - started:.0f} s")
 
 
+PROVINCE_YEARS_END = 2022
+
+
+def load_province(scale, years):
+    """16 organisations × (300 × scale) targets × `years` years × 12 months, with history; one query per step."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from tracker.accounts.models import Membership
+    from tracker.audit.models import Change
+    from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
+
+    if Unit.objects.filter(code="prov-ah").exists():
+        print("province already loaded (use --reload to start again)")
+        return
+    per_plan = max(int(round(300 * scale)), 1)
+    first_year = PROVINCE_YEARS_END - years + 1
+    print(f"loading a province: 16 organisations × {per_plan} targets × {years} years × 12 months...")
+    started = time.monotonic()
+    with transaction.atomic():
+        province = Unit.objects.create(code="prov-ah", name="安徽省经济和信息化厅（基准）", kind="other")
+        insert_select(Unit, {"code": "'city-' || lpad(c::text, 2, '0')", "name": "'基准市' || c || '经信局'",
+                             "kind": "'bureau'", "parent_id": str(province.pk)}, "generate_series(1, 16) AS c")
+        insert_select(Unit, {"code": "u.code || '-s' || s", "name": "u.name || '第' || s || '科'",
+                             "kind": "'section'", "parent_id": "u.id"},
+                      "targets_unit u CROSS JOIN generate_series(1, 4) AS s WHERE u.code LIKE 'city-%%'")
+        insert_select(Plan, {"year": "y", "unit_id": "u.id", "title": "u.name || y || '年工作要点'",
+                             "status": f"CASE WHEN y < {PROVINCE_YEARS_END} THEN 'closed' ELSE 'published' END"},
+                      f"targets_unit u CROSS JOIN generate_series({first_year}, {PROVINCE_YEARS_END}) AS y "
+                      "WHERE u.code ~ '^city-[0-9]+$'")
+        insert_select(Section, {"plan_id": "p.id", "number": "s", "name": "'第' || s || '部分'"},
+                      "targets_plan p JOIN targets_unit u ON u.id = p.unit_id CROSS JOIN generate_series(1, 5) AS s "
+                      "WHERE u.code LIKE 'city-%%'")
+        kind = ("(ARRAY['cumulative','cumulative','cumulative','cumulative','growth','growth','margin',"
+                "'milestone','recurring','qualitative'])[mod(n, 10) + 1]")
+        # Plans in year order, so each year's target can name last year's as the one it continues.
+        insert_select(Target, {
+            "plan_id": "p.id",
+            "section_id": "(SELECT s.id FROM targets_section s WHERE s.plan_id = p.id AND s.number = mod(n, 5) + 1)",
+            "code": "'C' || substr(u.code, 6) || '-' || mod(p.year, 100) || '-' || lpad(n::text, 3, '0')",
+            "name": "u.name || '目标' || n",
+            "kind": kind,
+            "measure": f"CASE {kind} WHEN 'growth' THEN '%%' WHEN 'margin' THEN '百分点' "
+                       "WHEN 'recurring' THEN '次' WHEN 'cumulative' THEN '家' ELSE '' END",
+            "target_value": f"CASE {kind} WHEN 'growth' THEN 8 WHEN 'margin' THEN 0.5 WHEN 'recurring' THEN 4 "
+                            "WHEN 'cumulative' THEN 20 + mod(n, 80) ELSE NULL END",
+            "comparator_name": f"CASE {kind} WHEN 'margin' THEN '全省' ELSE '' END",
+            "frequency": f"CASE {kind} WHEN 'recurring' THEN 'quarter' ELSE '' END",
+            "deadline": f"CASE {kind} WHEN 'milestone' THEN make_date(p.year, 12, 31) ELSE NULL END",
+            "lead_unit_id": "(SELECT x.id FROM targets_unit x WHERE x.code = CASE mod(n, 5) WHEN 0 THEN u.code "
+                            "ELSE u.code || '-s' || mod(n, 5) END)",
+            "order": "n",
+        }, f"targets_plan p JOIN targets_unit u ON u.id = p.unit_id CROSS JOIN generate_series(1, {per_plan}) AS n "
+           "WHERE u.code LIKE 'city-%%' ORDER BY p.year, p.id, n")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE targets_target t SET continues_id = o.id FROM targets_plan p, targets_plan op, "
+                "targets_target o WHERE p.id = t.plan_id AND op.unit_id = p.unit_id AND op.year = p.year - 1 "
+                "AND o.plan_id = op.id AND o.\"order\" = t.\"order\" AND t.code LIKE 'C%%'")
+        users = get_user_model().objects
+        reader = users.create_user("province_reader", password="bench-pass-2022", is_staff=True)
+        Membership.objects.create(user=reader, unit=province, role=Membership.Role.LEADER)
+        city = Unit.objects.get(code="city-01")
+        for name, role, unit in (("city01_leader", Membership.Role.LEADER, city),
+                                 ("city01_clerk", Membership.Role.CLERK, Unit.objects.get(code="city-01-s1"))):
+            user = users.create_user(name, password="bench-pass-2022", is_staff=True)
+            Membership.objects.create(user=user, unit=unit, role=role)
+        clerk_id = users.get(username="city01_clerk").pk
+        count = insert_select(ProgressEntry, {
+            "target_id": "t.id", "year": "p.year", "month": "m",
+            "value": ("CASE t.kind WHEN 'growth' THEN round((random() * 20 - 4)::numeric, 2) "
+                      "WHEN 'margin' THEN round((random() * 12)::numeric, 2) "
+                      "WHEN 'cumulative' THEN round(t.target_value * m / 12 * (0.6 + random() * 0.6)::numeric, 0) "
+                      "WHEN 'recurring' THEN floor(m / 3) ELSE NULL END"),
+            "comparator": "CASE t.kind WHEN 'margin' THEN round((random() * 10)::numeric, 2) ELSE NULL END",
+            "is_done": "t.kind = 'milestone' AND m >= 10",
+            "note": "'进展顺利'",
+            "state": f"CASE WHEN p.year < {PROVINCE_YEARS_END} OR m <= 4 THEN 'approved' WHEN m <= 6 THEN "
+                     "(ARRAY['approved','submitted','draft','returned'])[mod(t.id, 4) + 1] ELSE 'draft' END",
+            "entered_by_id": str(clerk_id),
+            "entered_at": "make_timestamptz(p.year, m, 1, 0, 0, 0) + interval '1 month 5 days'",
+            "updated_at": "make_timestamptz(p.year, m, 1, 0, 0, 0) + interval '1 month 5 days' + t.id * interval '1 s'",
+            "submitted_at": (f"CASE WHEN p.year < {PROVINCE_YEARS_END} OR m <= 6 THEN "
+                             "make_timestamptz(p.year, m, 1, 0, 0, 0) + interval '1 month 6 days' END"),
+        }, "targets_target t JOIN targets_plan p ON p.id = t.plan_id CROSS JOIN generate_series(1, 12) AS m "
+           "WHERE t.code LIKE 'C%%'")
+        print(f"  entries: +{count:,}")
+        changes = insert_select(Change, {
+            "model": "'targets.progressentry'", "object_id": "e.id::text",
+            "object_repr": "t.code || ' ' || e.year || '年1~' || e.month || '月'", "unit_id": "t.lead_unit_id",
+            "action": "'create'", "user_id": "e.entered_by_id", "source": "'bench'",
+            "changes": "jsonb_build_object('value', jsonb_build_array(NULL, e.value::text))", "at": "e.entered_at",
+        }, "targets_progressentry e JOIN targets_target t ON t.id = e.target_id WHERE t.code LIKE 'C%%'")
+        print(f"  history rows: +{changes:,}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"loaded in {time.monotonic() - started:.0f} s")
+
+
+def province_main(args):
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from tracker.targets.models import Plan, ProgressEntry, Target
+
+    call_command("migrate", interactive=False, verbosity=0)
+    load_province(args.scale, args.years)
+    print(f"\n{ProgressEntry.objects.count():,} entries, {Target.objects.count():,} targets, "
+          f"{Plan.objects.count()} plans; {PROVINCE_YEARS_END}: "
+          f"{Target.objects.filter(plan__year=PROVINCE_YEARS_END).count()} targets in 16 plans")
+    users = get_user_model().objects
+    entries = f"/{settings.ADMIN_URL}targets/progressentry/"
+    code = Target.objects.filter(plan__year=PROVINCE_YEARS_END, plan__unit__code="city-01").order_by("code")[7].code
+    month = f"{PROVINCE_YEARS_END}-06"
+    pages = [
+        ("dashboard", f"/?period={month}"),
+        (f"report {month}", f"/reports/{month}/"),
+        (f"report {month}, last year", f"/reports/{month}/?yoy=1"),
+        ("entries: first page", entries),
+        ("entries: submitted", f"{entries}?year={PROVINCE_YEARS_END}&state__exact=submitted"),
+        ("entries: search", f"{entries}?q={code}"),
+        ("province dashboard", f"/organisations/?period={month}"),
+    ]
+    for name, title in (("province_reader", "province leader (16 organisations)"),
+                        ("city01_leader", "city-01 leader (its organisation)"),
+                        ("city01_clerk", "city-01 clerk (one section)")):
+        print_results(f"{title}, {args.repeat} runs each", time_pages(pages, users.get(username=name), args.repeat))
+
+
 def time_pages(pages, user, repeat):
     """Median and slowest time of each page, with its query count; a warm-up run first."""
     from django.db import connection
@@ -267,6 +404,10 @@ def main():
     parser.add_argument("--history-years", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--reload", action="store_true", help="drop and reload the bench database")
+    parser.add_argument("--province", action="store_true",
+                        help="a province: 16 organisations, each with its plans over --years (see above)")
+    parser.add_argument("--scale", type=float, default=1.0, help="--province: share of 300 targets per plan")
+    parser.add_argument("--years", type=int, default=5, help="--province: years of plans per organisation")
     args = parser.parse_args()
 
     if args.reload:
@@ -276,6 +417,9 @@ def main():
         with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}"')
     configure_django(args.database_url)
+    if args.province:
+        province_main(args)
+        return
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
