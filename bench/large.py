@@ -107,6 +107,47 @@ def insert_select(model, exprs, from_sql):
         return cursor.rowcount
 
 
+# kind by number: 4 of 10 cumulative, 2 growth, 1 margin, 1 milestone, 1 recurring, 1 qualitative.
+KIND = ("(ARRAY['cumulative','cumulative','cumulative','cumulative','growth','growth','margin',"
+        "'milestone','recurring','qualitative'])[mod(n, 10) + 1]")
+# A synthetic target of plan p, number n (the caller adds code, name and lead unit).
+TARGET_EXPRS = {
+    "plan_id": "p.id",
+    "section_id": "(SELECT s.id FROM targets_section s WHERE s.plan_id = p.id AND s.number = mod(n, 5) + 1)",
+    "kind": KIND,
+    "measure": f"CASE {KIND} WHEN 'growth' THEN '%%' WHEN 'margin' THEN '百分点' "
+               "WHEN 'recurring' THEN '次' WHEN 'cumulative' THEN '家' ELSE '' END",
+    "target_value": f"CASE {KIND} WHEN 'growth' THEN 8 WHEN 'margin' THEN 0.5 WHEN 'recurring' THEN 4 "
+                    "WHEN 'cumulative' THEN 20 + mod(n, 80) ELSE NULL END",
+    "comparator_name": f"CASE {KIND} WHEN 'margin' THEN '全省' ELSE '' END",
+    "frequency": f"CASE {KIND} WHEN 'recurring' THEN 'quarter' ELSE '' END",
+    "deadline": f"CASE {KIND} WHEN 'milestone' THEN make_date(p.year, 12, 31) ELSE NULL END",
+    "order": "n",
+}
+# Random but plausible figures of target t for month m, for each kind.
+ENTRY_EXPRS = {
+    "value": ("CASE t.kind WHEN 'growth' THEN round((random() * 20 - 4)::numeric, 2) "
+              "WHEN 'margin' THEN round((random() * 12)::numeric, 2) "
+              "WHEN 'cumulative' THEN round(t.target_value * m / 12 * (0.6 + random() * 0.6)::numeric, 0) "
+              "WHEN 'recurring' THEN floor(m / 3) ELSE NULL END"),
+    "comparator": "CASE t.kind WHEN 'margin' THEN round((random() * 10)::numeric, 2) ELSE NULL END",
+    "is_done": "t.kind = 'milestone' AND m >= 10",
+    "note": "'进展顺利'",
+}
+# A creation history row for entry e of target t.
+HISTORY_EXPRS = {
+    "model": "'targets.progressentry'",
+    "object_id": "e.id::text",
+    "object_repr": "t.code || ' ' || e.year || '年1~' || e.month || '月'",
+    "unit_id": "t.lead_unit_id",
+    "action": "'create'",
+    "user_id": "e.entered_by_id",
+    "source": "'bench'",
+    "changes": "jsonb_build_object('value', jsonb_build_array(NULL, e.value::text))",
+    "at": "e.entered_at",
+}
+
+
 def load_synthetic(entries_wanted, current_targets, history_years):
     """Units, targets and entries (with history rows) up to `entries_wanted` entries."""
     from django.contrib.auth import get_user_model
@@ -149,25 +190,12 @@ def load_synthetic(entries_wanted, current_targets, history_years):
             -(-(entries_wanted - existing - current_targets * 12) // (12 * history_years)), 0)
 
         ids = "ARRAY[" + ",".join(map(str, unit_ids)) + "]"
-        # kind by number: 4 of 10 cumulative, 2 growth, 1 margin, 1 milestone, 1 recurring, 1 qualitative.
-        kind = ("(ARRAY['cumulative','cumulative','cumulative','cumulative','growth','growth','margin',"
-                "'milestone','recurring','qualitative'])[mod(n, 10) + 1]")
         target_exprs = {
-            "plan_id": "p.id",
-            "section_id": "(SELECT s.id FROM targets_section s WHERE s.plan_id = p.id AND s.number = mod(n, 5) + 1)",
+            **TARGET_EXPRS,
             "code": "'B' || p.year || '-' || lpad(n::text, 5, '0')",
             "name": "'基准目标' || p.year || '-' || n",
             "name_en": "'Bench target ' || p.year || '-' || n",
-            "kind": kind,
-            "measure": f"CASE {kind} WHEN 'growth' THEN '%%' WHEN 'margin' THEN '百分点' "
-                       "WHEN 'recurring' THEN '次' WHEN 'cumulative' THEN '家' ELSE '' END",
-            "target_value": f"CASE {kind} WHEN 'growth' THEN 8 WHEN 'margin' THEN 0.5 WHEN 'recurring' THEN 4 "
-                            "WHEN 'cumulative' THEN 20 + mod(n, 80) ELSE NULL END",
-            "comparator_name": f"CASE {kind} WHEN 'margin' THEN '全省' ELSE '' END",
-            "frequency": f"CASE {kind} WHEN 'recurring' THEN 'quarter' ELSE '' END",
-            "deadline": f"CASE {kind} WHEN 'milestone' THEN make_date(p.year, 12, 31) ELSE NULL END",
             "lead_unit_id": f"({ids})[mod(n * 7, {len(unit_ids)}) + 1]",
-            "order": "n",
         }
         added = insert_select(Target, target_exprs,
                               f"targets_plan p CROSS JOIN generate_series(1, {extra_current}) AS n "
@@ -186,13 +214,7 @@ def load_synthetic(entries_wanted, current_targets, history_years):
             "target_id": "t.id",
             "year": "p.year",
             "month": "m",
-            "value": ("CASE t.kind WHEN 'growth' THEN round((random() * 20 - 4)::numeric, 2) "
-                      "WHEN 'margin' THEN round((random() * 12)::numeric, 2) "
-                      "WHEN 'cumulative' THEN round(t.target_value * m / 12 * (0.6 + random() * 0.6)::numeric, 0) "
-                      "WHEN 'recurring' THEN floor(m / 3) ELSE NULL END"),
-            "comparator": "CASE t.kind WHEN 'margin' THEN round((random() * 10)::numeric, 2) ELSE NULL END",
-            "is_done": "t.kind = 'milestone' AND m >= 10",
-            "note": "'进展顺利'",
+            **ENTRY_EXPRS,
             "state": states,
             "entered_by_id": f"({users})[mod(t.id, cardinality({users})) + 1]",
             "entered_at": "make_timestamptz(p.year, m, 1, 0, 0, 0) + interval '1 month 5 days' + n_jitter",
@@ -211,18 +233,8 @@ def load_synthetic(entries_wanted, current_targets, history_years):
         print(f"  entries: +{count}")
 
         # A creation history row per synthetic entry.
-        changes = insert_select(Change, {
-            "model": "'targets.progressentry'",
-            "object_id": "e.id::text",
-            "object_repr": "t.code || ' ' || e.year || '年1~' || e.month || '月'",
-            "unit_id": "t.lead_unit_id",
-            "action": "'create'",
-            "user_id": "e.entered_by_id",
-            "source": "'bench'",
-            "changes": "jsonb_build_object('value', jsonb_build_array(NULL, e.value::text))",
-            "at": "e.entered_at",
-        }, "targets_progressentry e JOIN targets_target t ON t.id = e.target_id "
-           "WHERE t.code LIKE 'B%%'")
+        changes = insert_select(Change, HISTORY_EXPRS, "targets_progressentry e JOIN targets_target t "
+                                "ON t.id = e.target_id WHERE t.code LIKE 'B%%'")
         print(f"  history rows: +{changes}")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -262,25 +274,13 @@ def load_province(scale, years):
         insert_select(Section, {"plan_id": "p.id", "number": "s", "name": "'第' || s || '部分'"},
                       "targets_plan p JOIN targets_unit u ON u.id = p.unit_id CROSS JOIN generate_series(1, 5) AS s "
                       "WHERE u.code LIKE 'city-%%'")
-        kind = ("(ARRAY['cumulative','cumulative','cumulative','cumulative','growth','growth','margin',"
-                "'milestone','recurring','qualitative'])[mod(n, 10) + 1]")
         # Plans in year order, so each year's target can name last year's as the one it continues.
         insert_select(Target, {
-            "plan_id": "p.id",
-            "section_id": "(SELECT s.id FROM targets_section s WHERE s.plan_id = p.id AND s.number = mod(n, 5) + 1)",
+            **TARGET_EXPRS,
             "code": "'C' || substr(u.code, 6) || '-' || mod(p.year, 100) || '-' || lpad(n::text, 3, '0')",
             "name": "u.name || '目标' || n",
-            "kind": kind,
-            "measure": f"CASE {kind} WHEN 'growth' THEN '%%' WHEN 'margin' THEN '百分点' "
-                       "WHEN 'recurring' THEN '次' WHEN 'cumulative' THEN '家' ELSE '' END",
-            "target_value": f"CASE {kind} WHEN 'growth' THEN 8 WHEN 'margin' THEN 0.5 WHEN 'recurring' THEN 4 "
-                            "WHEN 'cumulative' THEN 20 + mod(n, 80) ELSE NULL END",
-            "comparator_name": f"CASE {kind} WHEN 'margin' THEN '全省' ELSE '' END",
-            "frequency": f"CASE {kind} WHEN 'recurring' THEN 'quarter' ELSE '' END",
-            "deadline": f"CASE {kind} WHEN 'milestone' THEN make_date(p.year, 12, 31) ELSE NULL END",
             "lead_unit_id": "(SELECT x.id FROM targets_unit x WHERE x.code = CASE mod(n, 5) WHEN 0 THEN u.code "
                             "ELSE u.code || '-s' || mod(n, 5) END)",
-            "order": "n",
         }, f"targets_plan p JOIN targets_unit u ON u.id = p.unit_id CROSS JOIN generate_series(1, {per_plan}) AS n "
            "WHERE u.code LIKE 'city-%%' ORDER BY p.year, p.id, n")
         with connection.cursor() as cursor:
@@ -298,14 +298,7 @@ def load_province(scale, years):
             Membership.objects.create(user=user, unit=unit, role=role)
         clerk_id = users.get(username="city01_clerk").pk
         count = insert_select(ProgressEntry, {
-            "target_id": "t.id", "year": "p.year", "month": "m",
-            "value": ("CASE t.kind WHEN 'growth' THEN round((random() * 20 - 4)::numeric, 2) "
-                      "WHEN 'margin' THEN round((random() * 12)::numeric, 2) "
-                      "WHEN 'cumulative' THEN round(t.target_value * m / 12 * (0.6 + random() * 0.6)::numeric, 0) "
-                      "WHEN 'recurring' THEN floor(m / 3) ELSE NULL END"),
-            "comparator": "CASE t.kind WHEN 'margin' THEN round((random() * 10)::numeric, 2) ELSE NULL END",
-            "is_done": "t.kind = 'milestone' AND m >= 10",
-            "note": "'进展顺利'",
+            "target_id": "t.id", "year": "p.year", "month": "m", **ENTRY_EXPRS,
             "state": f"CASE WHEN p.year < {PROVINCE_YEARS_END} OR m <= 4 THEN 'approved' WHEN m <= 6 THEN "
                      "(ARRAY['approved','submitted','draft','returned'])[mod(t.id, 4) + 1] ELSE 'draft' END",
             "entered_by_id": str(clerk_id),
@@ -316,12 +309,8 @@ def load_province(scale, years):
         }, "targets_target t JOIN targets_plan p ON p.id = t.plan_id CROSS JOIN generate_series(1, 12) AS m "
            "WHERE t.code LIKE 'C%%'")
         print(f"  entries: +{count:,}")
-        changes = insert_select(Change, {
-            "model": "'targets.progressentry'", "object_id": "e.id::text",
-            "object_repr": "t.code || ' ' || e.year || '年1~' || e.month || '月'", "unit_id": "t.lead_unit_id",
-            "action": "'create'", "user_id": "e.entered_by_id", "source": "'bench'",
-            "changes": "jsonb_build_object('value', jsonb_build_array(NULL, e.value::text))", "at": "e.entered_at",
-        }, "targets_progressentry e JOIN targets_target t ON t.id = e.target_id WHERE t.code LIKE 'C%%'")
+        changes = insert_select(Change, HISTORY_EXPRS, "targets_progressentry e JOIN targets_target t "
+                                "ON t.id = e.target_id WHERE t.code LIKE 'C%%'")
         print(f"  history rows: +{changes:,}")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

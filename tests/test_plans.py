@@ -290,3 +290,33 @@ def test_it_draws_last_year_on_the_target_page(client, two_years, admin_user):
     assert old.status_code == 200 and "7.9" in old.content.decode()
     wrong = client.get(reverse("reports:target", args=["BZ22-2-03"]), {"plan": str(two_years.pk)})
     assert wrong.status_code == 404
+
+
+def test_it_shows_a_closed_plans_entry_screen_read_only(client, bozhou, admin_user):
+    enter(admin_user, "BZ22-1-05", 2022, 11, value=Decimal("70"))
+    client.force_login(admin_user)
+    url = reverse("admin:targets_progressentry_entry", args=["bozhou-jxj", "2022-11"])
+    assert 'name="' in client.get(url).content.decode() and "BZ22-1-05" in client.get(url).content.decode()
+    open_inputs = client.get(url).content.decode().count("<input")
+    lifecycle.close(admin_user, bozhou, today=AFTER_2022)
+    page = client.get(url)
+    assert page.status_code == 200 and "BZ22-1-05" in page.content.decode()
+    assert page.content.decode().count("<input") < open_inputs
+    assert client.post(url, {}).status_code == 403
+
+
+def test_it_sends_no_reminder_and_serves_no_api_row_for_a_draft(client):
+    from tests.api_helpers import client_for, token_for
+    from tracker.reminders.planning import plan_emails
+
+    unit = make_unit("bureau", email="bureau@example.com")
+    draft = make_plan(2022, unit=unit, status=Plan.Status.DRAFT)
+    make_target(plan=draft, section=make_section(draft), lead_unit=unit, code="D-1")
+    clerk = make_user("clerk", unit=unit, role=Role.CLERK)
+    assert [p for p in plan_emails(datetime.date(2022, 4, 12)) if "D-1" in p.targets] == []
+    _, key = token_for(clerk)
+    api = client_for(key)
+    assert api.get("/api/targets/").json()["results"] == []
+    assert api.get("/api/plans/").json()["results"] == []
+    Plan.objects.filter(pk=draft.pk).update(status=Plan.Status.PUBLISHED)
+    assert [p for p in plan_emails(datetime.date(2022, 4, 12)) if "D-1" in p.targets]

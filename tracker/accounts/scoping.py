@@ -181,10 +181,6 @@ def visible_plans(user, queryset=None):
     return qs.filter(Q(unit__isnull=True) | Q(unit_id__in=_ancestors(own, _parents(user)) | ids) | Q(pk__in=leading))
 
 
-def can_see_plan(user, plan):
-    return visible_plans(user).filter(pk=plan.pk).exists()
-
-
 def plans_for_year(user, year):
     """The plans of `year` this user means on any page, export or import (several may share a year)."""
     return visible_plans(user).filter(year=year).select_related("unit").order_by("pk")
@@ -196,12 +192,6 @@ def check_period(user, year, month, today=None):
     if not plans:
         return [], _("There is no plan for %(year)s.") % {"year": year}
     return plans, validate_period(year, year, month, today)
-
-
-def organisations(user):
-    """The issuing units of the plans this user sees, for the combined dashboard."""
-    units = {p.unit_id: p.unit for p in visible_plans(user).select_related("unit") if p.unit_id}
-    return sorted(units.values(), key=lambda u: u.code)
 
 
 def visible_targets(user, queryset=None):
