@@ -126,11 +126,11 @@ def test_it_runs_each_step_from_the_command_line(bozhou, admin_user):
     out = io.StringIO()
     call_command("close_plan", "2022", "--user", "plan_admin", stdout=out)
     assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.CLOSED
-    with pytest.raises(CommandError, match="reason"):
+    with pytest.raises(CommandError, match="理由"):
         call_command("reopen_plan", "2022", "--reason", " ", stdout=out)
     call_command("reopen_plan", "2022", "--reason", "更正", stdout=out)
     assert Plan.objects.get(pk=bozhou.pk).status == Plan.Status.PUBLISHED
-    with pytest.raises(CommandError, match="published"):
+    with pytest.raises(CommandError, match="已发布"):
         call_command("publish_plan", "2022", stdout=out)
 
 
@@ -215,7 +215,7 @@ def test_it_previews_a_copy_without_writing_anything(bozhou):
     assert (Plan.objects.count(), Target.objects.count(), Change.objects.count()) == counts
     call_command("copy_plan", "2022", "2023", stdout=io.StringIO())
     assert Plan.objects.filter(year=2023, status=Plan.Status.DRAFT).count() == 1
-    with pytest.raises(CommandError, match="already"):
+    with pytest.raises(CommandError, match="已有计划"):
         call_command("copy_plan", "2022", "2023", stdout=io.StringIO())
 
 
@@ -268,9 +268,9 @@ def test_it_hides_the_last_year_column_until_asked_and_exports_it_then(client, t
     client.force_login(admin_user)
     url = reverse("reports:report", args=["2023", "05"])
     hidden = client.get(url).content.decode()
-    assert "去年同期" not in hidden and "Last year, same months" not in hidden
+    assert "sort=last_year" not in hidden and "显示去年同期数据" in hidden  # the column's header links to its sort
     shown = client.get(url, {"yoy": "1"}).content.decode()
-    assert ("去年同期" in shown or "Last year, same months" in shown) and "6.8" in shown
+    assert "sort=last_year" in shown and "6.8" in shown and "隐藏去年同期数据" in shown
     plain_csv = client.get(url, {"_export": "csv"}).content.decode("utf-8-sig")
     yoy_csv = client.get(url, {"_export": "csv", "yoy": "1"}).content.decode("utf-8-sig")
     plain_rows, yoy_rows = list(csv.reader(io.StringIO(plain_csv))), list(csv.reader(io.StringIO(yoy_csv)))
@@ -320,3 +320,46 @@ def test_it_sends_no_reminder_and_serves_no_api_row_for_a_draft(client):
     assert api.get("/api/plans/").json()["results"] == []
     Plan.objects.filter(pk=draft.pk).update(status=Plan.Status.PUBLISHED)
     assert [p for p in plan_emails(datetime.date(2022, 4, 12)) if "D-1" in p.targets]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_existing_plan_the_top_unit_of_its_targets():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("targets", "0008_soft_checks_warnings_and_growth_jump")]
+    after = [("targets", "0009_plans_owned_and_many")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    Unit, Plan = old.get_model("targets", "Unit"), old.get_model("targets", "Plan")
+    Section, Target = old.get_model("targets", "Section"), old.get_model("targets", "Target")
+    bureau = Unit.objects.create(code="bureau", name="局")
+    section_unit = Unit.objects.create(code="sec", name="科", parent=bureau)
+    county = Unit.objects.create(code="county", name="县")
+    plan = Plan.objects.create(year=2022, title="2022年工作要点")
+    empty = Plan.objects.create(year=2021, title="2021年工作要点")
+    section = Section.objects.create(plan=plan, number=1, name="一")
+    for code, unit in (("A", bureau), ("B", section_unit), ("C", county)):
+        Target.objects.create(plan=plan, section=section, code=code, name=code, kind="qualitative", lead_unit=unit)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps.get_model("targets", "Plan")
+    assert new.objects.get(pk=plan.pk).unit_id == bureau.pk  # two of three targets are the bureau's tree
+    assert new.objects.get(pk=empty.pk).unit_id == bureau.pk  # no targets: the first top-level unit
+    assert {p.status for p in new.objects.all()} == {"published"}
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_it_refuses_an_import_of_a_drafts_target_as_unknown():
+    from tracker.imports.service import run_import
+
+    unit = make_unit("bureau")
+    draft = make_plan(2022, unit=unit, status=Plan.Status.DRAFT)
+    make_target(plan=draft, section=make_section(draft), lead_unit=unit, code="D-1")
+    clerk = make_user("clerk", unit=unit, role=Role.CLERK)
+    report = run_import(clerk, b"target,period,value,comparator,note\nD-1,2022-03,5,,\n",
+                        today=datetime.date(2022, 4, 5))
+    assert not report.ok and [p.column for p in report.problems] == ["target"]
+    assert not ProgressEntry.objects.exists()
