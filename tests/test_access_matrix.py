@@ -453,6 +453,9 @@ def test_it_shows_a_province_reader_both_organisations_side_by_side(client, orgs
     assert rows == ["xcity", "ycity"]
     ycity = re.search(r'<tr data-organisation="ycity">(.*?)</tr>', page, re.S).group(1)
     assert re.findall(r'<td class="num">(\d+)</td>', ycity)[-1] == "1"  # T-1 with its county part under it
+    report = client.get(reverse("reports:report", args=["2022", "03"])).content.decode()
+    for plan in (orgs.px, orgs.py):  # both plans' T-1, each linked to its own target page
+        assert f'href="/targets/T-1/?period=2022-03&amp;plan={plan.pk}"' in report
     dashboard = client.get(reverse("reports:dashboard"), {"period": "2022-03"}).content.decode()
     assert reverse("reports:organisations") in dashboard
     assert {p["unit"] for p in client.get("/api/plans/").json()["results"]} == {"xcity", "ycity"}

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -90,7 +91,18 @@ class ReportTable(tables.Table):
         url = reverse("reports:target", args=[record["code"]])
         if self.period:
             url += f"?period={self.period}"
+        if record["code"] in self.shared_codes:  # codes are unique within a plan: name the plan too
+            url += f"{'&' if self.period else '?'}plan={record['plan_id']}"
         return format_html('<a href="{}">{}</a>', url, value)
+
+    @cached_property
+    def shared_codes(self):
+        """Codes that more than one plan of the rows uses (two organisations' "T-1")."""
+        seen, shared = {}, set()
+        for row in self.data.data:
+            if seen.setdefault(row["code"], row.get("plan_id")) != row.get("plan_id"):
+                shared.add(row["code"])
+        return shared
 
     def render_target(self, value, record):
         if value is None:
