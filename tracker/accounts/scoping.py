@@ -140,8 +140,8 @@ def unit_ids(user, role=None):
 def edit_unit_ids(user):
     """Ids of the units whose entries this user may enter or change; None means all units.
 
-    Leaders see everything but edit nothing unless they also hold a clerk or
-    reviewer membership somewhere.
+    Leaders read their organisation but edit nothing unless they also hold a
+    clerk or reviewer membership somewhere.
     """
     if is_admin(user):
         return None

@@ -42,7 +42,7 @@ class TokenAudited:
 
 
 class UnitViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
-    """Units this person sees (their own and their sub-units; every unit for leaders and administrators)."""
+    """Units this person sees: their own and sub-units; a leader's organisation; every unit for administrators."""
 
     serializer_class = s.UnitSerializer
     filterset_class = UnitFilter
