@@ -467,6 +467,8 @@ def test_it_sends_each_organisations_leader_only_their_digest(orgs):
     digests = [p for p in plan_emails(__import__("datetime").date(2022, 4, 12)) if p.kind == "digest"]
     plans_by_leader = {}
     for planned in digests:
-        plans_by_leader.setdefault(planned.user.username, set()).add(planned.context["plan"].pk)
+        plans_by_leader.setdefault(planned.user.username, set()).update(p.pk for p in planned.context["plans"])
     assert plans_by_leader["x_leader"] == {orgs.px.pk}
     assert plans_by_leader["province_leader"] == {orgs.px.pk, orgs.py.pk}
+    # One email a month for the province reader, not one per city (the claim key is person, kind, month, day).
+    assert [p.user.username for p in digests].count("province_leader") == 1

@@ -315,9 +315,10 @@ def plan_digests(today, plans, targets, policies, people):
     leaders = people.with_role(Role.LEADER)
     if not leaders:
         return []
-    planned = []
-    # A leader gets the digest of the plans of their own organisation only.
+    # A leader gets the digest of the plans of their own organisation only: one email a month, however many
+    # plans (a province reader's sixteen cities) that month has.
     readable = {user.pk: set(scoping.visible_plans(user).values_list("pk", flat=True)) for user in leaders}
+    digests = {}  # (leader id, period key) -> [plan's digest]
     for plan in plans:
         month = _digest_month(plan, today, policies.default)
         if month is None:
@@ -341,18 +342,30 @@ def plan_digests(today, plans, targets, policies, people):
         for a in assessments.values():
             counts[a.status] += 1
         period = Period(plan.year, month)
-        status_counts = [{"status": s, "label": status.STATUS_LABELS[s], "number": n} for s, n in counts.items()]
+        one = {"plan": plan, "period": period, "due": due, "counts": counts, "red": red, "yellow": yellow,
+               "silent": silent}
         for user in leaders:
-            if plan.pk not in readable[user.pk]:
-                continue
-            planned.append(Planned(
-                user, Kind.DIGEST, period.key, due, "digest",
-                _codes(t for t, _a in red + yellow), [],
-                {"plan": plan, "period": period, "counts": status_counts,
-                 "red": red, "yellow": yellow, "silent_units": sorted(silent, key=lambda u: u.code),
-                 "report_url": links.absolute(links.report_url(period))},
-            ))
-    return planned
+            if plan.pk in readable[user.pk]:
+                digests.setdefault((user.pk, period.key), (user, []))[1].append(one)
+    return [_digest(user, parts) for user, parts in digests.values()]
+
+
+def _digest(user, parts):
+    """One leader's digest of a month over the plans they read (usually one)."""
+    period = parts[0]["period"]
+    counts = {s: sum(p["counts"][s] for p in parts) for s in status.STATUSES}
+    red = sorted((pair for p in parts for pair in p["red"]), key=lambda pair: pair[0].code)
+    yellow = sorted((pair for p in parts for pair in p["yellow"]), key=lambda pair: pair[0].code)
+    silent = {unit for p in parts for unit in p["silent"]}
+    plan = parts[0]["plan"] if len(parts) == 1 else "、".join(str(p["plan"]) for p in parts)
+    return Planned(
+        user, Kind.DIGEST, period.key, max(p["due"] for p in parts), "digest",
+        _codes(t for t, _a in red + yellow), [],
+        {"plan": plan, "plans": [p["plan"] for p in parts], "period": period,
+         "counts": [{"status": s, "label": status.STATUS_LABELS[s], "number": n} for s, n in counts.items()],
+         "red": red, "yellow": yellow, "silent_units": sorted(silent, key=lambda u: u.code),
+         "report_url": links.absolute(links.report_url(period))},
+    )
 
 
 def plan_emails(today):
