@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time the monthly report page and the XLSX export against the bare SQL that fetches the same rows.
+"""Time the monthly report page, the XLSX export and the DOCX bulletin against the bare SQL, and the ranks.
 
 Builds a synthetic plan (2,000 targets, 50 units, 12 months of entries) in a
 throwaway test database on the configured server (DATABASE_URL; the SQLite
@@ -9,7 +9,9 @@ it, so real data is never touched. Prints the median of several runs and the rat
     .venv/bin/python bench/report.py
     DATABASE_URL=postgres://root@127.0.0.1:5432/tracker_bench_report .venv/bin/python bench/report.py
 
-Goal: report page / bare SQL <= 3 on PostgreSQL.
+Goal: report page / bare SQL <= 3 on PostgreSQL; the bulletin (DOCX) for 2,000 targets under 3 s; the ranks of
+16 regions × 50 indicators × 12 months in a constant number of queries (the growth targets follow indicator
+series, so the report's rank and province columns are filled too).
 """
 
 import argparse
@@ -43,7 +45,20 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.throwaway import throwaway_database  # noqa: E402
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit  # noqa: E402
+from tracker.targets.models import (  # noqa: E402
+    Indicator,
+    MonthlyPlanPoint,
+    PeerGroup,
+    Plan,
+    ProgressEntry,
+    PublishedRank,
+    Region,
+    Section,
+    SeriesValue,
+    Target,
+    Unit,
+)
+from tracker.targets.ranks import rank_table  # noqa: E402
 from tracker.targets.status import assess_period  # noqa: E402
 
 YEAR, MONTH = 2022, 12
@@ -120,6 +135,32 @@ def build(n_targets, n_units, n_sections=5):
     return len(targets), len(entries), user
 
 
+def build_series(n_regions=16, n_indicators=50):
+    """Regions (a province and its cities), two peer groups, indicators with 12 months of values for every
+    region, published ranks for the first city; the growth targets follow the indicators (city vs province)."""
+    province = Region.objects.create(code="province", name="全省", kind=Region.Kind.PROVINCE)
+    cities = Region.objects.bulk_create(Region(code=f"city{i:02d}", name=f"城市{i:02d}") for i in range(n_regions))
+    groups = [PeerGroup.objects.create(code="all", name="全省", province=province),
+              PeerGroup.objects.create(code="north", name="北部", province=province)]
+    groups[0].members.set(cities)
+    groups[1].members.set(cities[:6])
+    indicators = Indicator.objects.bulk_create(Indicator(code=f"ind{i:02d}", name=f"指标{i:02d}")
+                                               for i in range(n_indicators))
+    SeriesValue.objects.bulk_create(
+        [SeriesValue(indicator=ind, region=region, year=YEAR, month=m, value=Decimal((i * 7 + j * 3 + m) % 23) / 2)
+         for i, ind in enumerate(indicators) for j, region in enumerate([province, *cities]) for m in range(1, 13)],
+        batch_size=2000)
+    first = SeriesValue.objects.filter(region=cities[0]).order_by("pk")
+    PublishedRank.objects.bulk_create([PublishedRank(value=v, group=groups[0], rank=1 + v.pk % 16) for v in first],
+                                      batch_size=2000)
+    growth = list(Target.objects.filter(kind=Target.Kind.GROWTH).order_by("pk"))
+    for n, target in enumerate(growth):
+        target.series_indicator, target.series_region, target.comparator_region = (
+            indicators[n % n_indicators], cities[0], province)
+    Target.objects.bulk_update(growth, ["series_indicator", "series_region", "comparator_region"], batch_size=500)
+    return [i.pk for i in indicators], [c.pk for c in cities]
+
+
 def count_queries(fn):
     count = 0
 
@@ -166,6 +207,7 @@ def main():
     settings.ALLOWED_HOSTS = ["testserver"]
     with throwaway_database():
         n_targets, n_entries, user = build(args.targets, args.units)
+        indicator_ids, city_ids = build_series()
         with connection.cursor() as cursor:
             # Planner statistics, as autovacuum (PostgreSQL) or a production database would have them.
             cursor.execute("ANALYZE")
@@ -183,11 +225,31 @@ def main():
             response = client.get(url + "?_export=xlsx")
             assert response.status_code == 200 and len(response.content) > 10_000
 
+        def docx():
+            response = client.get(url + "?_export=docx")
+            assert response.status_code == 200 and len(response.content) > 10_000
+
+        from tracker.reports import briefing
+        from tracker.reports.report import build_rows, summarise
+
+        report_rows = build_rows(Target.objects.filter(plan__year=YEAR), YEAR, MONTH)
+
+        def bulletin_only():
+            document = briefing.to_docx(briefing.build(report_rows, summarise(report_rows), YEAR, MONTH))
+            assert len(document) > 10_000
+
+        def ranks():
+            table = rank_table(indicator_ids, YEAR)
+            places = [table.places(i, r, m) for i in indicator_ids for r in city_ids for m in range(1, 13)]
+            assert len(places) == 16 * 50 * 12 and all(p[0].computed for p in places)
+
         def engine():
             assert len(assess_period(Target.objects.filter(plan__year=YEAR), YEAR, MONTH)) == n_targets
 
         functions = {"bare SQL (same rows)": bare_sql, "engine only (assess_period)": engine,
-                     "report page (HTML)": page, "XLSX export": xlsx}
+                     "report page (HTML)": page, "XLSX export": xlsx, "DOCX bulletin": docx,
+                     "bulletin only (rows given)": bulletin_only,
+                     "ranks 16 regions x 50 ind. x 12 m": ranks}
         queries = {label: count_queries(fn) for label, fn in functions.items()}
         results = medians(functions, args.runs)
         for label, seconds in results.items():

@@ -20,6 +20,7 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from tests.factories import make_plan, make_section, make_target, make_unit, make_user
+from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
@@ -472,3 +473,24 @@ def test_it_sends_each_organisations_leader_only_their_digest(orgs):
     assert plans_by_leader["province_leader"] == {orgs.px.pk, orgs.py.pk}
     # One email a month for the province reader, not one per city (the claim key is person, kind, month, day).
     assert [p.user.username for p in digests].count("province_leader") == 1
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_indicator_values_are_read_by_everyone_and_written_by_administrators(client, world, role):
+    """Published statistics belong to no unit: every staff member reads the grid; only administrators write the
+    grid or import a release, and a release import is seen only by the person who uploaded it (or those who see
+    everything)."""
+    from tracker.releases.models import ReleaseBatch
+
+    user = world.users[role]
+    client.force_login(user)
+    grid = reverse("releases:grid", args=[2022, 3])
+    writes = role == "administrator"
+    assert client.get(grid).status_code == 200
+    assert client.post(grid, {}).status_code in ((302, 200) if writes else (403,))
+    assert client.get(reverse("releases:upload")).status_code == (200 if writes else 403)
+    theirs = ReleaseBatch.objects.create(user=world.clerk_b, file_name=f"{SECRET}.csv", sha256="c" * 64, size=1,
+                                         year=2022, month=3)
+    response = client.get(reverse("releases:batch", args=[theirs.pk]))
+    assert response.status_code == (200 if scoping.sees_all(user) else 404)
+    assert client.post(reverse("releases:confirm", args=[theirs.pk])).status_code in (403, 404)

@@ -133,6 +133,44 @@ def test_a_real_word_processor_opens_the_bulletin_as_a4_with_its_sections_in_ord
     assert re.search(r"—\s*1\s*—", per_page[0]) and re.search(r"—\s*2\s*—", per_page[1])
 
 
+def test_the_type_area_holds_22_lines_of_28_characters(bulletin):
+    doc = Document(io.BytesIO(briefing.to_docx(bulletin)))
+    grids = doc.sections[0]._sectPr.findall(qn("w:docGrid"))
+    assert len(grids) == 1
+    # 225 mm / 22 lines = 28.99 pt = 580 twips.
+    assert (grids[0].get(qn("w:type")), grids[0].get(qn("w:linePitch"))) == ("lines", "580")
+    # 3号 condensed by 5 twips: 28 characters of 15.75 pt fit the 156 mm line (442.2 pt), 29 do not.
+    spacing = doc.styles["Normal"].element.rPr.find(qn("w:spacing"))
+    pitch = 16 + int(spacing.get(qn("w:val"))) / 20
+    line = 156 / 25.4 * 72
+    assert 28 * pitch <= line < 29 * pitch
+
+
+def test_headings_stay_with_what_follows_them(bulletin):
+    doc = Document(io.BytesIO(briefing.to_docx(bulletin)))
+    headings = [p for p in doc.paragraphs if p.text[:2] in ("一、", "二、", "三、", "四、", "五、")
+                or p.text.startswith("（")]
+    assert len(headings) >= 6 and all(p.paragraph_format.keep_with_next for p in headings)
+
+
+def test_a_page_of_the_bulletin_renders_to_an_image(bulletin, tmp_path):
+    """The page image kept with the note: LibreOffice's PDF rasterised (pdftoppm), a real page with ink on it."""
+    soffice = _soffice()
+    if shutil.which("pdftoppm") is None:
+        unavailable("pdftoppm (poppler-utils) is not installed")
+    source = tmp_path / "bulletin.docx"
+    source.write_bytes(briefing.to_docx(bulletin))
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(source)], check=True, capture_output=True, timeout=120)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(tmp_path / "bulletin.pdf"),
+                    str(tmp_path / "page")], check=True, capture_output=True, timeout=60)
+    image = next(tmp_path.glob("page*.png")).read_bytes()
+    assert image.startswith(b"\x89PNG")
+    width, height = int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+    assert abs(width / height - 210 / 297) < 0.01  # A4 portrait
+    assert len(image) > 5_000  # text was drawn, not a blank page
+
+
 def test_only_reviewers_leaders_and_administrators_write_the_next_steps(client):
     bureau = make_unit("b2")
     plan = make_plan(2022)

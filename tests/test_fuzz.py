@@ -35,9 +35,21 @@ from tests.factories import make_entry, make_plan, make_section, make_target, ma
 from tracker.accounts.models import Membership, Profile
 from tracker.api.models import ApiToken
 from tracker.imports.models import ImportBatch
+from tracker.releases.models import ReleaseBatch
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
-from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, RecordedResult, Target, Unit
+from tracker.targets.models import (
+    Indicator,
+    MonthlyPlanPoint,
+    PeerGroup,
+    ProgressEntry,
+    PublishedRank,
+    RecordedResult,
+    Region,
+    SeriesValue,
+    Target,
+    Unit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +203,18 @@ def small_plan():
     make_entry(child, 5, Decimal("3"))
     draft = make_entry(cumulative, 5, Decimal("22"), note="进展", entered_by=users["clerk"],
                        evidence="evidence/2022/05/fuzz.pdf")
+    # Indicator series: the province, the city (the bureau's region), a peer group, values and a published rank;
+    # the growth target follows the series (the grid, the report's rank and province columns, the target page).
+    province = Region.objects.create(code="province", name="安徽省", kind=Region.Kind.PROVINCE, aliases="全省")
+    region = Region.objects.create(code="bz", name="亳州市", unit=city)
+    group = PeerGroup.objects.create(code="all", name="全省", province=province)
+    group.members.set([region])
+    indicator = Indicator.objects.create(code="gytz", name="工业投资增速", aliases="工业投资")
+    Target.objects.filter(pk=targets[Target.Kind.GROWTH].pk).update(
+        series_indicator=indicator, series_region=region, comparator_region=province)
+    SeriesValue.objects.create(indicator=indicator, region=province, year=2022, month=5, value=Decimal("0.2"))
+    value = SeriesValue.objects.create(indicator=indicator, region=region, year=2022, month=5, value=Decimal("7.5"))
+    PublishedRank.objects.create(value=value, group=group, rank=1)
     return users, draft
 
 
@@ -206,6 +230,7 @@ def world(settings, tmp_path, quiet_logs):
     entry.refresh_from_db()
     for user in users.values():
         ImportBatch.objects.create(user=user, file_name="fuzz.csv", sha256="0" * 64, size=1, rows=[], problems=[])
+        ReleaseBatch.objects.create(user=user, file_name="release.csv", sha256="0" * 64, size=1, year=2022, month=5)
     reminder = Reminder.objects.create(
         user=users["clerk"], recipient="c@example.com", kind=Reminder.Kind.choices[0][0], period="2022-05",
         day="2022-06-08", subject="s", status=Reminder.Status.FAILED)

@@ -17,6 +17,7 @@ LAYERS = [
     {"services"},  # writing figures and moving them through review
     {"adminkit"},  # admin pieces shared by every admin
     {"entry", "setup", "reports", "reminders", "imports"},  # the apps by role
+    {"releases"},  # the indicator grid and the release table import (reuses the figure import's reading)
     {"ops"},  # the operator's tools, which look at the others (health of the reminders, backup, history)
     {"api"},  # the REST API over the apps below it (report rows and completeness from reports)
 ]

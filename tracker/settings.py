@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "tracker.reports",
     "tracker.reminders",
     "tracker.imports",
+    "tracker.releases",
     "tracker.ops",
     "tracker.api",
 ]

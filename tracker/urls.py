@@ -14,6 +14,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("evidence/<path:name>", evidence, name="evidence"),
     path("imports/", include("tracker.imports.urls")),
+    path("releases/", include("tracker.releases.urls")),
     path("api/", include("tracker.api.urls")),
     path("", include("tracker.reports.urls")),
     path("", include("tracker.ops.urls")),

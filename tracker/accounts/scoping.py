@@ -274,3 +274,11 @@ def can_edit_unit(user, unit_id):
 def can_review_unit(user, unit_id):
     ids = review_unit_ids(user)
     return ids is None or unit_id in ids
+
+
+def can_edit_series(user):
+    """Indicator values (the province's and other regions' published figures) are typed by administrators, or
+    by whoever holds the permission to change them; every staff member reads them."""
+    if not _usable(user):
+        return False
+    return is_admin(user) or user.has_perm("targets.change_seriesvalue")

@@ -76,6 +76,8 @@ class EntryRowForm(forms.Form):
             )
         super().__init__(*args, prefix=f"t{target.pk}", initial=initial, **kwargs)
         keep = {"version", *KIND_FIELDS[target.kind], *TEXT_FIELDS}
+        if not target.needs_comparator:
+            keep.discard("comparator")  # a margin target following a series takes the province's figure from it
         if checks.is_checked(target):
             keep.update(CHECK_FIELDS)
         for name in list(self.fields):

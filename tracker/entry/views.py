@@ -146,7 +146,7 @@ class EntryScreenView(AdminPageMixin, View):
             return []
         targets = list(
             Target.objects.filter(lead_unit=self.unit, plan__in=self.plans, is_active=True)
-            .select_related("section", "plan")
+            .select_related("section", "plan", "comparator_region")
             .order_by("plan_id", "section__number", "order", "code")
         )
         by_id = {t.pk: t for t in targets}

@@ -17,8 +17,10 @@ The English export keeps the same structure.
 
 import datetime
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from html import escape
 
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext
@@ -32,6 +34,8 @@ from tracker.targets.ranks import competition_ranks
 from tracker.targets.status import STATUSES
 
 MM_PER_PT = 25.4 / 72
+# The body's characters condensed by this much (in twips, a twentieth of a point): see _layout.
+CONDENSED_TWIPS = -5
 TYPE_AREA_MM = (156, 225)
 LINES, CHARACTERS = 22, 28
 FONT_TITLE, FONT_BODY, FONT_HEADING, FONT_SUBHEADING, FONT_PAGE = (
@@ -43,13 +47,24 @@ STATUS_FILL = {"off_track": "F4B6B0", "at_risk": "FBE3A1", "on_track": "C9E7C3",
 NUMERALS = "一二三四五六七八九十"
 
 
+def chinese_numeral(number):
+    """1 → 一, 10 → 十, 11 → 十一, 20 → 二十, 99 → 九十九 (headings as a 公文 numbers them); from 100 on, digits."""
+    if not 1 <= number <= 99:
+        return str(number)
+    tens, ones = divmod(number, 10)
+    if tens == 0:
+        return NUMERALS[ones - 1]
+    text = ("" if tens == 1 else NUMERALS[tens - 1]) + "十"
+    return text + (NUMERALS[ones - 1] if ones else "")
+
+
 @dataclass
 class Briefing:
     issuer: str
     period: Period
     title: str
     overview: list  # paragraphs
-    indicators: list  # [dict(name, target, actual, schedule, gap, rank, status, status_label)]
+    indicators: list  # [dict(name, target, actual, schedule, gap, province, rank, status, status_label)]
     counties: list  # [(sub-heading, [dict(place, unit, actual, completion, status_label)])]
     problems: list  # [(section name, [(unit name, target name, text)])]
     next_steps: str
@@ -109,6 +124,19 @@ def _gap_text(row):
     text = fmt_rate(row["gap"]) if row["kind"] in ("growth", "margin") else fmt_quantity(row["gap"],
                                                                                         row["measure"] or "")
     return f"+{text}" if row["gap"] > 0 else text
+
+
+def _province_text(row):
+    """高于全省1.6个百分点 / 1.6 points above the province: the gap as the release prints it."""
+    gap, province = row.get("province_gap"), row.get("province")
+    if gap is None:
+        return "—" if province is None else fmt_rate(province) + "%"
+    values = {"gap": fmt_rate(abs(gap)), "province": fmt_rate(province)}
+    if gap > 0:
+        return _("%(gap)s points above (province %(province)s%%)") % values
+    if gap < 0:
+        return _("%(gap)s points below (province %(province)s%%)") % values
+    return _("level with the province (%(province)s%%)") % values
 
 
 def _overview(summary, period):
@@ -192,7 +220,8 @@ def build(rows, summary, year, month, next_steps="", today=None, units=None):
             f"{r['name']}（{r['unit_name']}）" for r in flagged)})
     indicators = [{
         "name": r["name"], "target": _target_text(r), "actual": _actual_text(r), "schedule": _schedule_text(r),
-        "gap": _gap_text(r), "rank": r.get("rank") or "—", "status": r["status"], "status_label": r["status_label"],
+        "gap": _gap_text(r), "province": _province_text(r), "rank": r.get("rank") or "—", "status": r["status"],
+        "status_label": r["status_label"],
     } for r in rows if not r["parent_id"] and r["kind"] in ("growth", "margin", "cumulative", "recurring")]
     return Briefing(issuer, period, title, overview, indicators, _counties(rows), _problems(rows, year, month),
                     next_steps, today or timezone.localdate())
@@ -249,8 +278,21 @@ def _layout(doc):
     section.top_margin, section.left_margin = Mm(37), Mm(28)
     section.right_margin, section.bottom_margin = Mm(210 - 28 - width), Mm(297 - 37 - height)
     section.footer_distance = Mm(297 - 37 - height - 7 - SIZE_PAGE * MM_PER_PT)  # 7 mm below the type area
+    # 22 lines in the type area: a line grid of that pitch (Word's 公文 templates set it), with the body's exact
+    # line spacing below. 28 characters a line: 3号 (16 pt) condensed by a quarter point, 15.75 pt a character,
+    # so 28 fit in 156 mm (442.2 pt) and a 29th does not. Character spacing is honoured by Word, WPS and
+    # LibreOffice alike; a character grid (linesAndChars) is not: LibreOffice gives a 16 pt character two cells.
+    from docx.oxml.ns import qn
+
+    sect_pr = section._sectPr
+    for old in sect_pr.findall(qn("w:docGrid")):
+        sect_pr.remove(old)
+    sect_pr.append(sect_pr.makeelement(qn("w:docGrid"), {
+        qn("w:type"): "lines", qn("w:linePitch"): str(Pt(height / LINES / MM_PER_PT).twips)}))
     normal = doc.styles["Normal"]
     _fonts(normal, FONT_BODY, SIZE_BODY)
+    rpr = normal.element.get_or_add_rPr()
+    rpr.append(rpr.makeelement(qn("w:spacing"), {qn("w:val"): str(CONDENSED_TWIPS)}))
     paragraph_format = normal.paragraph_format
     paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     paragraph_format.line_spacing = Pt(height / LINES / MM_PER_PT)  # 22 lines in the type area
@@ -282,80 +324,136 @@ def _paragraph(doc, text, font=FONT_BODY, size=SIZE_BODY, indent=True, align=Non
     return paragraph
 
 
+def _off_grid(paragraph):
+    """Laid out at its own font size rather than on the body's character grid (the title, in 2号)."""
+    from docx.oxml.ns import qn
+
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.insert(0, ppr.makeelement(qn("w:snapToGrid"), {qn("w:val"): "0"}))
+
+
 def _heading(doc, number, text, level=1):
     """一、总体情况 in 黑体; （一）… in 楷体. Outline levels set, so Word's navigation pane lists them."""
     from docx.oxml.ns import qn
 
-    label = f"{NUMERALS[number - 1]}、{text}" if level == 1 else f"（{NUMERALS[number - 1]}）{text}"
+    numeral = chinese_numeral(number)
+    label = f"{numeral}、{text}" if level == 1 else f"（{numeral}）{text}"
     paragraph = _paragraph(doc, label, FONT_HEADING if level == 1 else FONT_SUBHEADING)
+    paragraph.paragraph_format.keep_with_next = True  # never alone at the foot of a page
     ppr = paragraph._p.get_or_add_pPr()
     ppr.append(ppr.makeelement(qn("w:outlineLvl"), {qn("w:val"): str(level - 1)}))
     return paragraph
 
 
-def _shade(cell, fill):
-    from docx.oxml.ns import qn
+# Characters XML 1.0 cannot hold (a stray control character pasted into a name).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-    tcpr = cell._tc.get_or_add_tcPr()
-    tcpr.append(tcpr.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): fill}))
+
+def _run_xml(text, font, half_points):
+    fonts = escape(font, quote=True)
+    text = NOT_XML.sub("", str(text))
+    return (f'<w:r><w:rPr><w:rFonts w:ascii="{fonts}" w:hAnsi="{fonts}" w:eastAsia="{fonts}" w:cs="{fonts}"/>'
+            f'<w:sz w:val="{half_points}"/></w:rPr><w:t xml:space="preserve">{escape(text, quote=False)}</w:t>'
+            f'</w:r>')
 
 
 def _table(doc, headers, rows, widths_chars, status_column=None):
-    """A table whose header row repeats on every page; columns sized to their content (in characters)."""
+    """A table whose header row repeats on every page; columns sized to their content (in characters).
+
+    The rows are written as one piece of XML and parsed once: python-docx's add_row and row.cells walk the
+    whole table for every row, which made a bulletin of 2,000 targets take many seconds.
+    """
     from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.oxml.ns import qn
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
     from docx.shared import Mm, Pt
 
-    table = doc.add_table(rows=1, cols=len(headers))
+    table = doc.add_table(rows=0, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    total = sum(widths_chars)
-    widths = [Mm(TYPE_AREA_MM[0] * w / total) for w in widths_chars]
+    widths = [Mm(mm) for mm in _column_mm(widths_chars)]
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width  # the grid, which LibreOffice and WPS read
-    header = table.rows[0]
-    trpr = header._tr.get_or_add_trPr()
-    trpr.append(trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"}))
+    twips = [width.twips for width in widths]
+    line = Pt(SIZE_TABLE * 1.5).twips
+    half_points = round(SIZE_TABLE * 2)
+    # Off the document's character grid: a 5号 table would otherwise spread over the body's 3号 grid.
+    paragraph = (f'<w:pPr><w:snapToGrid w:val="0"/><w:spacing w:line="{line}" w:lineRule="exact"/>'
+                 f'<w:ind w:firstLine="0"/></w:pPr>')
+    shades = {key: f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>' for key, fill in STATUS_FILL.items()}
+    parts = []
     for values, status in [(headers, None), *rows]:
-        row = header if values is headers else table.add_row()
-        row_pr = row._tr.get_or_add_trPr()
-        row_pr.append(row_pr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))  # a row stays on one page
-        cells = row.cells
-        for index, (cell, value) in enumerate(zip(cells, values, strict=True)):
-            cell.width = widths[index]
-            paragraph = cell.paragraphs[0]
-            paragraph.paragraph_format.first_line_indent = Pt(0)
-            paragraph.paragraph_format.line_spacing = Pt(SIZE_TABLE * 1.5)
-            run = paragraph.add_run(str(value))
-            _fonts(run, FONT_HEADING if values is headers else FONT_BODY, SIZE_TABLE)
-            if status and index == status_column:
-                _shade(cell, STATUS_FILL.get(status, "FFFFFF"))
+        header = values is headers
+        font = FONT_HEADING if header else FONT_BODY
+        parts.append('<w:tr><w:trPr>' + ('<w:tblHeader w:val="true"/>' if header else "")
+                     + '<w:cantSplit w:val="true"/></w:trPr>')  # a row stays on one page
+        for index, value in enumerate(values):
+            shade = shades.get(status, '<w:shd w:val="clear" w:color="auto" w:fill="FFFFFF"/>') if (
+                status and index == status_column) else ""
+            parts.append(f'<w:tc><w:tcPr><w:tcW w:w="{twips[index]}" w:type="dxa"/>{shade}</w:tcPr>'
+                         f'<w:p>{paragraph}{_run_xml(value, font, half_points)}</w:p></w:tc>')
+        parts.append("</w:tr>")
+    built = parse_xml(f'<w:tbl {nsdecls("w")}>{"".join(parts)}</w:tbl>')
+    for row in list(built):
+        table._tbl.append(row)
     return table
 
 
 def _em(text):
-    """The width of a text in Chinese characters: a Latin letter or digit is half of one."""
-    return sum(1 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in str(text))
+    """The width of a text in Chinese characters: a Latin letter or digit a little over half of one (a CJK font's
+    digits and % are often wider than half), and a quarter more where Chinese and Latin text meet."""
+    width, previous = 0.0, None
+    for ch in str(text):
+        wide = unicodedata.east_asian_width(ch) in "WFA"
+        width += 1 if wide else 0.6
+        if previous is not None and wide != previous and not ch.isspace():
+            width += 0.25  # the space a word processor puts between Chinese and Latin text (第 9 位)
+        previous = wide
+    return width
 
 
 def _widths(headers, rows):
-    """Column widths in Chinese characters: the widest cell (a header may wrap onto two lines), at most 12,
-    plus the cell's padding, so short figures never break inside a number."""
+    """Column widths in Chinese characters: the widest cell (a header may wrap onto two lines), at most 12."""
     widths = [max(2.0, _em(h) / 2) for h in headers]
     for values, _status in rows:
         for index, value in enumerate(values):
             widths[index] = min(12.0, max(widths[index], _em(value)))
-    return [width + 2 for width in widths]
+    return widths
+
+
+# A table character (5号, 10.5 pt) in mm, and a cell's left and right padding together (Word: 0.19 cm each).
+TABLE_CHAR_MM, CELL_PADDING_MM = SIZE_TABLE * MM_PER_PT, 4.5
+# A column whose widest cell is at most this many characters keeps its whole width: short figures never break.
+SHORT_COLUMN = 6
+
+
+def _column_mm(widths_chars):
+    """Widths in mm filling the type area: short columns (figures, statuses) get all they need; the longer text
+    columns share the rest in proportion to their content, wrapping inside the cell when they must."""
+    area = TYPE_AREA_MM[0]
+    need = [w * TABLE_CHAR_MM + CELL_PADDING_MM for w in widths_chars]
+    if sum(need) <= area:
+        return [n * area / sum(need) for n in need]
+    short = [w <= SHORT_COLUMN for w in widths_chars]
+    fixed = sum(n for n, is_short in zip(need, short, strict=True) if is_short)
+    flexible = sum(n for n, is_short in zip(need, short, strict=True) if not is_short)
+    if not flexible or fixed >= area:
+        return [n * area / sum(need) for n in need]
+    scale = (area - fixed) / flexible
+    return [n if is_short else n * scale for n, is_short in zip(need, short, strict=True)]
 
 
 def to_docx(briefing):
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
 
     doc = Document()
     _layout(doc)
-    _paragraph(doc, briefing.title, FONT_TITLE, SIZE_TITLE, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    title = _paragraph(doc, briefing.title, FONT_TITLE, SIZE_TITLE, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    title.paragraph_format.line_spacing = Pt(SIZE_TITLE * 1.5)  # two lines of the grid, the title's own size
+    _off_grid(title)
     _paragraph(doc, "", indent=False)
 
     _heading(doc, 1, pgettext("briefing", "Overall"))
@@ -366,11 +464,12 @@ def to_docx(briefing):
     headers = [pgettext("briefing", "Indicator"), pgettext("briefing", "Target"),
                pgettext("briefing", "Year to date (%(months)s)") % {"months": briefing.period.months_label},
                pgettext("briefing", "Completion / schedule"), pgettext("briefing", "Gap"),
-               pgettext("briefing", "Rank"), pgettext("briefing", "Status")]
-    rows = [([r["name"], r["target"], r["actual"], r["schedule"], r["gap"], r["rank"], r["status_label"]],
-             r["status"]) for r in briefing.indicators]
+               pgettext("briefing", "Against the province"), pgettext("briefing", "Rank"),
+               pgettext("briefing", "Status")]
+    rows = [([r["name"], r["target"], r["actual"], r["schedule"], r["gap"], r["province"], r["rank"],
+              r["status_label"]], r["status"]) for r in briefing.indicators]
     if rows:
-        _table(doc, headers, rows, _widths(headers, rows), status_column=6)
+        _table(doc, headers, rows, _widths(headers, rows), status_column=7)
     else:
         _paragraph(doc, _("No indicator is tracked by a figure this month."))
 

@@ -45,6 +45,11 @@ COLUMNS = (
     ("reason", pgettext_lazy("report", "Reason"), TEXT),
     ("period", pgettext_lazy("report", "Figure for"), TEXT),
     ("figure_note", pgettext_lazy("report", "About the figure"), TEXT),
+    # Targets that follow an indicator series: the province's figure for the same months, the gap to it in
+    # points and the ranks (published, and computed where every peer has a value).
+    ("province", pgettext_lazy("report", "Province (same months)"), NUMBER),
+    ("province_gap", pgettext_lazy("report", "Gap to the province (points)"), NUMBER),
+    ("rank", pgettext_lazy("report", "Rank"), TEXT),
 )
 
 CONTENT_TYPES = {
@@ -158,17 +163,18 @@ def _json_number(value):
 
 JSON_KEYS = (
     "code", "name", "section", "unit_code", "unit_name", "kind", "measure", "target", "actual", "comparator",
-    "expected", "gap", "completion", "time_adjusted", "forecast", "status", "reason", "period", "last_year",
-    "last_year_period",
+    "province", "province_gap", "rank", "expected", "gap", "completion", "time_adjusted", "forecast", "status",
+    "reason", "period", "last_year", "last_year_period",
 )
-JSON_NUMBERS = {"target", "actual", "comparator", "expected", "gap", "completion", "time_adjusted", "forecast",
-                "last_year"}
+JSON_NUMBERS = {"target", "actual", "comparator", "province", "province_gap", "expected", "gap", "completion",
+                "time_adjusted", "forecast", "last_year"}
 
 
 def to_json(rows, year, month):
     """A list of rows; numbers as JSON numbers and null where a value does not apply."""
     data = [
-        {k: _json_number(r[k]) if k in JSON_NUMBERS else (str(r[k]) if r[k] != "" else None) for k in JSON_KEYS}
+        {k: _json_number(r.get(k)) if k in JSON_NUMBERS else (str(r[k]) if r.get(k, "") != "" else None)
+         for k in JSON_KEYS}
         for r in rows
     ]
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from tracker.accounts import scoping
 from tracker.targets.models import Plan, Target
 from tracker.targets.period import Period, months_label
+from tracker.targets.ranks import competition_ranks, places_text, rank_table
 from tracker.targets.status import (
     SEVERITY,
     STATUSES,
@@ -63,6 +64,7 @@ def build_rows(targets_qs, year, month, today=None):
     with gc_paused():
         data = load_period(targets_qs, year, month)
         rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data))
+        add_series_columns(data, rows, month)
         # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
         del data
     return rows
@@ -150,6 +152,46 @@ def by_organisation(rows, plans):
         groups.setdefault(unit.pk if unit else None, (unit, []))[1].append(row)
     ordered = sorted(groups.values(), key=lambda g: (g[0] is None, g[0].code if g[0] else ""))
     return [(unit, summarise(group)) for unit, group in ordered]
+
+
+def add_series_columns(data, rows, month):
+    """The province's figure, the gap to it and the ranks beside each row of a target that follows a series.
+
+    The gap is the target's year-to-date figure less the province's for the same months, both as published
+    (工业投资 1.8% against 0.2%: 1.6 points above). Ranks: the published ones (全省第9位), the computed one beside
+    it where every peer has a value and it differs; a county's sub-target is placed among its siblings (by
+    completion for counts, by growth for rates) when all of them are in the rows. Five queries at most.
+    """
+    linked = {t.pk: t for t in data.targets if t.series_indicator_id}
+    table = rank_table({t.series_indicator_id for t in linked.values()}, data.year, range(1, month + 1),
+                       {r for t in linked.values() for r in (t.series_region_id, t.comparator_region_id) if r})
+    siblings = {}
+    shown = {r["target_id"] for r in rows}
+    for row in rows:
+        row.update(province=None, province_gap=None, rank="", places=[])
+        if row["parent_id"] in shown:
+            siblings.setdefault(row["parent_id"], []).append(row)
+        t = linked.get(row["target_id"])
+        if t is None:
+            continue
+        as_of = row["as_of_month"] or month
+        if t.comparator_region_id:
+            province = table.value(t.series_indicator_id, t.comparator_region_id, as_of)
+            row["province"] = province
+            if province is not None and row["actual"] is not None and t.kind in ("growth", "margin"):
+                row["province_gap"] = row["actual"] - province
+        if t.series_region_id:
+            row["places"] = table.places(t.series_indicator_id, t.series_region_id, as_of)
+            row["rank"] = places_text(row["places"])
+    children = {parent: len(kids) for parent, kids in data.children.items()}
+    for parent_id, parts in siblings.items():
+        if len(parts) != children.get(parent_id, -1) or len(parts) < 2:
+            continue  # a sibling the user may not see: no place that could mislead
+        rates = parts[0]["kind"] in ("growth", "margin")
+        places = competition_ranks({r["target_id"]: r["actual"] if rates else r["completion"] for r in parts})
+        for r in parts:
+            if r["target_id"] in places and not r["rank"]:
+                r["rank"] = _("no. %(place)s of %(count)s") % {"place": places[r["target_id"]], "count": len(parts)}
 
 
 def summarise(rows):

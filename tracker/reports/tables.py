@@ -45,6 +45,9 @@ class ReportTable(tables.Table):
     last_year = NumberColumn(verbose_name=pgettext_lazy("report", "Last year, same months"), empty_values=())
     expected = NumberColumn(verbose_name=pgettext_lazy("report", "Expected by now"), empty_values=())
     gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap"), empty_values=())
+    province_gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap to the province (points)"),
+                                empty_values=())
+    rank = tables.Column(verbose_name=pgettext_lazy("report", "Rank"), empty_values=(), orderable=False)
     status = tables.Column(verbose_name=pgettext_lazy("report", "Status"),
                            order_by=("severity", "section_number", "order", "code"))
     trend = tables.Column(verbose_name=pgettext_lazy("report", "Trend"), orderable=False, empty_values=())
@@ -117,6 +120,15 @@ class ReportTable(tables.Table):
             return "—"
         text = _number(record, value)
         return f"+{text}" if value > Decimal(0) else text
+
+    def render_province_gap(self, value, record):
+        """+1.6 (全省 0.2): the gap in points as printed, with the province's own figure for the same months."""
+        if value is None:
+            return "—" if record.get("province") is None else _("(province %(value)s)") % {
+                "value": fmt_rate(record["province"])}
+        gap = fmt_rate(value)
+        return _("%(gap)s (province %(value)s)") % {"gap": f"+{gap}" if value > 0 else gap,
+                                                     "value": fmt_rate(record["province"])}
 
     def render_status(self, value, record):
         note = record.get("figure_note")

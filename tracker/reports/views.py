@@ -34,6 +34,7 @@ from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
 from tracker.targets.numbers import fmt_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
+from tracker.targets.ranks import places_text, rank_table
 from tracker.targets.status import (
     actual_series,
     assess_loaded,
@@ -105,6 +106,8 @@ class DashboardView(PeriodMixin, TemplateView):
             context["organisations_url"] = f"{links.organisations_url()}?period={self.period.key}"
         context["summary"] = summary = summarise(rows)
         context["flagged_rows"] = self.flagged_rows(summary["flagged"])
+        # The indicators that follow a series: the gap to the province and the ranks, as a bulletin quotes them.
+        context["ranked_rows"] = [r for r in rows if r.get("province") is not None or r.get("places")]
         totals = completeness(targets, self.year, self.month)["totals"]
         context["completeness"] = totals
         if totals["expected"]:
@@ -263,7 +266,9 @@ class TargetView(PeriodMixin, TemplateView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             qs = scoping.visible_targets(
-                request.user, Target.objects.select_related("plan", "section", "lead_unit", "continues"))
+                request.user, Target.objects.select_related(
+                    "plan", "section", "lead_unit", "continues", "series_indicator", "series_region",
+                    "comparator_region"))
             # Codes are unique within a plan: ?plan= names one; else the newest plan's target of that code.
             qs = qs.filter(code=kwargs["code"]).order_by("-plan__year", "plan_id")
             plan_id = request.GET.get("plan", "")
@@ -301,30 +306,57 @@ class TargetView(PeriodMixin, TemplateView):
         actual = actual_series(t, data.entries.get(t.pk, []), self.year, self.month, data.children.get(t.pk))
         last_year = last_year_series(data).get(t.pk, {})
         continued = t.continues if t.continues_id else None
+        province, by_month = self.series(t, actual)
         context.update(
             target=t, assessment=assessment, status_label=status_label(assessment.status), entries=entries,
-            chart=self.chart(t, entries, points, actual, last_year), plan_points=sorted(points.items()),
+            chart=self.chart(t, entries, points, actual, last_year, province), plan_points=sorted(points.items()),
             continued=continued,
             continued_url=(links.target_url(continued.code) + f"?plan={continued.plan_id}") if continued else "",
             year_over_year=[(Period(self.year, m).months_label, actual.get(m), last_year.get(m))
                             for m in range(1, self.month + 1) if m in actual or m in last_year],
+            series_months=by_month,
             sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
             target_text=fmt_number(t.target_value) if t.target_value is not None else "",
         )
         return context
 
-    def chart(self, t, entries, points, actual, last_year=None):
+    def series(self, t, actual):
+        """({month: the province's value}, [(month label, city, province, gap, rank text)]) for a target that
+        follows a series: the city against the province and its place among its peers, month by month."""
+        if not t.series_indicator_id:
+            return None, []
+        table = rank_table([t.series_indicator_id], self.year, None, [t.series_region_id, t.comparator_region_id])
+        province, by_month = {}, []
+        for m in range(1, 13):
+            value = table.value(t.series_indicator_id, t.comparator_region_id, m) if t.comparator_region_id else None
+            if value is not None:
+                province[m] = value
+            places = table.places(t.series_indicator_id, t.series_region_id, m) if t.series_region_id else []
+            rank, city = places_text(places), actual.get(m)
+            if city is None and value is None and not rank:
+                continue
+            gap = city - value if None not in (city, value) and t.is_growth else None
+            by_month.append((Period(self.year, m).months_label, city, value, gap, rank))
+        return province, by_month
+
+    def chart(self, t, entries, points, actual, last_year=None, province=None):
         if t.kind not in ("growth", "margin", "cumulative", "recurring"):
             return ""
         months = [m for m in range(1, 13) if t.expects_entry(m)]
-        comparators = {e.month: e.comparator for e in entries if e.comparator is not None}
+        if t.comparator_from_series:
+            comparators = province or {}
+        else:
+            comparators = {e.month: e.comparator for e in entries if e.comparator is not None}
         expected = {}
         for m in months:
             value = expected_value(t, m, points, comparators.get(m))
             if value is not None:
                 expected[m] = value
         series = [(_("Actual (YTD)"), "actual", actual, False), (_("Expected path"), "expected", expected, True)]
-        if t.kind == "margin":
+        if t.comparator_region_id and province is not None:
+            name = f"{t.comparator_region.display_name}{t.series_indicator.display_name}"
+            series.append((name, "comparator", province, False))
+        elif t.kind == "margin":
             series.append((t.comparator_display or _("Comparator"), "comparator", comparators, False))
         if last_year:
             series.append((_("Last year (YTD)"), "last-year", last_year, True))

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from tracker.accounts import scoping
 from tracker.audit import service as audit
 from tracker.targets import checks
-from tracker.targets.models import ProgressEntry, Target, validate_entry_text, validate_entry_values
+from tracker.targets.models import ProgressEntry, SeriesValue, Target, validate_entry_text, validate_entry_values
 from tracker.targets.numbers import plain_number
 
 # Fields an entry row may set; anything else in a row is ignored.
@@ -192,6 +192,7 @@ class _CheckContext:
         self.earlier = {}  # (target id, year) -> {month: value}
         self.series = {}  # (comparator series, year, month) -> {target id: (code, comparator)}
         self.by_value = {}  # the same, grouped: (series, year, month) -> {comparator: {target id: code}}
+        self.province = {}  # (indicator id, region id, year, month) -> value, for targets following a series
 
     def _load(self):
         """Loaded when a row first needs it: a batch of unchanged rows costs no query."""
@@ -208,7 +209,17 @@ class _CheckContext:
         ).exclude(state=returned)
         for target_id, year, month, value in earlier.values_list("target_id", "year", "month", "value"):
             self.earlier.setdefault((target_id, year), {})[month] = value
-        margins = [r for r in checked if r.target.kind == Target.Kind.MARGIN and r.target.comparator_name]
+        linked = [r for r in checked if r.target.kind == Target.Kind.MARGIN and r.target.comparator_from_series]
+        if linked:
+            found = SeriesValue.objects.filter(
+                indicator_id__in={r.target.series_indicator_id for r in linked},
+                region_id__in={r.target.comparator_region_id for r in linked},
+                year__in={r.year for r in linked}, value__isnull=False)
+            for indicator_id, region_id, year, month, value in found.values_list(
+                    "indicator_id", "region_id", "year", "month", "value"):
+                self.province[(indicator_id, region_id, year, month)] = value
+        margins = [r for r in checked if r.target.kind == Target.Kind.MARGIN and r.target.comparator_name
+                   and not r.target.comparator_from_series]
         if margins:
             names = {r.target.comparator_name for r in margins}
             same_series = ProgressEntry.objects.filter(
@@ -229,7 +240,7 @@ class _CheckContext:
                 months.pop(row.month, None)
             else:
                 months[row.month] = value
-            if target.kind == Target.Kind.MARGIN and target.comparator_name:
+            if target.kind == Target.Kind.MARGIN and target.comparator_name and not target.comparator_from_series:
                 comparator = values["comparator"] if "comparator" in values else getattr(entry, "comparator", None)
                 same = self.series.setdefault((target.comparator_name, row.year, row.month), {})
                 if comparator is None:
@@ -249,6 +260,13 @@ class _CheckContext:
         months = self.earlier.get((row.target.pk, row.year), {})
         before = [m for m in months if m < row.month]
         return _Earlier(months[max(before)], max(before)) if before else None
+
+    def series_comparator(self, row):
+        """The province's figure of the row's month, for a margin target following a series (None if missing)."""
+        if not self.loaded:
+            self._load()
+        t = row.target
+        return self.province.get((t.series_indicator_id, t.comparator_region_id, row.year, row.month))
 
     def others(self, row, comparator):
         """(code, comparator) of the other targets of the row's series and month whose comparator differs."""
@@ -273,8 +291,13 @@ def _soft_checks(row, entry, values, context, result):
     comparator = values["comparator"] if "comparator" in values else getattr(entry, "comparator", None)
     found = []
     if checks.is_checked(target):
-        others = context.others(row, comparator) if target.kind == Target.Kind.MARGIN and comparator is not None else ()
-        found = checks.check_entry(target, value, comparator, context.previous(row), others)
+        if target.kind == Target.Kind.MARGIN and target.comparator_from_series:
+            # One province figure for every target of the series: only how far the rate is from the aim.
+            found = checks.check_entry(target, value, context.series_comparator(row), context.previous(row), ())
+        else:
+            others = (context.others(row, comparator) if target.kind == Target.Kind.MARGIN and comparator is not None
+                      else ())
+            found = checks.check_entry(target, value, comparator, context.previous(row), others)
     if not found:
         return {"warnings": [], "warning_note": ""}
     stored_note = (getattr(entry, "warning_note", "") or "").strip()

@@ -176,6 +176,153 @@ MEASURE_IN_ENGLISH = {
 }
 
 
+class Region(BilingualNameMixin, models.Model):
+    """A place whose figures a bulletin quotes: the plan's own city, counties and zones, or outside ones
+    (the province, the other cities). Names as printed in releases; `aliases` lists other spellings."""
+
+    class Kind(models.TextChoices):
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        COUNTY = "county", _("County / district")
+        ZONE = "zone", _("Development zone")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CITY)
+    aliases = models.CharField(
+        _("other spellings"), max_length=300, blank=True,
+        help_text=_("Separated by commas, e.g. 亳州市. A name with or without 市/省 is always accepted."),
+    )
+    unit = models.OneToOneField(
+        Unit, models.SET_NULL, null=True, blank=True, related_name="region", verbose_name=_("own unit"),
+        help_text=_("For the plan's own city, counties and zones: the unit that reports for it."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.display_name
+
+    def spellings(self):
+        """Every name a release may print for the region (亳州 and 亳州市 alike)."""
+        names = {self.name, self.name_en, *(a.strip() for a in self.aliases.replace("，", ",").split(","))}
+        names = {n for n in names if n}
+        for name in list(names):
+            for suffix in REGION_SUFFIXES:
+                if name.endswith(suffix) and len(name) > len(suffix) + 1:
+                    names.add(name[: -len(suffix)])
+            if self.kind in (self.Kind.CITY, self.Kind.PROVINCE) and name[-1:] not in REGION_SUFFIXES:
+                names.add(name + ("省" if self.kind == self.Kind.PROVINCE else "市"))
+        return names
+
+
+# Suffixes a release may print or leave off: 亳州市 / 亳州, 安徽省 / 安徽.
+REGION_SUFFIXES = ("市", "省")
+
+
+class PeerGroup(BilingualNameMixin, models.Model):
+    """Regions ranked together: 全省 (the province's 16 cities) or 皖北六市. `province` is the region whose
+    figure is "the province" for the group's gap (安徽省 for both)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, help_text=_("As a bulletin writes the rank: 全省, 皖北."))
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    members = models.ManyToManyField(Region, related_name="peer_groups", verbose_name=_("members"))
+    province = models.ForeignKey(
+        Region, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("province"),
+        help_text=_("The region the members' gap is measured against."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("peer group")
+        verbose_name_plural = _("peer groups")
+
+    def __str__(self):
+        return self.display_name
+
+
+class Indicator(BilingualNameMixin, models.Model):
+    """A published statistic (规上工业增加值增速, 工业投资增速…) with year-to-date values per region and month."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=300, blank=True)
+    aliases = models.CharField(
+        _("other spellings"), max_length=300, blank=True,
+        help_text=_("Column headings a release may print, separated by commas."),
+    )
+    is_rate = models.BooleanField(_("growth rate"), default=True, help_text=_("A YTD growth rate in percent."))
+    measure = models.CharField(_("unit of measure"), max_length=10, choices=Measure.choices, default=Measure.PERCENT)
+    higher_is_better = models.BooleanField(_("higher is better"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self):
+        return self.display_name
+
+    def spellings(self):
+        names = {self.code, self.name, self.name_en, *(a.strip() for a in self.aliases.replace("，", ",").split(","))}
+        return {n for n in names if n}
+
+
+class SeriesValue(models.Model):
+    """An indicator's year-to-date value for a region and month (1..N月累计), as published: never recomputed."""
+
+    indicator = models.ForeignKey(Indicator, models.CASCADE, related_name="values", verbose_name=_("indicator"))
+    region = models.ForeignKey(Region, models.PROTECT, related_name="values", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    value = models.DecimalField(_("year-to-date value"), max_digits=16, decimal_places=4, null=True, blank=True)
+    # Optimistic locking as for entries: a save based on an older version is a conflict.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("updated by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["indicator", "region", "year", "month"]
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "region", "year", "month"], name="unique_series_value"),
+        ]
+        indexes = [models.Index(fields=["year", "month"])]
+
+    def __str__(self):
+        return f"{self.indicator} {self.region} {Period(self.year, self.month).label}"
+
+
+class PublishedRank(models.Model):
+    """A rank as published ("居全省第9位"): a figure in its own right, stored as given."""
+
+    value = models.ForeignKey(SeriesValue, models.CASCADE, related_name="ranks", verbose_name=_("value"))
+    group = models.ForeignKey(PeerGroup, models.PROTECT, related_name="+", verbose_name=_("peer group"))
+    rank = models.PositiveSmallIntegerField(_("published rank"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["value", "group"]
+        verbose_name = _("published rank")
+        verbose_name_plural = _("published ranks")
+        constraints = [models.UniqueConstraint(fields=["value", "group"], name="unique_published_rank")]
+
+    def __str__(self):
+        return f"{self.value} {self.group} {self.rank}"
+
+
 class Target(BilingualNameMixin, models.Model):
     class Kind(models.TextChoices):
         GROWTH = "growth", _("YTD growth rate vs target rate")
@@ -228,6 +375,20 @@ class Target(BilingualNameMixin, models.Model):
         _("comparator series"), max_length=200, blank=True, help_text=_("e.g. 全省规上工业增加值增速")
     )
     comparator_name_en = models.CharField(_("English comparator series"), max_length=300, blank=True)
+    # The series the target follows: its own figures are the region's values of the indicator; a margin
+    # target's comparator is the comparator region's value for the same months (the province's, entered once).
+    series_indicator = models.ForeignKey(
+        Indicator, models.PROTECT, null=True, blank=True, related_name="targets", verbose_name=_("indicator series"),
+    )
+    series_region = models.ForeignKey(
+        Region, models.PROTECT, null=True, blank=True, related_name="targets", verbose_name=_("region"),
+        help_text=_("The region whose figure this target is (the city, or a county for a sub-target)."),
+    )
+    comparator_region = models.ForeignKey(
+        Region, models.PROTECT, null=True, blank=True, related_name="compared_targets",
+        verbose_name=_("compared with"),
+        help_text=_("Usually the province: a margin target's comparator, and the gap every report shows."),
+    )
     combined_jan_feb = models.BooleanField(
         _("January and February reported together"), default=False,
         help_text=_("No January figure is expected (1月份数据免报)."),
@@ -284,7 +445,12 @@ class Target(BilingualNameMixin, models.Model):
 
     @property
     def needs_comparator(self):
-        return self.kind == self.Kind.MARGIN
+        """Whether an entry carries its own comparator: a margin target not taking it from a series."""
+        return self.kind == self.Kind.MARGIN and not self.comparator_from_series
+
+    @property
+    def comparator_from_series(self):
+        return bool(self.series_indicator_id and self.comparator_region_id)
 
     @property
     def is_growth(self):
@@ -299,7 +465,9 @@ class Target(BilingualNameMixin, models.Model):
         numeric = {self.Kind.GROWTH, self.Kind.MARGIN, self.Kind.CUMULATIVE, self.Kind.RECURRING}
         if self.kind in numeric and self.target_value is None:
             errors["target_value"] = _("This kind of target needs a target value.")
-        if self.kind == self.Kind.MARGIN and not self.comparator_name:
+        if self.comparator_region_id and not self.series_indicator_id:
+            errors["series_indicator"] = _("Choose the indicator whose values are compared.")
+        if self.kind == self.Kind.MARGIN and not self.comparator_name and not self.comparator_from_series:
             errors["comparator_name"] = _("Name the comparator series (e.g. the province's growth).")
         if self.kind == self.Kind.RECURRING and not self.frequency:
             errors["frequency"] = _("A recurring event needs a frequency.")
@@ -524,7 +692,12 @@ def validate_entry_values(target, year, month, value, comparator, today=None):
         elif target.is_growth and not (GROWTH_MIN <= value <= GROWTH_MAX):
             errors["value"] = _("A growth rate of %(value)s%% is not plausible (allowed %(min)s to %(max)s).") % {
                 "value": value, "min": GROWTH_MIN, "max": GROWTH_MAX}
-    if target.kind == Kind.MARGIN:
+    if target.kind == Kind.MARGIN and getattr(target, "comparator_from_series", False):
+        if comparator is not None:
+            errors["comparator"] = _("The comparator comes from the indicator series (%(region)s); enter it "
+                                     "once on the indicator grid, and leave it empty here.") % {
+                "region": target.comparator_region}
+    elif target.kind == Kind.MARGIN:
         if value is not None and comparator is None:
             errors["comparator"] = _("Enter the comparator (%(name)s) for the same months.") % {
                 "name": target.comparator_display or _("comparator")}

@@ -10,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin, ScopedMixin
 from tracker.setup.admin.plan_actions import PlanActionsMixin
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, RecordedResult, Section, Target, Unit
+from tracker.targets.models import (
+    Indicator,
+    MonthlyPlanPoint,
+    PeerGroup,
+    Plan,
+    ProgressEntry,
+    RecordedResult,
+    Region,
+    Section,
+    Target,
+    Unit,
+)
 from tracker.targets.numbers import plain_number
 
 
@@ -110,6 +121,7 @@ class TargetAdmin(ScopedAdmin):
             "measure", "target_value", "tolerance", "direction", "baseline_value", "baseline_period",
             "comparator_name", "comparator_name_en", "combined_jan_feb", "frequency", "deadline",
         ]}),
+        (_("Indicator series"), {"fields": ["series_indicator", "series_region", "comparator_region"]}),
         (_("Responsibility"), {"fields": ["lead_unit", "responsible_units", "responsible_person", "parent"]}),
         (_("Status thresholds (override the plan's)"), {"classes": ["collapse"], "fields": [
             "ratio_at_risk", "ratio_off_track", "points_at_risk", "points_off_track", "growth_jump_points",
@@ -141,3 +153,31 @@ class RecordedResultAdmin(ScopedAdmin):
         return f"{plain_number(obj.value)}{obj.measure}"
 
 
+
+
+# Regions, peer groups and indicators are shared reference data (published statistics), not any unit's rows:
+# every staff member may read them; administrators (model permissions) change them.
+
+
+@admin.register(Region)
+class RegionAdmin(ScopedAdmin):
+    list_display = ["code", "name", "name_en", "kind", "aliases", "unit", "order"]
+    list_editable = ["order"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name", "name_en", "aliases"]
+    list_select_related = ["unit"]
+
+
+@admin.register(PeerGroup)
+class PeerGroupAdmin(ScopedAdmin):
+    list_display = ["code", "name", "name_en", "province", "order"]
+    search_fields = ["code", "name", "name_en"]
+    filter_horizontal = ["members"]
+    list_select_related = ["province"]
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(ScopedAdmin):
+    list_display = ["code", "name", "name_en", "is_rate", "measure", "higher_is_better", "order"]
+    list_editable = ["order"]
+    search_fields = ["code", "name", "name_en", "aliases"]

@@ -15,7 +15,16 @@ from operator import itemgetter
 from django.db.models import Q
 from django.utils import timezone
 
-from tracker.targets.models import BilingualNameMixin, MonthlyPlanPoint, Plan, ProgressEntry, Section, Target, Unit
+from tracker.targets.models import (
+    BilingualNameMixin,
+    MonthlyPlanPoint,
+    Plan,
+    ProgressEntry,
+    Section,
+    SeriesValue,
+    Target,
+    Unit,
+)
 from tracker.targets.policies import Policies
 from tracker.targets.status.rules import entries_upto, judge
 from tracker.targets.status.vocabulary import Thresholds
@@ -41,7 +50,8 @@ TARGET_FIELDS = (
     "id", "plan_id", "section_id", "lead_unit_id", "parent_id", "code", "name", "name_en", "indicator",
     "indicator_en", "kind", "measure", "target_value", "tolerance", "direction", "comparator_name",
     "comparator_name_en", "combined_jan_feb", "frequency", "deadline", "ratio_at_risk", "ratio_off_track",
-    "points_at_risk", "points_off_track", "order", "continues_id",
+    "points_at_risk", "points_off_track", "order", "continues_id", "series_indicator_id", "series_region_id",
+    "comparator_region_id",
 )
 ENTRY_FIELDS = ("target_id", "year", "month", "value", "comparator", "is_done", "done_on", "assessed_status",
                 "note", "problems", "review_comment", "state", "approved_at")
@@ -61,6 +71,10 @@ class TargetData(BilingualNameMixin, namedtuple("TargetRow", TARGET_FIELDS)):
 
     def __str__(self):
         return f"{self.code} {self.display_name}"
+
+    @property
+    def comparator_from_series(self):
+        return bool(self.series_indicator_id and self.comparator_region_id)
 
 
 class EntryData(namedtuple("EntryRow", ENTRY_FIELDS)):
@@ -136,6 +150,7 @@ def load_period(targets_queryset, year, month=12):
         kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True))
         for kid in kids:
             children.setdefault(kid.parent_id, []).append((kid, kid_entries.get(kid.pk, [])))
+    _comparators_from_series(targets, entries, kids, children, year, month)
     return PeriodData(targets, entries, points, children, **related, year=year, month=month, policies=Policies())
 
 
@@ -157,6 +172,36 @@ def last_year_series(data):
         for new_id in continued[old_id]:
             series[new_id] = values
     return series
+
+
+def series_values(pairs, year, month=12):
+    """{(indicator id, region id): {month: value}} of the year up to the month, in one query."""
+    found = {}
+    pairs = set(pairs)
+    if not pairs:
+        return found
+    rows = SeriesValue.objects.filter(
+        year=year, month__lte=month, indicator_id__in={i for i, _r in pairs}, region_id__in={r for _i, r in pairs},
+        value__isnull=False).values_list("indicator_id", "region_id", "month", "value")
+    for indicator_id, region_id, m, value in rows:
+        if (indicator_id, region_id) in pairs:
+            found.setdefault((indicator_id, region_id), {})[m] = value
+    return found
+
+
+def _comparators_from_series(targets, entries, kids, children, year, month):
+    """A margin target linked to a series takes each month's comparator from it (the province's figure, entered
+    once), never from the entry: a month the series lacks has no comparator (and the target no data)."""
+    linked = [t for t in [*targets, *kids] if t.kind == Target.Kind.MARGIN and t.comparator_from_series]
+    if not linked:
+        return
+    values = series_values({(t.series_indicator_id, t.comparator_region_id) for t in linked}, year, month)
+    kid_entries = {kid.pk: rows for parts in children.values() for kid, rows in parts}
+    for t in linked:
+        months = values.get((t.series_indicator_id, t.comparator_region_id), {})
+        for rows in (entries.get(t.pk), kid_entries.get(t.pk)):
+            if rows:
+                rows[:] = [row._replace(comparator=months.get(row.month)) for row in rows]
 
 
 @contextmanager
