@@ -20,7 +20,7 @@ from tracker.reports import briefing
 from tracker.reports.report import build_rows, summarise
 from tracker.services.entries import EntryRow, save_entries
 from tracker.services.series import CLEAR, SeriesRow, save_series
-from tracker.targets.models import Indicator, PeerGroup, ProgressEntry, PublishedRank, Region, SeriesValue, Target
+from tracker.targets.models import Indicator, PeerGroup, ProgressEntry, PublishedRank, Region, SeriesValue, Target, Unit
 from tracker.targets.ranks import rank_table
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +252,7 @@ def test_writing_the_series_checks_rights_versions_and_keeps_history(bozhou):
 
 def test_the_target_page_shows_the_city_against_the_province_and_the_rank_by_month(client, bozhou):
     enter(bozhou.get(code="BZ22-2-03"), 9, "1.8")
-    client.force_login(make_user("lead", unit=make_unit("top"), role=Role.LEADER))
+    client.force_login(make_user("lead", unit=Unit.objects.get(code="bozhou-jxj"), role=Role.LEADER))
     page = client.get(reverse("reports:target", args=["BZ22-2-03"]) + "?period=2022-09").content.decode()
     assert 'id="series-months"' in page and "全省第9位" in page and "+1.6" in page
     assert "安徽省工业投资增速" in page  # the province's line in the chart
