@@ -19,7 +19,7 @@ from tracker.audit.models import Change
 from tracker.services import plans as lifecycle
 from tracker.services import review
 from tracker.services.entries import EntryRow, save_entries
-from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, ReportingPolicy, Target
+from tracker.targets.models import MonthlyPlanPoint, Plan, ProgressEntry, ReportingPolicy, SeriesValue, Target
 
 pytestmark = pytest.mark.django_db
 Role = Membership.Role
@@ -176,8 +176,13 @@ def test_it_renumbers_codes_by_the_documented_rule():
 def test_it_copies_2022_into_a_2023_draft_with_baselines_codes_and_links(bozhou, admin_user):
     MonthlyPlanPoint.objects.create(target=Target.objects.get(code="BZ22-1-05"), month=6, value=Decimal("30"))
     ReportingPolicy.objects.create(target=Target.objects.get(code="BZ22-1-05"), due_working_day=8)
-    enter(admin_user, "BZ22-1-04", 2022, 11, value=Decimal("8.2"), comparator=Decimal("7.5"))
-    enter(admin_user, "BZ22-1-04", 2022, 12, value=Decimal("8.4"), comparator=Decimal("7.6"))
+    # BZ22-1-04 follows the indicator series: the province's figures are kept there, not on the entries.
+    province = Target.objects.get(code="BZ22-1-04").comparator_region
+    for month, value in ((11, "7.5"), (12, "7.6")):
+        SeriesValue.objects.create(indicator=Target.objects.get(code="BZ22-1-04").series_indicator, region=province,
+                                   year=2022, month=month, value=Decimal(value))
+    enter(admin_user, "BZ22-1-04", 2022, 11, value=Decimal("8.2"))
+    enter(admin_user, "BZ22-1-04", 2022, 12, value=Decimal("8.4"))
     enter(admin_user, "BZ22-2-03", 2022, 9, value=Decimal("1.8"))  # no December figure: the latest stands
     before = snapshot_of(bozhou)
     lifecycle.close(admin_user, bozhou, today=AFTER_2022)
