@@ -14,6 +14,18 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request made in English by an earlier test leaves English
+    active in this thread (the middleware activates per request), which would change what later tests render."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 def unavailable(reason):
     """Skip on a newcomer's machine; fail in CI where the service must be there."""
     if REQUIRE_SERVICES:
