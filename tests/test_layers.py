@@ -16,6 +16,7 @@ LAYERS = [
     {"accounts"},  # people, memberships and roles; who sees what (scoping)
     {"services"},  # writing figures and moving them through review
     {"adminkit"},  # admin pieces shared by every admin
+    {"registers"},  # the firms and projects registers, and the targets that take their figures from them
     {"entry", "setup", "reports", "reminders", "imports"},  # the apps by role
     {"releases"},  # the indicator grid and the release table import (reuses the figure import's reading)
     {"ops"},  # the operator's tools, which look at the others (health of the reminders, backup, history)

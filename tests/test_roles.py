@@ -28,6 +28,10 @@ def test_it_creates_the_four_role_groups_with_their_permissions():
     assert set(Group.objects.values_list("name", flat=True)) >= {"clerk", "reviewer", "leader", "administrator"}
     clerk = {"targets.add_progressentry", "targets.change_progressentry", "targets.view_progressentry",
              "targets.view_target", "targets.view_monthlyplanpoint", "audit.view_change"}
+    # The registers of their units: added to and kept up to date, never deleted; the targets' sources only read.
+    clerk |= {f"registers.{action}_{model}" for action in ("add", "change", "view")
+              for model in ("firm", "listing", "project", "projectupdate", "coordination")}
+    clerk |= {"registers.view_industry", "registers.view_registerfigure"}
     assert perms("clerk") == clerk
     assert perms("reviewer") == clerk | {"targets.review_progressentry"}
     leader = perms("leader")

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "tracker.targets",
     "tracker.audit",
     "tracker.accounts",
+    "tracker.registers",
     "tracker.entry",
     "tracker.setup",
     "tracker.reports",

@@ -31,6 +31,11 @@ CLERK_PERMISSIONS = {
     "targets.view_target",
     "targets.view_monthlyplanpoint",
     "audit.view_change",
+    # The registers (企业库、项目库) of their units: kept up to date by the units' clerks, never deleted by them.
+    *(f"registers.{action}_{model}" for model in ("firm", "listing", "project", "projectupdate", "coordination")
+      for action in ("add", "change", "view")),
+    "registers.view_industry",
+    "registers.view_registerfigure",
 }
 REVIEWER_PERMISSIONS = CLERK_PERMISSIONS | {REVIEW_PERMISSION}
 # Failed logins (django-axes' rows, outside the tracker apps) are for administrators only:

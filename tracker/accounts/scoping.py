@@ -241,6 +241,18 @@ def visible_entries(user, queryset=None):
     return qs if ids is None else qs.filter(target__lead_unit_id__in=ids)
 
 
+def visible_by_unit(user, queryset, field="unit_id"):
+    """Rows of a higher app's model owned by a unit through `field` (e.g. a register's firms)."""
+    ids = unit_ids(user)
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def editable_by_unit(user, queryset, field="unit_id"):
+    """The same rows limited to the units this user may edit (leaders: none, unless also a clerk)."""
+    ids = edit_unit_ids(user)
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
 def visible_changes(user, queryset=None):
     """History rows of the units this user sees (rows with no unit only for those who see all)."""
     qs = Change.objects.all() if queryset is None else queryset

@@ -57,7 +57,12 @@ def diff(before, after):
 
 
 def owner_unit_id(obj):
-    """The unit that owns the row: a target's lead unit, or the lead unit of an entry's target."""
+    """The unit that owns the row: a target's lead unit, or the lead unit of an entry's target.
+
+    A model of a higher app names its owner unit with an `audit_unit_id` property (the registers' rows).
+    """
+    if hasattr(obj, "audit_unit_id"):
+        return obj.audit_unit_id
     if hasattr(obj, "lead_unit_id"):
         return obj.lead_unit_id
     return getattr(getattr(obj, "target", None), "lead_unit_id", None)
