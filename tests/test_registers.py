@@ -215,7 +215,8 @@ def test_it_keeps_the_history_of_a_firms_lists_in_the_admin(client):
     client.force_login(clerk)
     code = PUBLISHED[1]
     response = client.post(reverse("admin:registers_firm_add"), {
-        "name": "示例酒业有限公司", "credit_code": code, "unit": county.pk, "industry": Industry.objects.get(code="15").pk,
+        "name": "示例酒业有限公司", "credit_code": code, "unit": county.pk,
+        "industry": Industry.objects.get(code="15").pk,
         "size": "small", "contact_person": "", "contact_phone": "", "address": "", "note": "",
         "listings-TOTAL_FORMS": "1", "listings-INITIAL_FORMS": "0",
         "listings-0-kind": "cultivation", "listings-0-state": "active", "listings-0-joined_on": "2022-01-10",

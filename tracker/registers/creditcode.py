@@ -18,7 +18,7 @@ DIVISION = re.compile(r"^\d{6}$")
 
 
 def check_character(first17):
-    total = sum(ALPHABET.index(ch) * weight for ch, weight in zip(first17, WEIGHTS))
+    total = sum(ALPHABET.index(ch) * weight for ch, weight in zip(first17[:17], WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -228,7 +228,7 @@ class Project(models.Model):
         order = [("signed_on", self.signed_on), ("started_on", self.started_on),
                  ("completed_on", self.completed_on), ("producing_on", self.producing_on)]
         dated = [(name, day) for name, day in order if day]
-        for (_earlier, a), (later, b) in zip(dated, dated[1:]):
+        for (_earlier, a), (later, b) in zip(dated, dated[1:], strict=False):
             if b < a:
                 errors.setdefault(later, _("The stages' dates must follow each other (签约 → 开工 → 竣工 → 投产)."))
         if errors:
