@@ -24,6 +24,7 @@ from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.audit.models import Change
 from tracker.imports.models import ImportBatch
+from tracker.registers.models import Coordination, Firm, Listing, Project, RegisterFigure
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
 from tracker.targets.models import ProgressEntry, RecordedResult, ReportingPolicy
@@ -85,6 +86,20 @@ def world():
     w.bb = ImportBatch.objects.create(user=w.clerk_b, file_name=f"{SECRET}.csv", sha256="b" * 64, size=1)
     w.result = RecordedResult.objects.create(plan=w.plan, code="R-1", name="2021年规上企业", value=1, year=2021)
     w.failure = AccessAttempt.objects.create(username="someone", ip_address="10.0.0.1", failures_since_start=1)
+    # The registers: each unit's firm, list membership, project, coordination item and register-backed target.
+    w.firm_a = Firm.objects.create(name="ALPHA酒业", credit_code="914403001922038216", unit=w.a)
+    w.firm_b = Firm.objects.create(name=f"{SECRET}药业", credit_code="91440300708461136T", unit=w.b)
+    w.list_a, w.list_b = (Listing.objects.create(firm=f, kind="cultivation", joined_on=today, expected_month="2022-09")
+                          for f in (w.firm_a, w.firm_b))
+    w.project_a = Project.objects.create(name="ALPHA项目", unit=w.a, firm=w.firm_a, kind="new", total_investment=2,
+                                         signed_on=today)
+    w.project_b = Project.objects.create(name=f"{SECRET}项目", unit=w.b, firm=w.firm_b, kind="new",
+                                         total_investment=2, signed_on=today)
+    w.coord_a = Coordination.objects.create(project=w.project_a, raised_on=today, request="ALPHA用地")
+    w.coord_b = Coordination.objects.create(project=w.project_b, raised_on=today, request=f"{SECRET}用地",
+                                            handler=SECRET)
+    w.figure_a = RegisterFigure.objects.create(target=w.ta, aggregation="entered", unit=w.a)
+    w.figure_b = RegisterFigure.objects.create(target=w.tb, aggregation="entered", unit=w.b)
     return w
 
 
@@ -95,6 +110,8 @@ def unit_bound(w):
         (w.a, w.b, None), (w.ta, w.tb, None), (w.ea, w.eb, None), (w.ca, w.cb, None), (w.ma, w.mb, None),
         (w.pa, w.pb, None), (w.users["clerk"], w.clerk_b, None), (w.policy_a, w.policy_b, None),
         (w.ra, w.rb, "clerk"), (w.ba, w.bb, "clerk"), (w.wa, w.wb, "clerk"), (w.da, w.db, "clerk"),
+        (w.firm_a, w.firm_b, None), (w.list_a, w.list_b, None), (w.project_a, w.project_b, None),
+        (w.coord_a, w.coord_b, None), (w.figure_a, w.figure_b, None),
     ]
 
 
@@ -494,3 +511,21 @@ def test_indicator_values_are_read_by_everyone_and_written_by_administrators(cli
     response = client.get(reverse("releases:batch", args=[theirs.pk]))
     assert response.status_code == (200 if scoping.sees_all(user) else 404)
     assert client.post(reverse("releases:confirm", args=[theirs.pk])).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer"])
+def test_it_offers_only_own_firms_projects_and_units_in_the_registers(client, world, role):
+    client.force_login(world.users[role])
+    add = client.get(reverse("admin:registers_project_add"))
+    form = add.context["adminform"].form
+    assert list(form.fields["firm"].queryset) == [world.firm_a]
+    assert list(form.fields["unit"].queryset) == [world.a]
+    for model, field in [("project", "firm"), ("coordination", "project"), ("listing", "firm")]:
+        found = client.get(reverse("admin:autocomplete"), {
+            "app_label": "registers", "model_name": model, "field_name": field, "term": SECRET})
+        assert found.status_code == 200 and found.json()["results"] == [], model
+    posted = client.post(reverse("admin:registers_project_add"), {
+        "name": "x", "unit": world.b.pk, "kind": "new", "total_investment": "1", "stage": "signed",
+        "signed_on": "2022-04-01", "updates-TOTAL_FORMS": "0", "updates-INITIAL_FORMS": "0",
+        "coordinations-TOTAL_FORMS": "0", "coordinations-INITIAL_FORMS": "0"})
+    assert posted.status_code == 200 and not Project.objects.filter(name="x").exists()

@@ -25,6 +25,13 @@ from tracker.registers.models import (
 )
 
 
+class UnitFilter(admin.RelatedFieldListFilter):
+    """The units this person may see (never another county's name in the filter)."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(unit.pk, str(unit)) for unit in scoping.visible_units(request.user).order_by("code")]
+
+
 def _scoped_firms(user):
     return scoping.visible_by_unit(user, Firm.objects.all())
 
@@ -82,7 +89,7 @@ class ListingInline(ScopedMixin, admin.StackedInline):
 @admin.register(Firm)
 class FirmAdmin(RegisterAdmin):
     list_display = ["name", "credit_code", "unit", "industry", "size", "contact_person", "contact_phone"]
-    list_filter = ["unit", "size", "listings__kind", "industry__section"]
+    list_filter = [("unit", UnitFilter), "size", "listings__kind", "industry__section"]
     search_fields = ["name", "credit_code"]
     list_select_related = ["unit", "industry"]
     autocomplete_fields = ["industry"]
@@ -96,7 +103,7 @@ class ListingAdmin(RegisterAdmin):
     unit_field = "firm__unit_id"
     list_display = ["firm", "kind", "state", "joined_on", "expected_month", "entered_month", "level",
                     "recognised_year", "left_on"]
-    list_filter = ["kind", "state", "level", "firm__unit"]
+    list_filter = ["kind", "state", "level", ("firm__unit", UnitFilter)]
     search_fields = ["firm__name", "firm__credit_code"]
     list_select_related = ["firm"]
     autocomplete_fields = ["firm"]
@@ -119,7 +126,7 @@ class CoordinationInline(ScopedMixin, admin.TabularInline):
 class ProjectAdmin(RegisterAdmin):
     list_display = ["name", "unit", "firm", "kind", "total_investment", "stage", "in_province_list", "signed_on",
                     "started_on", "producing_on"]
-    list_filter = ["unit", "kind", "stage", "in_province_list"]
+    list_filter = [("unit", UnitFilter), "kind", "stage", "in_province_list"]
     search_fields = ["name", "firm__name", "firm__credit_code"]
     list_select_related = ["unit", "firm"]
     autocomplete_fields = ["firm"]
@@ -147,7 +154,7 @@ class OpenFilter(admin.SimpleListFilter):
 class CoordinationAdmin(RegisterAdmin):
     unit_field = "project__unit_id"
     list_display = ["project", "request", "handler", "raised_on", "solved_on"]
-    list_filter = [OpenFilter, "project__unit"]
+    list_filter = [OpenFilter, ("project__unit", UnitFilter), "handler"]
     search_fields = ["project__name", "request", "handler"]
     list_select_related = ["project"]
     autocomplete_fields = ["project"]
