@@ -231,3 +231,81 @@ def test_it_keeps_the_history_of_a_firms_lists_in_the_admin(client):
         "name": "错", "credit_code": code[:17] + "0", "unit": county.pk, "listings-TOTAL_FORMS": "0",
         "listings-INITIAL_FORMS": "0"})
     assert "check character" in wrong.content.decode() or "校验" in wrong.content.decode()
+
+
+def page_rows(response):
+    return [row for row in response.context["rows"]]
+
+
+@pytest.mark.django_db
+class TestPages:
+    def test_it_opens_the_list_behind_a_register_figure_from_report_and_target_page(self, client, county_world):
+        city, county, other, total, part = county_world
+        figures.refresh(today=TODAY)
+        leader = make_user("leader", unit=city, role=Role.LEADER)
+        client.force_login(leader)
+        url = reverse("registers:figure_rows", args=["NEW-ABOVE", "2022-05"])
+        report = client.get(reverse("reports:report", args=["2022", "05"]))
+        assert url in report.content.decode()
+        target_page = client.get(reverse("reports:target", args=["NEW-ABOVE"]), {"period": "2022-05"})
+        assert url in target_page.content.decode()
+        rows = client.get(url)
+        assert [r[1] for r in page_rows(rows)] == ["示例企业0", "示例企业1", "示例企业2"]
+        csv = client.get(url, {"_export": "csv"})
+        assert csv["Content-Type"].startswith("text/csv") and "示例企业2" in csv.content.decode("utf-8-sig")
+        xlsx = client.get(url, {"_export": "xlsx"})
+        assert xlsx.status_code == 200 and "spreadsheetml" in xlsx["Content-Type"]
+
+    def test_it_keeps_a_countys_clerk_to_the_countys_rows(self, client, county_world):
+        city, county, other, total, part = county_world
+        clerk = make_user("gy_clerk", unit=county, role=Role.CLERK)
+        client.force_login(clerk)
+        assert client.get(reverse("registers:figure_rows", args=["NEW-ABOVE", "2022-05"])).status_code == 404
+        own = client.get(reverse("registers:figure_rows", args=["NEW-ABOVE-GY", "2022-05"]))
+        assert [r[1] for r in page_rows(own)] == ["示例企业0", "示例企业1"]
+        assert client.get(reverse("registers:expected"), {"unit": other.pk}).status_code == 404
+        assert client.get(reverse("registers:figure_rows", args=["NEW-ABOVE-GY", "2022-13"])).status_code == 400
+
+    def test_it_lists_firms_expected_this_quarter_open_items_and_projects_behind(self, client, county_world):
+        city, county, other, total, part = county_world
+        project = Project.objects.create(name="示例项目", unit=county, kind="new", total_investment=Decimal("3"),
+                                         signed_on=datetime.date(2022, 1, 5), planned_start="2022-04")
+        Project.objects.create(name="示例已开工", unit=county, kind="new", total_investment=Decimal("3"),
+                               stage="started", signed_on=datetime.date(2022, 1, 5),
+                               started_on=datetime.date(2022, 3, 5), planned_start="2022-04")
+        project.coordinations.create(raised_on=datetime.date(2022, 5, 1), request="用地指标", handler="规划科")
+        project.coordinations.create(raised_on=datetime.date(2022, 4, 1), request="已解决", handler="规划科",
+                                     solved_on=datetime.date(2022, 4, 9))
+        client.force_login(make_user("leader", unit=city, role=Role.LEADER))
+        expected = client.get(reverse("registers:expected"), {"period": "2022-08"})
+        assert [r[1] for r in page_rows(expected)] == ["示例企业5"]
+        assert page_rows(client.get(reverse("registers:expected"), {"period": "2022-05"})) == []
+        items = client.get(reverse("registers:open_items"), {"handler": "规划科"})
+        assert [r[2] for r in page_rows(items)] == ["用地指标"]
+        behind = client.get(reverse("registers:behind"), {"period": "2022-05"})
+        assert [r[1] for r in page_rows(behind)] == ["示例项目"]
+        assert page_rows(client.get(reverse("registers:behind"), {"period": "2022-03"})) == []
+
+    @pytest.mark.parametrize("name", ["registers:open_items", "registers:behind", "registers:expected"])
+    def test_it_runs_the_same_queries_whatever_the_rows(self, client, county_world, django_assert_max_num_queries,
+                                                         name):
+        city, county, other, total, part = county_world
+        client.force_login(make_user("leader", unit=city, role=Role.LEADER))
+
+        def grow(n, start):
+            for i, code in enumerate(codes(n, prefix=f"91341600MB{start}")):
+                firm = make_firm(county, code, name=f"示例{start}-{i}")
+                Listing.objects.create(firm=firm, kind="cultivation", joined_on=datetime.date(2022, 1, 1),
+                                       expected_month="2022-07")
+                project = Project.objects.create(name=f"示例项目{start}-{i}", unit=county, firm=firm, kind="new",
+                                                 total_investment=2, signed_on=datetime.date(2022, 1, 3),
+                                                 planned_start="2022-03")
+                project.coordinations.create(raised_on=datetime.date(2022, 2, 1), request="协调", handler=f"科{i}")
+
+        grow(2, 1)
+        with django_assert_max_num_queries(12) as small:
+            client.get(reverse(name), {"period": "2022-08"})
+        grow(30, 2)
+        with django_assert_max_num_queries(len(small.captured_queries)):
+            response = client.get(reverse(name), {"period": "2022-08"})
+        assert len(response.context["rows"]) >= 30

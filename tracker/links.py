@@ -52,3 +52,13 @@ def dashboard_url(period):
 
 def target_url(code):
     return reverse("reports:target", args=[code])
+
+
+def register_rows_url(code, period):
+    """The firms or projects behind a register-backed target's figure for a month."""
+    return reverse("registers:figure_rows", args=[code, str(period)])
+
+
+def register_pages():
+    """The registers' pages for leaders: (URL name, path)."""
+    return [(name, reverse(f"registers:{name}")) for name in ("open_items", "behind", "expected")]

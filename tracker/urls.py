@@ -15,6 +15,7 @@ urlpatterns = [
     path("evidence/<path:name>", evidence, name="evidence"),
     path("imports/", include("tracker.imports.urls")),
     path("releases/", include("tracker.releases.urls")),
+    path("registers/", include("tracker.registers.urls")),
     path("api/", include("tracker.api.urls")),
     path("", include("tracker.reports.urls")),
     path("", include("tracker.ops.urls")),

@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tracker import links
 from tracker.reports.charts import sparkline
 from tracker.targets.numbers import fmt_number, fmt_quantity, fmt_rate
 
@@ -58,8 +59,10 @@ class ReportTable(tables.Table):
         row_attrs = {"class": lambda record: f"row-{record['status']}", "data-status": lambda record: record["status"]}
         empty_text = _("No targets match.")
 
-    def __init__(self, *args, period=None, last_year=False, **kwargs):
+    def __init__(self, *args, period=None, last_year=False, register_codes=frozenset(), **kwargs):
         self.period = period
+        # Targets whose figure comes from a register: their figure opens the list behind it.
+        self.register_codes = register_codes
         if not last_year:
             kwargs["exclude"] = (*kwargs.get("exclude", ()), "last_year")
         super().__init__(*args, **kwargs)
@@ -106,6 +109,13 @@ class ReportTable(tables.Table):
             if seen.setdefault(row["code"], row.get("plan_id")) != row.get("plan_id"):
                 shared.add(row["code"])
         return shared
+
+    def render_actual(self, value, record):
+        text = _number(record, value)
+        if value is None or record["code"] not in self.register_codes or self.period is None:
+            return text
+        url = links.register_rows_url(record["code"], self.period)
+        return format_html('<a href="{}" class="register-rows">{}</a>', url, text)
 
     def render_target(self, value, record):
         if value is None:

@@ -23,6 +23,7 @@ from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.audit import service as audit
+from tracker.registers.models import RegisterFigure
 from tracker.reports import briefing, exports
 from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
@@ -190,7 +191,9 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         return self.request.GET.get("yoy") == "1"
 
     def get_table_kwargs(self):
-        return {"period": self.period, "last_year": self.shows_last_year}
+        # One query: which of the year's targets take their figure from a register (their figure is a link).
+        codes = RegisterFigure.objects.filter(target__plan__year=self.year).values_list("target__code", flat=True)
+        return {"period": self.period, "last_year": self.shows_last_year, "register_codes": frozenset(codes)}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -318,6 +321,12 @@ class TargetView(PeriodMixin, TemplateView):
             sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
             target_text=fmt_number(t.target_value) if t.target_value is not None else "",
         )
+        figure = RegisterFigure.objects.filter(target=t).first()
+        if figure is not None:
+            context["register_figure"] = figure
+            context["register_url"] = links.register_rows_url(t.code, self.period)
+            for e in entries:
+                e.register_url = links.register_rows_url(t.code, e.period)
         return context
 
     def series(self, t, actual):

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from tracker.registers import views
+
+app_name = "registers"
+urlpatterns = [
+    path("open-items/", views.OpenItemsView.as_view(), name="open_items"),
+    path("behind/", views.BehindView.as_view(), name="behind"),
+    path("expected/", views.ExpectedView.as_view(), name="expected"),
+    path("figure/<str:code>/<str:period>/", views.FigureRowsView.as_view(), name="figure_rows"),
+]

@@ -1,0 +1,273 @@
+"""The registers' pages: the list behind a register-backed figure, and what the leader asks of the registers
+(open coordination items by age and handler, projects behind their planned stage, firms expected to enter
+the above-scale list this quarter that have not). Each is filterable and exports CSV or XLSX.
+
+Every page goes through tracker.accounts.scoping: a county's clerk sees the county's rows only, and a
+target outside their units is not found. Each page runs a fixed number of queries whatever the rows.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from tracker.accounts import scoping
+from tracker.registers import figures
+from tracker.registers.models import STAGE_ORDER, Coordination, Listing, Project, RegisterFigure
+from tracker.targets.models import Target
+from tracker.targets.numbers import plain_number
+from tracker.targets.period import Period
+from tracker.targets.policies import current_period
+
+EXPORTS = ("csv", "xlsx")
+# Text a spreadsheet would read as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Column:
+    label: str
+    value: object  # callable(row) -> cell value
+
+
+def _cell_text(value):
+    if value is None:
+        return ""
+    if hasattr(value, "quantize"):
+        return plain_number(value)
+    return str(value)
+
+
+def _safe(text):
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def export(columns, rows, name, fmt):
+    """The rows as a CSV (UTF-8 with BOM, for Excel) or XLSX download."""
+    header = [str(c.label) for c in columns]
+    body = [[_safe(_cell_text(c.value(row))) for c in columns] for row in rows]
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(body)
+        response = HttpResponse(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    else:
+        import xlsxwriter
+
+        data = io.BytesIO()
+        book = xlsxwriter.Workbook(data, {"in_memory": True, "strings_to_formulas": False,
+                                          "strings_to_numbers": False, "strings_to_urls": False})
+        sheet = book.add_worksheet(name[:31])
+        sheet.write_row(0, 0, header, book.add_format({"bold": True}))
+        for number, row in enumerate(body, start=1):
+            sheet.write_row(number, 0, row)
+        book.close()
+        response = HttpResponse(
+            data.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+class RegisterPage(LoginRequiredMixin, TemplateView):
+    """A scoped list of rows with columns, filters from the query string and exports."""
+
+    template_name = "registers/list.html"
+    title = ""
+    export_name = "register"
+
+    def get(self, request, *args, **kwargs):
+        self.today = timezone.localdate()
+        try:
+            self.period = Period.parse(request.GET["period"]) if request.GET.get("period") else current_period()
+        except ValueError as exc:
+            return HttpResponseBadRequest(str(exc))
+        self.units = list(scoping.visible_units(request.user).order_by("code"))
+        self.unit = None
+        chosen = request.GET.get("unit")
+        if chosen:
+            self.unit = next((u for u in self.units if str(u.pk) == chosen), None)
+            if self.unit is None:
+                raise Http404(_("No such unit, or not one of yours."))
+        rows = list(self.rows())
+        fmt = request.GET.get("_export")
+        if fmt in EXPORTS:
+            return export(self.columns(), rows, self.export_name, fmt)
+        context = self.get_context_data(rows=rows, **kwargs)
+        return self.render_to_response(context)
+
+    def scoped(self, queryset, field="unit_id"):
+        queryset = scoping.visible_by_unit(self.request.user, queryset, field)
+        if self.unit is not None:
+            queryset = queryset.filter(**{f"{field}__in": figures.unit_tree(self.unit.pk)})
+        return queryset
+
+    def get_context_data(self, rows, **kwargs):
+        context = super().get_context_data(**kwargs)
+        columns = self.columns()
+        query = self.request.GET.copy()
+        exports = []
+        for fmt in EXPORTS:
+            query["_export"] = fmt
+            exports.append((fmt.upper(), "?" + query.urlencode()))
+        context.update(
+            title=self.title, columns=columns, rows=[[_cell_text(c.value(r)) for c in columns] for r in rows],
+            count=len(rows), units=self.units, unit=self.unit, period=self.period, exports=exports,
+            filters=self.filters(),
+        )
+        return context
+
+    def filters(self):
+        return []
+
+
+def _age(today):
+    return lambda item: (today - item.raised_on).days
+
+
+class OpenItemsView(RegisterPage):
+    """Open coordination items (协调事项), oldest first, by handler."""
+
+    title = gettext_lazy("Open coordination items (协调事项)")
+    export_name = "open-items"
+
+    def rows(self):
+        items = self.scoped(Coordination.objects.filter(solved_on__isnull=True), "project__unit_id")
+        handler = self.request.GET.get("handler", "").strip()
+        if handler:
+            items = items.filter(handler=handler)
+        return items.select_related("project__unit").order_by("raised_on", "pk")
+
+    def filters(self):
+        handlers = self.scoped(Coordination.objects.filter(solved_on__isnull=True), "project__unit_id")
+        names = sorted(set(handlers.exclude(handler="").values_list("handler", flat=True)))
+        return [("handler", _("Handled by"), [(n, n) for n in names], self.request.GET.get("handler", ""))]
+
+    def columns(self):
+        return [
+            Column(_("County or zone"), lambda i: i.project.unit),
+            Column(_("Project"), lambda i: i.project.name),
+            Column(_("Help asked"), lambda i: i.request),
+            Column(_("Handled by"), lambda i: i.handler or "—"),
+            Column(_("Raised on"), lambda i: i.raised_on.isoformat()),
+            Column(_("Days open"), _age(self.today)),
+        ]
+
+
+class BehindView(RegisterPage):
+    """Projects behind their planned stage at the month: not started by the planned start, not in production by
+    the planned production month, or suspended."""
+
+    title = gettext_lazy("Projects behind their planned stage")
+    export_name = "projects-behind"
+
+    def rows(self):
+        key = self.period.key
+        started = STAGE_ORDER[STAGE_ORDER.index(Project.Stage.STARTED):]
+        projects = self.scoped(Project.objects.all()).select_related("unit", "firm").order_by("unit__code", "name")
+        found = []
+        for project in projects.exclude(stage=Project.Stage.PRODUCING):
+            if project.stage == Project.Stage.SUSPENDED:
+                project.behind = _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
+            elif project.planned_start and project.planned_start <= key and project.stage not in started:
+                project.behind = _("Planned to start in %(month)s, still %(stage)s") % {
+                    "month": project.planned_start, "stage": project.get_stage_display()}
+            elif project.planned_production and project.planned_production <= key:
+                project.behind = _("Planned to produce in %(month)s, still %(stage)s") % {
+                    "month": project.planned_production, "stage": project.get_stage_display()}
+            else:
+                continue
+            found.append(project)
+        return found
+
+    def columns(self):
+        return [
+            Column(_("County or zone"), lambda p: p.unit),
+            Column(_("Project"), lambda p: p.name),
+            Column(_("Owner firm"), lambda p: p.firm or "—"),
+            Column(_("Total investment (亿元)"), lambda p: p.total_investment),
+            Column(_("Stage"), lambda p: p.get_stage_display()),
+            Column(_("Behind"), lambda p: p.behind),
+        ]
+
+
+def quarter_months(period):
+    first = (period.month - 1) // 3 * 3 + 1
+    return [Period(period.year, m).key for m in range(first, first + 3)]
+
+
+class ExpectedView(RegisterPage):
+    """Firms of the cultivation list expected to enter the above-scale list in the month's quarter (up to the
+    month, or earlier and overdue) that have not entered it."""
+
+    title = gettext_lazy("Firms expected to enter the above-scale list by the end of this quarter that have not")
+    export_name = "expected-firms"
+
+    def rows(self):
+        months = quarter_months(self.period)
+        listings = self.scoped(Listing.objects.filter(
+            kind=Listing.Kind.CULTIVATION, state=Listing.State.ACTIVE, expected_month__lte=months[-1],
+        ).exclude(expected_month=""), "firm__unit_id")
+        return listings.select_related("firm__unit", "firm__industry").order_by("expected_month", "firm__name")
+
+    def columns(self):
+        return [
+            Column(_("County or zone"), lambda x: x.firm.unit),
+            Column(_("Firm"), lambda x: x.firm.name),
+            Column(_("Unified social credit code"), lambda x: x.firm.credit_code),
+            Column(_("Industry"), lambda x: x.firm.industry or "—"),
+            Column(_("Expected month"), lambda x: x.expected_month),
+            Column(_("Contact"), lambda x: " ".join(filter(None, [x.firm.contact_person, x.firm.contact_phone]))),
+        ]
+
+
+class FigureRowsView(RegisterPage):
+    """The firms or projects behind a register-backed target's figure for a month."""
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        target = scoping.visible_targets(request.user, Target.objects.filter(code=kwargs["code"])).first()
+        self.figure = RegisterFigure.objects.filter(target=target).select_related("target").first()
+        if target is None or self.figure is None:
+            raise Http404(_("No register-backed target %(code)s that you may see.") % {"code": kwargs["code"]})
+        try:
+            self.month_of = Period.parse(kwargs["period"])
+        except ValueError as exc:
+            return HttpResponseBadRequest(str(exc))
+        self.title = _("%(target)s, %(period)s: %(figure)s") % {
+            "target": target, "period": self.month_of.label, "figure": self.figure.get_aggregation_display()}
+        self.export_name = f"{target.code}-{self.month_of.key}"
+        return super().get(request, *args, **kwargs)
+
+    def rows(self):
+        rows = figures.rows_behind(self.figure, self.month_of.year, self.month_of.month)
+        if self.figure.is_about_projects:
+            return self.scoped(rows).select_related("unit", "firm").order_by("unit__code", "name")
+        return self.scoped(rows).select_related("unit", "industry").order_by("unit__code", "name")
+
+    def columns(self):
+        if self.figure.is_about_projects:
+            return [
+                Column(_("County or zone"), lambda p: p.unit),
+                Column(_("Project"), lambda p: p.name),
+                Column(_("Owner firm"), lambda p: p.firm or "—"),
+                Column(_("Kind"), lambda p: p.get_kind_display()),
+                Column(_("Total investment (亿元)"), lambda p: p.total_investment),
+                Column(_("Stage"), lambda p: p.get_stage_display()),
+            ]
+        return [
+            Column(_("County or zone"), lambda f: f.unit),
+            Column(_("Firm"), lambda f: f.name),
+            Column(_("Unified social credit code"), lambda f: f.credit_code),
+            Column(_("Industry"), lambda f: f.industry or "—"),
+            Column(_("Size"), lambda f: f.get_size_display() or "—"),
+        ]
+
