@@ -30,7 +30,8 @@ migrate: venv
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 
 run: migrate
-	$(RUN_ENV) $(PY) manage.py loaddata bozhou_2022 demo
+	$(RUN_ENV) $(PY) manage.py loaddata bozhou_2022 demo registers_demo
+	$(RUN_ENV) $(PY) manage.py refresh_register_figures
 	@echo ""
 	@echo "  Target tracker: http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "  Demo logins (invented accounts, password demo-pass-2022):"

@@ -309,3 +309,20 @@ class TestPages:
         with django_assert_max_num_queries(len(small.captured_queries)):
             response = client.get(reverse(name), {"period": "2022-08"})
         assert len(response.context["rows"]) >= 30
+
+
+@pytest.mark.django_db
+def test_it_ships_demo_registers_that_pass_every_check_and_load_twice():
+    from django.core.management import call_command
+
+    call_command("loaddata", "bozhou_2022", "demo", "registers_demo", verbosity=0)
+    call_command("loaddata", "registers_demo", verbosity=0)
+    firms = list(Firm.objects.all())
+    assert len(firms) >= 200 and Project.objects.count() >= 200
+    assert {f.unit.code for f in firms} == {"qiaocheng", "guoyang", "mengcheng", "lixin"}
+    for row in [*firms, *Listing.objects.all(), *Project.objects.all()]:
+        assert "示例" in str(row)
+        row.full_clean()
+    first = figures.refresh(today=TODAY)
+    assert first.ok and len(first.created) == 3 * 7
+    assert figures.refresh(today=TODAY).created == []

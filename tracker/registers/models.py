@@ -23,12 +23,19 @@ def month_field(verbose_name, **kw):
     return models.CharField(verbose_name, max_length=7, blank=True, validators=[month_validator], **kw)
 
 
+class IndustryManager(models.Manager):
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
 class Industry(models.Model):
-    """A division (大类) of GB/T 4754-2017, e.g. C27 医药制造业."""
+    """A division (大类) of GB/T 4754-2017, e.g. C27 医药制造业 (fixtures name it by its code: ["27"])."""
 
     code = models.CharField(_("code"), max_length=2, unique=True)
     section = models.CharField(_("section (门类)"), max_length=1)
     name = models.CharField(_("name"), max_length=100)
+
+    objects = IndustryManager()
 
     class Meta:
         ordering = ["code"]
@@ -37,6 +44,9 @@ class Industry(models.Model):
 
     def __str__(self):
         return f"{self.section}{self.code} {self.name}"
+
+    def natural_key(self):
+        return (self.code,)
 
 
 class Firm(models.Model):
