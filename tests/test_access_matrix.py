@@ -94,7 +94,7 @@ def world():
     w.project_a = Project.objects.create(name="ALPHA项目", unit=w.a, firm=w.firm_a, kind="new", total_investment=2,
                                          signed_on=today)
     w.project_b = Project.objects.create(name=f"{SECRET}项目", unit=w.b, firm=w.firm_b, kind="new",
-                                         total_investment=2, signed_on=today)
+                                         total_investment=2, signed_on=today, planned_start="2022-03")
     w.coord_a = Coordination.objects.create(project=w.project_a, raised_on=today, request="ALPHA用地")
     w.coord_b = Coordination.objects.create(project=w.project_b, raised_on=today, request=f"{SECRET}用地",
                                             handler=SECRET)
@@ -529,3 +529,31 @@ def test_it_offers_only_own_firms_projects_and_units_in_the_registers(client, wo
         "signed_on": "2022-04-01", "updates-TOTAL_FORMS": "0", "updates-INITIAL_FORMS": "0",
         "coordinations-TOTAL_FORMS": "0", "coordinations-INITIAL_FORMS": "0"})
     assert posted.status_code == 200 and not Project.objects.filter(name="x").exists()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_keeps_the_registers_pages_to_the_roles_units(client, world, role):
+    client.force_login(world.users[role])
+    own = client.get(reverse("registers:schedule", args=["alpha", "2022-03"]))
+    other = client.get(reverse("registers:schedule", args=["bravo", "2022-03"]))
+    assert own.status_code == 200 and "ALPHA项目" in own.content.decode()
+    if role in NARROW:
+        assert other.status_code in (403, 404) and not leaks(other)
+    else:
+        assert other.status_code == 200 and SECRET in other.content.decode()
+    posted = client.post(reverse("registers:schedule", args=["bravo", "2022-03"]), {
+        f"p{world.project_b.pk}-stage": "signed", f"p{world.project_b.pk}-version": "0",
+        f"p{world.project_b.pk}-project_version": "1", f"p{world.project_b.pk}-completed_ytd": "1"})
+    if role != "administrator":
+        assert posted.status_code in (403, 404)
+        assert not world.project_b.updates.exists()
+    for name in ("registers:home", "registers:open_items", "registers:behind", "registers:expected"):
+        for params in ({"period": "2022-12"}, {"period": "2022-12", "_export": "csv"},
+                       {"period": "2022-12", "_export": "xlsx"}):
+            response = client.get(reverse(name), params)
+            assert response.status_code == 200, name
+            assert (SECRET in file_text(response)) == (role not in NARROW), (name, params)
+    own_rows = client.get(reverse("registers:figure_rows", args=["ALPHA-1", "2022-03"]))
+    other_rows = client.get(reverse("registers:figure_rows", args=[f"{SECRET}-1", "2022-03"]))
+    assert own_rows.status_code == 200
+    assert other_rows.status_code == (404 if role in NARROW else 200)

@@ -59,6 +59,11 @@ def register_rows_url(code, period):
     return reverse("registers:figure_rows", args=[code, str(period)])
 
 
+def schedule_url(unit, period):
+    """The monthly project scheduling screen of a unit (a Unit or its code) for a period."""
+    return reverse("registers:schedule", args=[_code(unit), str(period)])
+
+
 def register_pages():
     """The registers' pages for leaders: (URL name, path)."""
     return [(name, reverse(f"registers:{name}")) for name in ("open_items", "behind", "expected")]

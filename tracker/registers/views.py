@@ -9,18 +9,26 @@ target outside their units is not found. Each page runs a fixed number of querie
 import csv
 import io
 from dataclasses import dataclass
+from datetime import date
 
+from django.contrib import admin, messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import TemplateView
 
+from tracker import links
 from tracker.accounts import scoping
-from tracker.registers import figures
-from tracker.registers.models import STAGE_ORDER, Coordination, Listing, Project, RegisterFigure
-from tracker.targets.models import Target
+from tracker.registers import figures, scheduling
+from tracker.registers.forms import MonthRowForm
+from tracker.registers.models import STAGE_ORDER, Coordination, Listing, Project, ProjectUpdate, RegisterFigure
+from tracker.targets.models import Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
@@ -271,3 +279,110 @@ class FigureRowsView(RegisterPage):
             Column(_("Size"), lambda f: f.get_size_display() or "—"),
         ]
 
+
+
+class ScheduleView(LoginRequiredMixin, View):
+    """Monthly project scheduling for a unit (and its sub-units): last month beside this month, saved all at once.
+
+    Reading needs the projects' view permission and a unit one sees; saving needs the months' add and change
+    permissions and a unit one edits (leaders read only).
+    """
+
+    template_name = "registers/schedule.html"
+
+    def dispatch(self, request, unit_code, period):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.unit = get_object_or_404(Unit, code=unit_code)
+        if not (request.user.has_perm("registers.view_project") and scoping.can_see_unit(request.user, self.unit.pk)):
+            raise PermissionDenied(_("This unit is not one of yours."))
+        try:
+            self.period = Period.parse(period)
+        except ValueError:
+            raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period}) from None
+        if self.period > Period.of(timezone.localdate()):
+            raise Http404(_("The period %(period)s is in the future.") % {"period": self.period.key})
+        self.editable = (request.user.has_perms(["registers.add_projectupdate", "registers.change_projectupdate"])
+                         and scoping.can_edit_unit(request.user, self.unit.pk))
+        return super().dispatch(request)
+
+    def rows(self, data=None):
+        year, month = self.period.year, self.period.month
+        units = figures.unit_tree(self.unit.pk)
+        projects = list(Project.objects.filter(unit_id__in=units).exclude(
+            stage=Project.Stage.PRODUCING, producing_on__lt=date(year, 1, 1)).select_related("unit", "firm")
+            .order_by("unit__code", "name"))
+        current, previous = {}, {}
+        for update in ProjectUpdate.objects.filter(project__in=projects, year=year, month__lte=month).order_by("month"):
+            (current if update.month == month else previous)[update.project_id] = update
+        rows = []
+        for project in projects:
+            form = MonthRowForm(data, project=project, update=current.get(project.pk),
+                                previous=previous.get(project.pk)) if self.editable else None
+            rows.append((project, current.get(project.pk), previous.get(project.pk), form))
+        return rows, previous
+
+    def page(self, request, rows, status=200):
+        title = _("Project scheduling: %(unit)s, %(period)s") % {"unit": self.unit, "period": self.period.label}
+        context = {
+            **admin.site.each_context(request), "title": title, "unit": self.unit, "period": self.period,
+            "rows": rows, "editable": self.editable,
+            "prev_url": links.schedule_url(self.unit, self.period.previous),
+            "next_url": links.schedule_url(self.unit, self.period.next),
+        }
+        return TemplateResponse(request, self.template_name, context, status=status)
+
+    def get(self, request):
+        return self.page(request, self.rows()[0])
+
+    def post(self, request):
+        if not self.editable:
+            raise PermissionDenied(_("You may read this unit's projects but not schedule them."))
+        rows, previous = self.rows(request.POST)
+        forms = [form for _p, _u, _prev, form in rows]
+        if not all([form.is_valid() for form in forms]):
+            messages.error(request, _("Nothing was saved: correct the marked rows."))
+            return self.page(request, rows)
+        edited = {form.project.pk: form for form in forms if form.edited}
+        outcome = scheduling.save_months(request.user, [f.month_row() for f in edited.values()],
+                                         self.period.year, self.period.month, previous)
+        if not outcome.ok:
+            for pk, found in outcome.errors.items():
+                for message in found:
+                    if pk in edited:
+                        edited[pk].add_error(None, message)
+                    else:
+                        messages.error(request, message)
+            for pk, found in outcome.warnings.items():
+                edited[pk].soft_warnings = found
+            summaries = [
+                (outcome.errors, messages.error, _("Nothing was saved: correct the marked rows.")),
+                (outcome.warnings, messages.warning, _(
+                    "Nothing was saved: the checks question some figures. Correct them, or tick “confirm” under "
+                    "each row marked, then save again.")),
+            ]
+            for found, say, text in summaries:
+                if found:
+                    say(request, text)
+            return self.page(request, rows)
+        if outcome.created or outcome.changed or edited:
+            messages.success(request, _("Saved: %(created)s new, %(changed)s changed.") % {
+                "created": outcome.created, "changed": outcome.changed})
+        else:
+            messages.info(request, _("Nothing was changed."))
+        return redirect(request.path)
+
+
+class RegistersHomeView(LoginRequiredMixin, TemplateView):
+    """The registers' pages: each of one's units' scheduling screen for the month being reported, and the lists."""
+
+    template_name = "registers/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        period = current_period()
+        units = scoping.visible_units(self.request.user).filter(
+            pk__in=Project.objects.values("unit_id")).order_by("code")
+        context.update(admin.site.each_context(self.request), title=_("Registers (企业库、项目库)"), period=period,
+                       schedules=[(unit, links.schedule_url(unit, period)) for unit in units])
+        return context
