@@ -34,7 +34,8 @@ from django.utils.regex_helper import normalize
 from tests.factories import make_entry, make_plan, make_section, make_target, make_unit, make_user
 from tracker.accounts.models import Membership, Profile
 from tracker.api.models import ApiToken
-from tracker.imports.models import ImportBatch
+from tracker.imports.models import ImportBatch, RegisterImport
+from tracker.registers.models import Coordination, Firm, Listing, Project, ProjectUpdate, RegisterFigure
 from tracker.releases.models import ReleaseBatch
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
@@ -242,6 +243,16 @@ def world(settings, tmp_path, quiet_logs):
     AccessAttempt.objects.create(username="someone", ip_address="127.0.0.1", failures_since_start=1,
                                  user_agent="fuzz", get_data="", post_data="", http_accept="", path_info="/")
     unit = entry.target.lead_unit
+    # The registers: a firm in a list, a project with a month and a coordination item, a register-backed target.
+    firm = Firm.objects.create(name="示例企业", credit_code="914403001922038216", unit=unit)
+    Listing.objects.create(firm=firm, kind="cultivation", joined_on="2022-01-05", expected_month="2022-09")
+    project = Project.objects.create(name="示例项目", unit=unit, firm=firm, kind="new", total_investment=2,
+                                     signed_on="2022-01-05", planned_start="2022-03")
+    ProjectUpdate.objects.create(project=project, year=2022, month=5, stage="signed", completed_ytd=1)
+    Coordination.objects.create(project=project, raised_on="2022-05-03", request="用地", handler="规划科")
+    RegisterFigure.objects.create(target=entry.target, aggregation="entered")
+    for user in users.values():
+        RegisterImport.objects.create(user=user, kind="firms", file_name="fuzz.csv", sha256="0" * 64)
     good = {
         "unit_code": unit.code, "period": "2022-05", "code": entry.target.code, "year": "2022", "month": "05",
         "name": "evidence/2022/05/fuzz.pdf",

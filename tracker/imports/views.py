@@ -91,6 +91,11 @@ def batch_detail(request, pk):
     )
 
 
+def say_imported(request, report):
+    messages.success(request, _("Imported: %(created)s created, %(changed)s changed, %(unchanged)s unchanged.") % {
+        "created": report.created, "changed": report.changed, "unchanged": report.unchanged})
+
+
 @staff_member_required
 @require_POST
 def batch_confirm(request, pk):
@@ -112,8 +117,7 @@ def batch_confirm(request, pk):
             batch.created, batch.changed, batch.unchanged = report.created, report.changed, report.unchanged
         batch.save()
     if report.ok:
-        messages.success(request, _("Imported: %(created)s created, %(changed)s changed, %(unchanged)s unchanged.") % {
-            "created": report.created, "changed": report.changed, "unchanged": report.unchanged})
+        say_imported(request, report)
     elif report.conflicts:
         messages.error(request, ngettext(
             "Nothing was written: %(count)s figure was changed by someone else after your preview (see the "

@@ -7,6 +7,7 @@ then refreshes the register-backed targets' figures.
 """
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,14 @@ def _scoped_firms(user):
     return scoping.visible_by_unit(user, Firm.objects.all())
 
 
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks up the posted value to show it again: a value that is no id
+    (NUL, "abc") would raise there instead of giving the form's own error."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
 class RegisterAdmin(ScopedAdmin):
     """Scoped by the row's unit (`unit_field`), with the version bumped and the figures refreshed on a write."""
 
@@ -48,6 +57,8 @@ class RegisterAdmin(ScopedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Firm:
             kwargs["queryset"] = _scoped_firms(request.user)
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

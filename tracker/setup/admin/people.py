@@ -15,6 +15,7 @@ from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.accounts.roles import sync_user_groups
 from tracker.adminkit.base import ScopedAdmin
+from tracker.adminkit.filters import DateHierarchyChangeList
 
 
 @admin.register(Membership)
@@ -71,6 +72,10 @@ class FailedLoginAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_changelist(self, request, **kwargs):
+        # A date in the hierarchy Python cannot handle (?attempt_time__day=10**30) is a bad lookup, not a 500.
+        return DateHierarchyChangeList
 
     @admin.display(description=_("locked until"))
     def locked_until(self, obj):
