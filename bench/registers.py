@@ -34,6 +34,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management.color import no_style  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
@@ -79,6 +80,9 @@ def build(n_firms, n_projects):
         pk=f["pk"], name=f["name"], credit_code=f["credit_code"], unit=counties[f["unit"]],
         industry=industries[f["industry"][0]], size=f["size"], contact_person=f["contact_person"],
         contact_phone=f["contact_phone"]) for f in firms], batch_size=2000)
+    with connection.cursor() as cursor:  # the firms were given ids: the sequence follows them
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Firm]):
+            cursor.execute(sql)
     Listing.objects.bulk_create([Listing(firm_id=x.pop("firm"), **x) for x in listings], batch_size=2000)
     Project.objects.bulk_create([Project(
         unit=counties[p.pop("unit")], firm_id=p.pop("firm"), **p) for p in projects], batch_size=2000)
@@ -151,8 +155,8 @@ def main():
         admin_client.force_login(admin)
         url = reverse("registers:schedule", args=[county.code, f"{YEAR}-12"])
         projects = Project.objects.filter(unit=county).count()
-        timed(f"scheduling screen GET ({projects} projects)", lambda: clerk_client.get(url))
-        response = timed(f"scheduling screen POST, every row saved ({projects})", schedule_post(clerk_client, url))
+        timed(f"scheduling screen GET (page 1 of {projects} projects)", lambda: clerk_client.get(url))
+        response = timed("scheduling screen POST, every row of the page saved", schedule_post(clerk_client, url))
         if response.status_code != 302:
             errors = [(p.name, f.errors) for p, _u, _prev, f in response.context["rows"] if f.errors]
             raise SystemExit(f"scheduling POST refused: {errors[:3]}")

@@ -144,9 +144,22 @@ def test_it_runs_the_same_queries_for_2_or_40_projects(client, world, django_ass
         project = Project.objects.create(name=f"项目{n}", unit=world.county, kind="new", total_investment=3,
                                          signed_on=datetime.date(2022, 1, 1))
         ProjectUpdate.objects.create(project=project, year=2022, month=4, stage="signed", completed_ytd=1)
+        if n % 2:  # half of them already have this month: changed, not created
+            ProjectUpdate.objects.create(project=project, year=2022, month=5, stage="signed", completed_ytd=1)
     with django_assert_max_num_queries(small_count):
         page = client.get(world.url)
     data = post_data(page, **{f"p{p.pk}-completed_ytd": "1.2" for p in Project.objects.filter(name__startswith="项目")})
     with django_assert_max_num_queries(small_count + 20):
         assert client.post(world.url, data).status_code == 302
-    assert ProjectUpdate.objects.filter(month=5).count() == 40
+    assert ProjectUpdate.objects.filter(month=5, completed_ytd=Decimal("1.2")).count() == 40
+
+
+def test_it_shows_a_page_of_projects_at_a_time(client, world, monkeypatch):
+    from tracker.registers import views
+
+    monkeypatch.setattr(views, "SCHEDULE_PAGE_SIZE", 1)
+    client.force_login(world.clerk)
+    first = client.get(world.url)
+    second = client.get(world.url, {"page": 2})
+    assert len(first.context["rows"]) == 1 and len(second.context["rows"]) == 1
+    assert first.context["rows"][0][0] != second.context["rows"][0][0]

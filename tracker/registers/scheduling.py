@@ -115,6 +115,8 @@ def _save(user, rows, year, month, previous, outcome):
             error(_("You may not schedule this project (another unit's)."))
             continue
         update = stored.get(pk)
+        if update is not None:
+            update.project = project  # its history names the project's unit: no query per row
         if (update.version if update else 0) != row.base_version or project.version != row.project_version:
             error(_("%(project)s was changed by someone else meanwhile; reload and try again.") % {
                 "project": project})

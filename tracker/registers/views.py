@@ -14,6 +14,7 @@ from datetime import date
 from django.contrib import admin, messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -281,6 +282,9 @@ class FigureRowsView(RegisterPage):
 
 
 
+SCHEDULE_PAGE_SIZE = 100
+
+
 class ScheduleView(LoginRequiredMixin, View):
     """Monthly project scheduling for a unit (and its sub-units): last month beside this month, saved all at once.
 
@@ -309,9 +313,12 @@ class ScheduleView(LoginRequiredMixin, View):
     def rows(self, data=None):
         year, month = self.period.year, self.period.month
         units = figures.unit_tree(self.unit.pk)
-        projects = list(Project.objects.filter(unit_id__in=units).exclude(
+        projects = Project.objects.filter(unit_id__in=units).exclude(
             stage=Project.Stage.PRODUCING, producing_on__lt=date(year, 1, 1)).select_related("unit", "firm")
-            .order_by("unit__code", "name"))
+        # A page of projects at a time: a county may follow hundreds, and every row is a form.
+        self.page_obj = Paginator(projects.order_by("unit__code", "name", "pk"), SCHEDULE_PAGE_SIZE).get_page(
+            self.request.GET.get("page"))
+        projects = list(self.page_obj.object_list)
         current, previous = {}, {}
         for update in ProjectUpdate.objects.filter(project__in=projects, year=year, month__lte=month).order_by("month"):
             (current if update.month == month else previous)[update.project_id] = update
@@ -326,7 +333,7 @@ class ScheduleView(LoginRequiredMixin, View):
         title = _("Project scheduling: %(unit)s, %(period)s") % {"unit": self.unit, "period": self.period.label}
         context = {
             **admin.site.each_context(request), "title": title, "unit": self.unit, "period": self.period,
-            "rows": rows, "editable": self.editable,
+            "rows": rows, "editable": self.editable, "page_obj": self.page_obj,
             "prev_url": links.schedule_url(self.unit, self.period.previous),
             "next_url": links.schedule_url(self.unit, self.period.next),
         }
@@ -370,7 +377,7 @@ class ScheduleView(LoginRequiredMixin, View):
                 "created": outcome.created, "changed": outcome.changed})
         else:
             messages.info(request, _("Nothing was changed."))
-        return redirect(request.path)
+        return redirect(request.get_full_path())
 
 
 class RegistersHomeView(LoginRequiredMixin, TemplateView):
