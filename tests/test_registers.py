@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import make_plan, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
@@ -40,7 +41,10 @@ def test_it_accepts_published_credit_codes(code):
     ("91350100M0001TGQXM", "should be"),
 ])
 def test_it_refuses_a_wrong_credit_code_saying_why(code, why):
-    assert why in str(creditcode.problem(code))
+    with translation.override("en"):
+        assert why in str(creditcode.problem(code))
+    with translation.override("zh-hans"):
+        assert "统一社会信用代码" in str(creditcode.problem(code)) or "校验码" in str(creditcode.problem(code))
     with pytest.raises(ValidationError):
         creditcode.validate_credit_code(code)
 
@@ -326,3 +330,27 @@ def test_it_ships_demo_registers_that_pass_every_check_and_load_twice():
     first = figures.refresh(today=TODAY)
     assert first.ok and len(first.created) == 3 * 7
     assert figures.refresh(today=TODAY).created == []
+
+
+@pytest.mark.django_db
+def test_it_names_the_registers_problems_in_the_bulletin_for_the_units_one_sees(client, county_world):
+    import io
+
+    from docx import Document
+
+    city, county, other, total, part = county_world
+    project = Project.objects.create(name="示例项目", unit=other, kind="new", total_investment=Decimal("3"),
+                                     signed_on=datetime.date(2022, 1, 5), planned_start="2022-03")
+    project.coordinations.create(raised_on=datetime.date(2022, 3, 1), request="用地", handler="规划科")
+
+    def bulletin(user):
+        client.force_login(user)
+        response = client.get(reverse("reports:report", args=["2022", "08"]), {"_export": "docx"})
+        return " ".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+
+    with translation.override("zh-hans"):
+        text = bulletin(make_user("leader", unit=city, role=Role.LEADER))
+        assert "利辛县" in text and "1 个协调事项未解决" in text and "1 个项目未按计划推进" in text
+        assert "涡阳县" in text and "1 家预计" in text  # 示例企业5, expected 2022-09, not entered
+        clerk_text = bulletin(make_user("gy_clerk", unit=county, role=Role.CLERK))
+        assert "利辛县" not in clerk_text and "涡阳县" in clerk_text

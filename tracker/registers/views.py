@@ -26,9 +26,9 @@ from django.views.generic import TemplateView
 
 from tracker import links
 from tracker.accounts import scoping
-from tracker.registers import figures, scheduling
+from tracker.registers import figures, lists, scheduling
 from tracker.registers.forms import MonthRowForm
-from tracker.registers.models import STAGE_ORDER, Coordination, Listing, Project, ProjectUpdate, RegisterFigure
+from tracker.registers.models import Coordination, Listing, Project, ProjectUpdate, RegisterFigure
 from tracker.targets.models import Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
@@ -148,7 +148,7 @@ class OpenItemsView(RegisterPage):
     export_name = "open-items"
 
     def rows(self):
-        items = self.scoped(Coordination.objects.filter(solved_on__isnull=True), "project__unit_id")
+        items = lists.open_items(self.scoped(Coordination.objects.all(), "project__unit_id"))
         handler = self.request.GET.get("handler", "").strip()
         if handler:
             items = items.filter(handler=handler)
@@ -178,23 +178,8 @@ class BehindView(RegisterPage):
     export_name = "projects-behind"
 
     def rows(self):
-        key = self.period.key
-        started = STAGE_ORDER[STAGE_ORDER.index(Project.Stage.STARTED):]
         projects = self.scoped(Project.objects.all()).select_related("unit", "firm").order_by("unit__code", "name")
-        found = []
-        for project in projects.exclude(stage=Project.Stage.PRODUCING):
-            if project.stage == Project.Stage.SUSPENDED:
-                project.behind = _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
-            elif project.planned_start and project.planned_start <= key and project.stage not in started:
-                project.behind = _("Planned to start in %(month)s, still %(stage)s") % {
-                    "month": project.planned_start, "stage": project.get_stage_display()}
-            elif project.planned_production and project.planned_production <= key:
-                project.behind = _("Planned to produce in %(month)s, still %(stage)s") % {
-                    "month": project.planned_production, "stage": project.get_stage_display()}
-            else:
-                continue
-            found.append(project)
-        return found
+        return lists.behind(projects, self.period)
 
     def columns(self):
         return [
@@ -207,11 +192,6 @@ class BehindView(RegisterPage):
         ]
 
 
-def quarter_months(period):
-    first = (period.month - 1) // 3 * 3 + 1
-    return [Period(period.year, m).key for m in range(first, first + 3)]
-
-
 class ExpectedView(RegisterPage):
     """Firms of the cultivation list expected to enter the above-scale list in the month's quarter (up to the
     month, or earlier and overdue) that have not entered it."""
@@ -220,10 +200,7 @@ class ExpectedView(RegisterPage):
     export_name = "expected-firms"
 
     def rows(self):
-        months = quarter_months(self.period)
-        listings = self.scoped(Listing.objects.filter(
-            kind=Listing.Kind.CULTIVATION, state=Listing.State.ACTIVE, expected_month__lte=months[-1],
-        ).exclude(expected_month=""), "firm__unit_id")
+        listings = lists.expected_not_entered(self.scoped(Listing.objects.all(), "firm__unit_id"), self.period)
         return listings.select_related("firm__unit", "firm__industry").order_by("expected_month", "firm__name")
 
     def columns(self):

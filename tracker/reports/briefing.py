@@ -204,8 +204,12 @@ def next_steps_of(plan, year, month):
     return note.first() or ""
 
 
-def build(rows, summary, year, month, next_steps="", today=None, units=None):
-    """What the bulletin for (year, month) says, from the report's rows (as the user may see them)."""
+def build(rows, summary, year, month, next_steps="", today=None, units=None, register_problems=()):
+    """What the bulletin for (year, month) says, from the report's rows (as the user may see them).
+
+    `register_problems`: [(unit name, text)] from the registers (open coordination items, projects behind plan,
+    firms expected to enter the above-scale list that have not), a last part of 存在问题.
+    """
     period = Period(year, month)
     issuer = _issuer(rows, units or {})
     title = _("%(issuer)s bulletin on the main industrial indicators and key tasks of the city, %(period)s") % {
@@ -223,7 +227,11 @@ def build(rows, summary, year, month, next_steps="", today=None, units=None):
         "gap": _gap_text(r), "province": _province_text(r), "rank": r.get("rank") or "—", "status": r["status"],
         "status_label": r["status_label"],
     } for r in rows if not r["parent_id"] and r["kind"] in ("growth", "margin", "cumulative", "recurring")]
-    return Briefing(issuer, period, title, overview, indicators, _counties(rows), _problems(rows, year, month),
+    problems = _problems(rows, year, month)
+    if register_problems:
+        heading = pgettext("briefing", "Project and firm scheduling")
+        problems.append((heading, [(unit, heading, text) for unit, text in register_problems]))
+    return Briefing(issuer, period, title, overview, indicators, _counties(rows), problems,
                     next_steps, today or timezone.localdate())
 
 

@@ -217,13 +217,15 @@ def to_html(rows, year, month, summary, completeness):
     }).encode("utf-8")
 
 
-def render(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False):
-    """The report in a format, as bytes; `last_year` adds the column of last year's figures (CSV, XLSX)."""
+def render(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False,
+           register_problems=()):
+    """The report in a format, as bytes; `last_year` adds the column of last year's figures (CSV, XLSX);
+    `register_problems`: the registers' lines for the bulletin's 存在问题."""
     with gc_paused():  # tens of thousands of short-lived cells, no cycles
-        return _render(fmt, rows, year, month, summary, completeness, next_steps, last_year)
+        return _render(fmt, rows, year, month, summary, completeness, next_steps, last_year, register_problems)
 
 
-def _render(fmt, rows, year, month, summary, completeness, next_steps, last_year=False):
+def _render(fmt, rows, year, month, summary, completeness, next_steps, last_year=False, register_problems=()):
     if fmt == "csv":
         return to_csv(rows, year, month, last_year)
     if fmt == "xlsx":
@@ -231,7 +233,8 @@ def _render(fmt, rows, year, month, summary, completeness, next_steps, last_year
     if fmt == "json":
         return to_json(rows, year, month)
     if fmt == "docx":
-        return briefing.to_docx(briefing.build(rows, summary or {}, year, month, next_steps))
+        return briefing.to_docx(briefing.build(rows, summary or {}, year, month, next_steps,
+                                               register_problems=register_problems))
     if fmt == "html":
         return to_html(rows, year, month, summary, completeness)
     raise ValueError(fmt)
@@ -241,8 +244,10 @@ def filename(fmt, year, month):
     return f"report-{year}-{month:02d}.{fmt}"
 
 
-def response(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False):
-    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness, next_steps, last_year),
+def response(fmt, rows, year, month, summary=None, completeness=None, next_steps="", last_year=False,
+             register_problems=()):
+    resp = HttpResponse(render(fmt, rows, year, month, summary, completeness, next_steps, last_year,
+                               register_problems),
                         content_type=CONTENT_TYPES[fmt])
     resp["Content-Disposition"] = f'attachment; filename="{filename(fmt, year, month)}"'
     return resp

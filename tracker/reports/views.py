@@ -23,6 +23,7 @@ from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.audit import service as audit
+from tracker.registers import lists as register_lists
 from tracker.registers.models import RegisterFigure
 from tracker.reports import briefing, exports
 from tracker.reports.charts import line_chart
@@ -244,9 +245,12 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         """The report as a file, rows in the order the user sorted them, all pages (exports.py writes it)."""
         rows = list(table.data.data)
         summary = summarise(rows)
-        next_steps = briefing.next_steps_of(self.plan, self.year, self.month) if export_format == "docx" else ""
+        next_steps, register_problems = "", ()
+        if export_format == "docx":
+            next_steps = briefing.next_steps_of(self.plan, self.year, self.month)
+            register_problems = register_lists.problems(self.request.user, self.period)
         return exports.response(export_format, rows, self.year, self.month, summary, next_steps=next_steps,
-                                last_year=self.shows_last_year)
+                                last_year=self.shows_last_year, register_problems=register_problems)
 
 
 class CompletenessView(PeriodMixin, TemplateView):
