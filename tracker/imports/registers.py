@@ -502,7 +502,9 @@ def _write(user, kind, writes):
     model.objects.bulk_create(new, batch_size=1000)
     fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
     model.objects.bulk_update(changed, fields, batch_size=500)
-    history = [(obj, user, SOURCE, before, None, "") for obj, before, _l in writes if before is None or obj in changed]
+    touched = {id(obj) for obj in changed}  # by identity: `obj in changed` would compare every pair
+    history = [(obj, user, SOURCE, before, None, "") for obj, before, _l in writes
+               if before is None or id(obj) in touched]
     new_listings, changed_listings = [], []
     for obj, _before, listings in writes:
         for listing, before in listings:
