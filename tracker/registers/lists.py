@@ -52,19 +52,25 @@ def expected_not_entered(listings, period):
 
 
 def problems(user, period, today=None):
-    """The registers' lines for the bulletin's 存在问题: [(unit name, text)] per county, in four queries."""
+    """The registers' lines for the bulletin's 存在问题: [(unit name, text)] per county, in three queries."""
     today = today or timezone.localdate()
     items = open_items(scoping.visible_by_unit(user, Coordination.objects.all(), "project__unit_id"))
     projects = scoping.visible_by_unit(user, Project.objects.select_related("unit"))
     listings = scoping.visible_by_unit(user, Listing.objects.all(), "firm__unit_id")
-    units = {u.pk: str(u) for u in scoping.visible_units(user)}
-    open_count, old_count = Counter(), Counter()
-    for unit_id, raised_on in items.values_list("project__unit_id", "raised_on"):
+    units, open_count, old_count = {}, Counter(), Counter()
+    for unit_id, name, raised_on in items.values_list("project__unit_id", "project__unit__name", "raised_on"):
+        units[unit_id] = name
         open_count[unit_id] += 1
         if (today - raised_on).days > OLD_ITEM_DAYS:
             old_count[unit_id] += 1
-    late = Counter(p.unit_id for p in behind(projects, period))
-    waiting = Counter(expected_not_entered(listings, period).values_list("firm__unit_id", flat=True))
+    late = Counter()
+    for project in behind(projects, period):
+        units[project.unit_id] = str(project.unit)
+        late[project.unit_id] += 1
+    waiting = Counter()
+    for unit_id, name in expected_not_entered(listings, period).values_list("firm__unit_id", "firm__unit__name"):
+        units[unit_id] = name
+        waiting[unit_id] += 1
     lines = []
     for unit_id in sorted(set(open_count) | set(late) | set(waiting), key=lambda pk: units.get(pk, "")):
         parts = []

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -192,9 +193,11 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         return self.request.GET.get("yoy") == "1"
 
     def get_table_kwargs(self):
-        # One query: which of the year's targets take their figure from a register (their figure is a link).
+        # Which of the year's targets take their figure from a register (their figure is a link): one query, run
+        # only when a page shows the figures (never for an export).
         codes = RegisterFigure.objects.filter(target__plan__year=self.year).values_list("target__code", flat=True)
-        return {"period": self.period, "last_year": self.shows_last_year, "register_codes": frozenset(codes)}
+        return {"period": self.period, "last_year": self.shows_last_year,
+                "register_codes": SimpleLazyObject(lambda: frozenset(codes))}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
