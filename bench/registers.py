@@ -167,7 +167,7 @@ def main():
             timed(f"{name} page (leader, all counties)", lambda page=page: leader_client.get(page, {
                 "period": f"{YEAR}-12"}))
             timed(f"{name} CSV", lambda page=page: leader_client.get(page, {"period": f"{YEAR}-12", "_export": "csv"}))
-        rows = reverse("registers:figure_rows", args=["R-ENTERED", f"{YEAR}-12"])
+        rows = reverse("registers:figure_rows", args=[Target.objects.get(code="R-ENTERED").pk, f"{YEAR}-12"])
         timed("list behind R-ENTERED, 2022-12", lambda: leader_client.get(rows))
         timed("firms admin list (100 a page)", lambda: admin_client.get(reverse("admin:registers_firm_changelist")))
         report = reverse("reports:report", args=[str(YEAR), "12"])

@@ -553,7 +553,7 @@ def test_it_keeps_the_registers_pages_to_the_roles_units(client, world, role):
             response = client.get(reverse(name), params)
             assert response.status_code == 200, name
             assert (SECRET in file_text(response)) == (role not in NARROW), (name, params)
-    own_rows = client.get(reverse("registers:figure_rows", args=["ALPHA-1", "2022-03"]))
-    other_rows = client.get(reverse("registers:figure_rows", args=[f"{SECRET}-1", "2022-03"]))
+    own_rows = client.get(reverse("registers:figure_rows", args=[world.ta.pk, "2022-03"]))
+    other_rows = client.get(reverse("registers:figure_rows", args=[world.tb.pk, "2022-03"]))
     assert own_rows.status_code == 200
     assert other_rows.status_code == (404 if role in NARROW else 200)

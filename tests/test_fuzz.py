@@ -255,6 +255,7 @@ def world(settings, tmp_path, quiet_logs):
         RegisterImport.objects.create(user=user, kind="firms", file_name="fuzz.csv", sha256="0" * 64)
     good = {
         "unit_code": unit.code, "period": "2022-05", "code": entry.target.code, "year": "2022", "month": "05",
+        "target_id": str(entry.target.pk),
         "name": "evidence/2022/05/fuzz.pdf",
         "pk": str(ImportBatch.objects.filter(user=users["superuser"]).get().pk),
         "app_label": "targets", "format": "json", "content_type_id": str(ContentType.objects.get_for_model(Target).pk),

@@ -248,7 +248,7 @@ class TestPages:
         figures.refresh(today=TODAY)
         leader = make_user("leader", unit=city, role=Role.LEADER)
         client.force_login(leader)
-        url = reverse("registers:figure_rows", args=["NEW-ABOVE", "2022-05"])
+        url = reverse("registers:figure_rows", args=[total.pk, "2022-05"])
         report = client.get(reverse("reports:report", args=["2022", "05"]))
         assert url in report.content.decode()
         target_page = client.get(reverse("reports:target", args=["NEW-ABOVE"]), {"period": "2022-05"})
@@ -264,11 +264,11 @@ class TestPages:
         city, county, other, total, part = county_world
         clerk = make_user("gy_clerk", unit=county, role=Role.CLERK)
         client.force_login(clerk)
-        assert client.get(reverse("registers:figure_rows", args=["NEW-ABOVE", "2022-05"])).status_code == 404
-        own = client.get(reverse("registers:figure_rows", args=["NEW-ABOVE-GY", "2022-05"]))
+        assert client.get(reverse("registers:figure_rows", args=[total.pk, "2022-05"])).status_code == 404
+        own = client.get(reverse("registers:figure_rows", args=[part.pk, "2022-05"]))
         assert [r[1] for r in page_rows(own)] == ["示例企业0", "示例企业1"]
         assert client.get(reverse("registers:expected"), {"unit": other.pk}).status_code == 404
-        assert client.get(reverse("registers:figure_rows", args=["NEW-ABOVE-GY", "2022-13"])).status_code == 400
+        assert client.get(reverse("registers:figure_rows", args=[part.pk, "2022-13"])).status_code == 400
 
     def test_it_lists_firms_expected_this_quarter_open_items_and_projects_behind(self, client, county_world):
         city, county, other, total, part = county_world

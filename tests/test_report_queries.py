@@ -21,6 +21,9 @@ KINDS = [Target.Kind.CUMULATIVE, Target.Kind.GROWTH, Target.Kind.CUMULATIVE, Tar
          Target.Kind.MILESTONE, Target.Kind.MARGIN, Target.Kind.RECURRING]
 # A leader's scope costs two queries (the unit tree, the units leading their organisation's targets).
 MAX_QUERIES = 26
+# The bulletin's 四、存在问题 ends with the registers' part (open coordination items, projects behind their plan,
+# firms expected to enter the above-scale list): three queries of its own, whatever the size of the registers.
+BULLETIN_REGISTER_QUERIES = 3
 
 
 def build(n, start=0):
@@ -78,7 +81,7 @@ def test_it_runs_a_constant_number_of_queries(client, django_assert_max_num_quer
                      role=Membership.Role.CLERK if role == "clerk" else Membership.Role.LEADER)
     client.force_login(user)
     for url in URLS:
-        with django_assert_max_num_queries(MAX_QUERIES):
+        with django_assert_max_num_queries(MAX_QUERIES + (BULLETIN_REGISTER_QUERIES if "docx" in url else 0)):
             response = client.get(url)
         assert response.status_code == 200, url
 

@@ -54,9 +54,10 @@ def target_url(code):
     return reverse("reports:target", args=[code])
 
 
-def register_rows_url(code, period):
-    """The firms or projects behind a register-backed target's figure for a month."""
-    return reverse("registers:figure_rows", args=[code, str(period)])
+def register_rows_url(target_id, period):
+    """The firms or projects behind a register-backed target's figure for a month (by the target's id: codes are
+    unique within a plan only)."""
+    return reverse("registers:figure_rows", args=[target_id, str(period)])
 
 
 def schedule_url(unit, period):

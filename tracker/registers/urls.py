@@ -9,5 +9,5 @@ urlpatterns = [
     path("behind/", views.BehindView.as_view(), name="behind"),
     path("expected/", views.ExpectedView.as_view(), name="expected"),
     path("schedule/<slug:unit_code>/<str:period>/", views.ScheduleView.as_view(), name="schedule"),
-    path("figure/<str:code>/<str:period>/", views.FigureRowsView.as_view(), name="figure_rows"),
+    path("figure/<int:target_id>/<str:period>/", views.FigureRowsView.as_view(), name="figure_rows"),
 ]

@@ -220,10 +220,10 @@ class FigureRowsView(RegisterPage):
     def get(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        target = scoping.visible_targets(request.user, Target.objects.filter(code=kwargs["code"])).first()
+        target = scoping.visible_targets(request.user, Target.objects.filter(pk=kwargs["target_id"])).first()
         self.figure = RegisterFigure.objects.filter(target=target).select_related("target").first()
         if target is None or self.figure is None:
-            raise Http404(_("No register-backed target %(code)s that you may see.") % {"code": kwargs["code"]})
+            raise Http404(_("No register-backed target %(code)s that you may see.") % {"code": kwargs["target_id"]})
         try:
             self.month_of = Period.parse(kwargs["period"])
         except ValueError as exc:

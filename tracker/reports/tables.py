@@ -59,10 +59,10 @@ class ReportTable(tables.Table):
         row_attrs = {"class": lambda record: f"row-{record['status']}", "data-status": lambda record: record["status"]}
         empty_text = _("No targets match.")
 
-    def __init__(self, *args, period=None, last_year=False, register_codes=frozenset(), **kwargs):
+    def __init__(self, *args, period=None, last_year=False, register_targets=frozenset(), **kwargs):
         self.period = period
         # Targets whose figure comes from a register: their figure opens the list behind it.
-        self.register_codes = register_codes
+        self.register_targets = register_targets
         if not last_year:
             kwargs["exclude"] = (*kwargs.get("exclude", ()), "last_year")
         super().__init__(*args, **kwargs)
@@ -112,9 +112,9 @@ class ReportTable(tables.Table):
 
     def render_actual(self, value, record):
         text = _number(record, value)
-        if value is None or record["code"] not in self.register_codes or self.period is None:
+        if value is None or record["target_id"] not in self.register_targets or self.period is None:
             return text
-        url = links.register_rows_url(record["code"], self.period)
+        url = links.register_rows_url(record["target_id"], self.period)
         return format_html('<a href="{}" class="register-rows">{}</a>', url, text)
 
     def render_target(self, value, record):

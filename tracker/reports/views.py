@@ -195,9 +195,9 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
     def get_table_kwargs(self):
         # Which of the year's targets take their figure from a register (their figure is a link): one query, run
         # only when a page shows the figures (never for an export).
-        codes = RegisterFigure.objects.filter(target__plan__year=self.year).values_list("target__code", flat=True)
+        ids = RegisterFigure.objects.filter(target__plan__year=self.year).values_list("target_id", flat=True)
         return {"period": self.period, "last_year": self.shows_last_year,
-                "register_codes": SimpleLazyObject(lambda: frozenset(codes))}
+                "register_targets": SimpleLazyObject(lambda: frozenset(ids))}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -331,9 +331,9 @@ class TargetView(PeriodMixin, TemplateView):
         figure = RegisterFigure.objects.filter(target=t).first()
         if figure is not None:
             context["register_figure"] = figure
-            context["register_url"] = links.register_rows_url(t.code, self.period)
+            context["register_url"] = links.register_rows_url(t.pk, self.period)
             for e in entries:
-                e.register_url = links.register_rows_url(t.code, e.period)
+                e.register_url = links.register_rows_url(t.pk, e.period)
         return context
 
     def series(self, t, actual):
