@@ -412,31 +412,45 @@ ORG_PAGES = REPORT_URLS + [
 ]
 
 
-@pytest.mark.parametrize("role", ORG_ROLES)
-def test_it_keeps_each_organisations_lists_pages_and_exports_apart(client, orgs, role):
-    user = orgs.users[role]
-    client.force_login(user)
+ORG_API = ["/api/plans/", "/api/sections/", "/api/targets/", "/api/entries/", "/api/units/",
+           "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03"]
+
+
+def other_in_lists(client, who):
     problems = []
     for model in admin.site._registry:
         opts = model._meta
         response = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         if shows_other(response):
-            problems.append(f"{role} sees {OTHER} in the {opts.label} list")
+            problems.append(f"{who} sees {OTHER} in the {opts.label} list")
+    return problems
+
+
+def other_in_api_and_objects(client, who, paths, objects):
+    problems = []
+    for path in paths:
+        response = client.get(path)
+        if response.status_code == 200 and OTHER in response.content.decode():
+            problems.append(f"{who} sees {OTHER} at {path}")
+    for obj in objects:
+        for kind in ("change", "history"):
+            response = client.get(admin_url(obj, kind), follow=True)
+            if response.status_code not in (403, 404) or shows_other(response):
+                problems.append(f"{who} opens {admin_url(obj, kind)}: {response.status_code}")
+    return problems
+
+
+@pytest.mark.parametrize("role", ORG_ROLES)
+def test_it_keeps_each_organisations_lists_pages_and_exports_apart(client, orgs, role):
+    user = orgs.users[role]
+    client.force_login(user)
+    problems = other_in_lists(client, role)
     for name, args, params in ORG_PAGES:
         response = client.get(reverse(name, args=args), params, follow=True)
         assert response.status_code == 200, (name, params)
         if OTHER in file_text(response):
             problems.append(f"{role} sees {OTHER} on {name} {params}")
-    for path in ["/api/plans/", "/api/sections/", "/api/targets/", "/api/entries/", "/api/units/",
-                 "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03"]:
-        response = client.get(path)
-        if response.status_code == 200 and OTHER in response.content.decode():
-            problems.append(f"{role} sees {OTHER} at {path}")
-    for obj in (orgs.py, orgs.ty, orgs.ey, orgs.y):
-        for kind in ("change", "history"):
-            response = client.get(admin_url(obj, kind), follow=True)
-            if response.status_code not in (403, 404) or shows_other(response):
-                problems.append(f"{role} opens {admin_url(obj, kind)}: {response.status_code}")
+    problems += other_in_api_and_objects(client, role, ORG_API, (orgs.py, orgs.ty, orgs.ey, orgs.y))
     entry_screen = client.get(reverse("admin:targets_progressentry_entry", args=["ycity", "2022-03"]))
     if entry_screen.status_code not in (403, 404):
         problems.append(f"{role} opens the other organisation's entry screen")
@@ -512,7 +526,6 @@ def test_indicator_values_are_read_by_everyone_and_written_by_administrators(cli
     assert response.status_code == (200 if scoping.sees_all(user) else 404)
     assert client.post(reverse("releases:confirm", args=[theirs.pk])).status_code in (403, 404)
 
-
 @pytest.mark.parametrize("role", ["clerk", "reviewer"])
 def test_it_offers_only_own_firms_projects_and_units_in_the_registers(client, world, role):
     client.force_login(world.users[role])
@@ -557,3 +570,75 @@ def test_it_keeps_the_registers_pages_to_the_roles_units(client, world, role):
     other_rows = client.get(reverse("registers:figure_rows", args=[world.tb.pk, "2022-03"]))
     assert own_rows.status_code == 200
     assert other_rows.status_code == (404 if role in NARROW else 200)
+
+
+# --- a plan issued by the province, with targets led by two cities -------------------------------------------
+# Each city's leader reads the province's plan only as far as their city leads it: their own city's targets, not
+# the other city's (nor the province's own rows over them); the province's leader reads both cities' targets.
+PROVINCE_PAGES = ORG_PAGES + [("reports:report", ["2022", "03"], {"_export": "xlsx", "yoy": "1"})]
+
+
+@pytest.fixture
+def province_plan(orgs):
+    from tracker.targets.models import Plan
+
+    w = orgs
+    w.pp = Plan.objects.create(year=2022, unit=w.province, title="安徽省2022年工作要点")
+    section = make_section(w.pp, 1, name="全省经济运行")
+    w.pt_x = make_target(code="P-1-BZ", name="亳州市技改投资PROVX", plan=w.pp, section=section, lead_unit=w.x)
+    w.pt_y = make_target(code="P-1-FY", name=f"阜阳市技改投资{OTHER}", plan=w.pp, section=section, lead_unit=w.y)
+    # The county outside Y's tree leads a part of Y's own plan: Y's leader reads that part, not this one.
+    w.pt_lq = make_target(code="P-1-LQ", name=f"临泉县技改投资{OTHER}", plan=w.pp, section=section,
+                          lead_unit=w.y_county)
+    w.y_leader = make_user("y_leader", unit=w.y, role=Role.LEADER)
+    for clerk, target, value in ((w.users["clerk"], w.pt_x, 3), (w.y_clerk, w.pt_y, 4)):
+        row = EntryRow(target, 2022, 3, {"value": Decimal(value), "note": f"{target.name}进展"})
+        assert save_entries(clerk, [row], "entry_screen", today=__import__("datetime").date(2022, 4, 3)).ok
+    w.ept_y = ProgressEntry.objects.get(target=w.pt_y)
+    return w
+
+
+def test_it_shows_a_city_leader_only_their_citys_targets_of_a_province_plan(client, province_plan):
+    w = province_plan
+    client.force_login(w.users["leader"])
+    problems = []
+    for name, args, params in PROVINCE_PAGES:
+        response = client.get(reverse(name, args=args), params, follow=True)
+        assert response.status_code == 200, (name, params)
+        text = file_text(response)
+        if OTHER in text:
+            problems.append(f"the city leader sees {OTHER} on {name} {params}")
+        if name == "reports:report" and "PROVX" not in text:
+            problems.append(f"the city leader misses their own target of the province plan on {name} {params}")
+    problems += other_in_lists(client, "the city leader")
+    problems += other_in_api_and_objects(client, "the city leader", ORG_API[2:], (w.pt_y, w.ept_y, w.ty, w.ey))
+    for code in ("P-1-FY", "T-1-LQ"):
+        if client.get(reverse("reports:target", args=[code])).status_code != 404:
+            problems.append(f"the city leader opens the target page of {code}")
+    assert not problems, "\n".join(problems)
+    assert client.get(reverse("reports:target", args=["P-1-BZ"])).status_code == 200
+    assert "P-1-BZ" in {t["code"] for t in client.get("/api/targets/").json()["results"]}
+
+
+def test_it_shows_each_city_leader_their_own_and_the_province_leader_both(client, province_plan):
+    from tracker.accounts import scoping
+
+    w = province_plan
+    expected = {
+        w.users["leader"]: {"P-1-BZ", "T-1"},
+        w.y_leader: {"P-1-FY", "T-1", "T-1-LQ"},  # Y's own plan (with the county's part of it) and Y's row
+        w.province_leader: {"P-1-BZ", "P-1-FY", "P-1-LQ", "T-1", "T-1-LQ"},
+    }
+    for user, codes in expected.items():
+        seen = scoping.visible_targets(user)
+        assert set(seen.values_list("code", flat=True)) == codes, user.username
+        assert {t.plan_id for t in seen if t.code == "T-1"} == (
+            {w.px.pk} if user == w.users["leader"] else {w.py.pk} if user == w.y_leader else {w.px.pk, w.py.pk})
+    client.force_login(w.y_leader)
+    report = file_text(client.get(reverse("reports:report", args=["2022", "03"]), {"_export": "csv"}))
+    assert "阜阳市技改投资" in report and "PROVX" not in report and "亳州" not in report
+    client.force_login(w.province_leader)
+    report = file_text(client.get(reverse("reports:report", args=["2022", "03"]), {"_export": "csv"}))
+    assert "PROVX" in report and "阜阳市技改投资" in report
+    entries = client.get(reverse("admin:targets_progressentry_changelist")).content.decode()
+    assert "P-1-BZ" in entries and "P-1-FY" in entries

@@ -106,9 +106,12 @@ def _unit_ids_for(user, wanted_roles):
 
 
 def _organisation_plans(user, unit_ids):
-    """Plans issued by these units, their parents or their sub-units, and plans issued by no unit."""
-    parents = _parents(user)
-    issuers = _ancestors(unit_ids, parents) | _with_descendants(unit_ids, parents)
+    """Plans issued by these units or their sub-units (their organisation), and plans issued by no unit.
+
+    Not the plans of the units above them: a city's leader reads a plan issued by the province only as far
+    as the city's tree leads its targets (another city's targets in that plan are another organisation's).
+    """
+    issuers = _with_descendants(unit_ids, _parents(user))
     return Plan.objects.filter(Q(unit__isnull=True) | Q(unit_id__in=issuers))
 
 
@@ -119,8 +122,27 @@ def _reader_unit_ids(user):
         trees = _unit_ids_for(user, READ_ROLES)
         leads = set(Target.objects.filter(plan__in=_organisation_plans(user, trees))
                     .values_list("lead_unit_id", flat=True).distinct()) if trees else set()
-        cache["reader"] = trees | _with_descendants(leads - trees, _parents(user))
+        # Units outside the trees are read only for their targets of the organisation's plans (below).
+        cache["reader"] = trees | leads
     return set(cache["reader"])
+
+
+def _outside_unit_ids(user):
+    """Units seen only because they lead a target of a plan of the leader's organisation (a county outside
+    the city's tree leading a part of the city's target): their rows of those plans only, nothing else."""
+    if not _usable(user) or not any(r in READ_ROLES for _unit, r in _memberships(user)):
+        return set()
+    return _reader_unit_ids(user) - _unit_ids_for(user, set(Role))
+
+
+def _target_q(user, ids, prefix=""):
+    """Q over targets (or rows with `prefix` pointing at a target) this user sees, given unit_ids(user)."""
+    outside = _outside_unit_ids(user)
+    inside = Q(**{f"{prefix}lead_unit_id__in": ids - outside})
+    if not outside:
+        return inside
+    plans = _organisation_plans(user, _unit_ids_for(user, READ_ROLES)).values("pk")
+    return inside | Q(**{f"{prefix}lead_unit_id__in": outside, f"{prefix}plan_id__in": plans})
 
 
 def unit_ids(user, role=None):
@@ -176,9 +198,10 @@ def visible_plans(user, queryset=None):
     if ids is None:
         return qs
     own = _unit_ids_for(user, set(Role))
-    leading = Target.objects.filter(lead_unit_id__in=ids).values("plan_id")
+    leading = Target.objects.filter(_target_q(user, ids)).values("plan_id")
+    issuers = _ancestors(own, _parents(user)) | (ids - _outside_unit_ids(user))
     # A plan issued by no unit is the whole installation's (one organisation, as before plans had owners).
-    return qs.filter(Q(unit__isnull=True) | Q(unit_id__in=_ancestors(own, _parents(user)) | ids) | Q(pk__in=leading))
+    return qs.filter(Q(unit__isnull=True) | Q(unit_id__in=issuers) | Q(pk__in=leading))
 
 
 def plans_for_year(user, year):
@@ -199,7 +222,7 @@ def visible_targets(user, queryset=None):
     if not sees_drafts(user):
         qs = qs.exclude(plan__status=Plan.Status.DRAFT)
     ids = unit_ids(user)
-    return qs if ids is None else qs.filter(lead_unit_id__in=ids)
+    return qs if ids is None else qs.filter(_target_q(user, ids))
 
 
 def targets_by_code(user, pairs):
@@ -238,7 +261,7 @@ def visible_entries(user, queryset=None):
     if not sees_drafts(user):
         qs = qs.exclude(target__plan__status=Plan.Status.DRAFT)
     ids = unit_ids(user)
-    return qs if ids is None else qs.filter(target__lead_unit_id__in=ids)
+    return qs if ids is None else qs.filter(_target_q(user, ids, "target__"))
 
 
 def visible_by_unit(user, queryset, field="unit_id"):
