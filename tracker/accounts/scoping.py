@@ -63,9 +63,12 @@ def _parents(user=None):
     """{unit id: parent id}, read once per request (cached on the user object)."""
     if user is None:
         return dict(Unit.objects.values_list("pk", "parent_id"))
-    if "_tracker_unit_parents" not in user.__dict__:
-        user._tracker_unit_parents = dict(Unit.objects.values_list("pk", "parent_id"))
-    return user._tracker_unit_parents
+    # In the user's own __dict__ like the other caches: request.user is a lazy object, whose attributes set
+    # through it land on the wrapped user where `user.__dict__` does not look (the tree was read on every call).
+    cache = user.__dict__
+    if "_tracker_unit_parents" not in cache:
+        cache["_tracker_unit_parents"] = dict(Unit.objects.values_list("pk", "parent_id"))
+    return cache["_tracker_unit_parents"]
 
 
 def _with_descendants(own, parents=None):
