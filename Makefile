@@ -15,7 +15,7 @@ find_python = for c in $$PYTHON python3.14 python3.13 python3.12 python3 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$c"; exit 0; }; \
 	done; exit 1
 
-.PHONY: run test venv migrate browser messages lint clean reminders
+.PHONY: run test venv migrate browser messages lint clean reminders screenshots
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	@py=$$($(find_python)) || { echo "ERROR: Python 3.12 or newer is needed (Django 6). Install it (e.g. pyenv install 3.12) or set PYTHON=/path/to/python3.12." >&2; exit 1; }; \
@@ -57,6 +57,11 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every role's main pages at 1366 and 390 px, in Chinese and English, as PNGs in screenshots/ (git-ignored), from a
+# throwaway database with the 2022 plan and the demo data. Needs Debian's chromium (make browser).
+screenshots: venv browser
+	$(PY) tools/screenshots.py --out screenshots
 
 lint: venv
 	$(PY) -m ruff check .

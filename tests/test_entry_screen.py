@@ -85,7 +85,7 @@ def test_it_lists_the_units_active_targets_by_section_with_last_months_figure(cl
     assert rows["C1"].previous.month == 2
     assert rows["C1"].previous_text == "7.5"
     html = response.content.decode()
-    assert "经济运行调度" in html and "新增规上工业企业" in html and "2022年1—2月" in html
+    assert "经济运行调度" in html and "新增规上工业企业" in html and "1—2月" in html
     assert "别人的目标" not in html and "停用目标" not in html
     # Only the fields of each kind: comparator for margin, done for milestones.
     assert set(rows["M1"].form.fields) == {"version", "value", "comparator", "note", "problems", "confirm_warnings",
@@ -209,7 +209,11 @@ def test_it_submits_the_saved_entries(client, world):
     assert Change.objects.filter(source="entry_screen", action="transition").count() == 3
     html = response.content.decode()
     assert "已提交 3 条待审核。" in html
-    assert "本月尚无数据：M1。" in html
+    # What is still missing is named, with a link to its row (not a bare list of codes).
+    assert "1 项目标本月仍无数据，已列在表格上方。" in html
+    missing = html[html.index('id="entry-missing"'):html.index("</div>", html.index('id="entry-missing"'))]
+    assert '<a href="#row-M1">M1 工业投资高于全省</a>' in missing
+    assert "C1" not in missing and "G1" not in missing
 
 
 def test_it_lets_a_clerk_open_a_sub_units_screen_but_not_another_units(client, world):

@@ -7,6 +7,7 @@ differently in two apps, so a screen could show another app's wording; one catal
 import ast
 import contextlib
 import gettext
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,7 +87,27 @@ def test_the_catalogue_has_no_empty_fuzzy_or_obsolete_entry():
 def test_the_project_has_one_catalogue():
     # A second catalogue (an app's locale/ folder) would again compete with this one for the same msgids.
     found = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tracker").rglob("*") if p.suffix in (".po", ".mo"))
-    assert found == ["tracker/locale/zh_Hans/LC_MESSAGES/django.mo", "tracker/locale/zh_Hans/LC_MESSAGES/django.po"]
+    # djangojs (the admin's JavaScript strings Django's own catalogue lacks) is another domain: it competes with
+    # nothing, and holds only what test_the_javascript_catalogue_translates_the_admins_time_zone_note checks.
+    assert found == ["tracker/locale/zh_Hans/LC_MESSAGES/django.mo", "tracker/locale/zh_Hans/LC_MESSAGES/django.po",
+                     "tracker/locale/zh_Hans/LC_MESSAGES/djangojs.mo", "tracker/locale/zh_Hans/LC_MESSAGES/djangojs.po"]
+
+
+@pytest.mark.django_db
+def test_the_javascript_catalogue_translates_the_admins_time_zone_note(client):
+    """Django 6.1's note under the admin's date and time fields ("You are 8 hours behind") was English on Chinese
+    screens (issue 16): the admin's JavaScript catalogue now serves it in Chinese."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("js-admin", "js@example.com", "pw-Js-12345")
+    client.force_login(user)
+    client.cookies["django_language"] = "zh-hans"
+    js = client.get("/admin/jsi18n/").content.decode()
+    start = js.index("const newcatalog = ") + len("const newcatalog = ")
+    catalogue = json.loads(js[start:js.index("};", start) + 1])
+    behind = catalogue["Note: Enter times in the %(timezone)s timezone. (You are %(offset)s hour behind.)"]
+    assert behind == ["注意：请按 %(timezone)s 时区填写时间（您的时间比它晚 %(offset)s 小时）。"]
+    assert catalogue["server"] == "服务器"
 
 
 def test_the_compiled_catalogue_matches_the_po_file(tmp_path):

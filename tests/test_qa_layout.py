@@ -14,7 +14,7 @@ PASSWORD = "Pw-for-tests-1"
 
 def log_in(page, live_server, username):
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(live_server.url + reverse("admin:login"))
+    page.goto(live_server.url + reverse("admin:login") + "?next=" + reverse("admin:index"))
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")

@@ -141,7 +141,32 @@ def test_it_sorts_by_a_column(client, world):
     rows = client.get(report_url(sort="status")).context["table"].data.data
     assert [r["code"] for r in rows] == ["A-02", "A-01", "B-02", "B-01"]  # red, yellow, grey, green
     rows = client.get(report_url(sort="-gap")).context["table"].data.data
-    assert [r["code"] for r in rows][:3] == ["B-01", "A-01", "A-02"]
+    # Within each section by the gap's share of the expectation; the task without a gap last (issue 16).
+    assert [r["code"] for r in rows] == ["A-01", "A-02", "B-01", "B-02"]
+
+
+def test_it_sorts_by_gap_within_sections_by_share_of_the_expectation_with_empty_gaps_last(client, world):
+    # A-01 is 2 points short of 8% (a quarter); A-02 16 firms short of 40 (two fifths); a third target in
+    # section 1, 1 firm short of 1 expected: the whole expectation, though the smallest number.
+    small = make_target(Kind.CUMULATIVE, code="A-03", name="小目标", section=world.growth.section,
+                        lead_unit=world.econ, target_value=Decimal("2"))
+    make_entry(small, 6, Decimal("0"))
+    empty = make_target(Kind.CUMULATIVE, code="A-04", name="无数据", section=world.growth.section,
+                        lead_unit=world.econ)
+    client.force_login(world.leader)
+    response = client.get(report_url(sort="gap"))
+    rows = response.context["table"].data.data
+    gaps = {r["code"]: r["gap"] for r in rows}
+    assert gaps["A-03"] == Decimal("-1") and gaps["A-04"] is None
+    assert [r["code"] for r in rows] == ["A-03", "A-02", "A-01", "A-04", "B-01", "B-02"]
+    rows = client.get(report_url(sort="-gap")).context["table"].data.data
+    assert [r["code"] for r in rows] == ["A-01", "A-02", "A-03", "A-04", "B-01", "B-02"]
+    # The section headings stay.
+    html = response.content.decode()
+    html = html[html.index('id="report-table"'):]
+    assert html.count('class="section-row"') == 2
+    assert html.index("1. 经济运行调度") < html.index("A-03") < html.index("2. 项目调度") < html.index("B-01")
+    assert empty.pk
 
 
 def test_it_limits_a_clerk_to_their_units(client, world):
@@ -250,7 +275,13 @@ def test_it_shows_completeness_with_rates_and_entry_links(client, world):
     assert result["totals"]["reporting_rate"] == Decimal("0.5")
     assert [i["deadline"] for i in result["items"]][0] == datetime.date(2022, 7, 7)
     html = response.content.decode()
-    assert reverse("admin:targets_progressentry_entry", args=["econ", "2022-06"]) in html
+    # A leader reads: no "去填报" link to a screen they cannot enter on (issue 16); the unit's clerk gets it.
+    entry_link = reverse("admin:targets_progressentry_entry", args=["econ", "2022-06"])
+    assert entry_link not in html and "去填报" not in html
+    client.force_login(world.clerk)
+    html = client.get(reverse("reports:completeness", args=[2022, "06"])).content.decode()
+    assert entry_link in html
+    assert reverse("admin:targets_progressentry_entry", args=["invest", "2022-06"]) not in html
 
 
 def test_it_runs_the_same_report_from_the_command_line(world, tmp_path):

@@ -115,8 +115,17 @@ def test_it_judges_a_margin_over_the_comparator(case, value, comparator, status,
 
 def test_it_words_the_margin_reason():
     a = assess(margin(), [entry(6, "8.6", comparator="8.5")], 2022, 6, PLAN, today=AFTER_YEAR)
-    assert a.reason_zh == ("1—6月规上工业增加值增长8.6%，与全省（8.5%）相差0.1个百分点，"
+    assert a.reason_zh == ("1—6月规上工业增加值增长8.6%，高于全省（8.5%）0.1个百分点，"
                            "距高出0.5个百分点的要求尚差0.4个百分点")
+    # Above the province but short of the margin: "above", never "against" (issue 16).
+    assert "0.1 points above 全省 (8.5%), 0.4 points short of the required 0.5" in a.reason_en
+
+
+def test_it_words_a_margin_below_the_comparator_as_below():
+    a = assess(margin(), [entry(6, "8.2", comparator="8.5")], 2022, 6, PLAN, today=AFTER_YEAR)
+    assert "0.3 points below 全省 (8.5%), 0.8 points short of the required 0.5" in a.reason_en
+    assert a.reason_zh == ("1—6月规上工业增加值增长8.2%，低于全省（8.5%）0.3个百分点，"
+                           "距高出0.5个百分点的要求尚差0.8个百分点")
 
 
 def test_it_names_the_comparator_in_english_when_it_has_an_english_name():

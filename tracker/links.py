@@ -68,3 +68,8 @@ def schedule_url(unit, period):
 def register_pages():
     """The registers' pages for leaders: (URL name, path)."""
     return [(name, reverse(f"registers:{name}")) for name in ("open_items", "behind", "expected")]
+
+
+def chase_url(period):
+    """Where the completeness page's 催报 button posts the units to chase for a period."""
+    return reverse("reminders:chase", args=[f"{period.year:04d}", f"{period.month:02d}"])

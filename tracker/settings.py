@@ -140,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tracker.accounts.navigation.navigation",
             ],
         },
     },
@@ -195,7 +196,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 LOGIN_URL = "admin:login"
 # After logging in without a usable ?next= (none, or one pointing off the site): the dashboard.
-LOGIN_REDIRECT_URL = "reports:dashboard"
+LOGIN_REDIRECT_URL = "reports:dashboard"  # the login view sends each role to its own start
 
 # Email: configured from the standard variables (EMAIL_BACKEND, EMAIL_HOST, ...)
 # into Django 6.1's MAILERS. With DEBUG on the default console backend prints

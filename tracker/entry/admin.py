@@ -29,7 +29,8 @@ from tracker.targets.numbers import plain_number
 @admin.register(ProgressEntry)
 class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
     form = ProgressEntryAdminForm
-    list_display = ["target", "period", "shown_value", "state", "review_link", "is_late", "entered_by", "updated_at"]
+    list_display = ["target", "period", "shown_value", "state", "review_link", "shown_late", "entered_by",
+                    "updated_at"]
     # Built for a million rows: filter choices from small tables, no full COUNT (an estimate
     # beyond 10,000 rows on PostgreSQL), newest first along an index.
     list_filter = [YearFilter, MonthFilter, "state", "is_late", ("target__lead_unit", LeadUnitFilter)]
@@ -67,6 +68,11 @@ class ProgressEntryAdmin(ReviewAdminMixin, ScopedAdmin):
                 text += " / " + plain_number(obj.comparator)
         # The version shown travels with a bulk action, which then skips rows changed meanwhile.
         return format_html('{}<input type="hidden" name="{}{}" value="{}">', text, SEEN_PREFIX, obj.pk, obj.version)
+
+    @admin.display(description=ProgressEntry._meta.get_field("is_late").verbose_name, ordering="is_late")
+    def shown_late(self, obj):
+        """In words: Django's boolean icon draws a green tick for "late", which reads as good."""
+        return format_html('<span class="late-yes">{}</span>', gettext("Late")) if obj.is_late else "—"
 
     @admin.display(description=_("warnings confirmed"))
     def shown_warnings(self, obj):

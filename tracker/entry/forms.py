@@ -44,6 +44,15 @@ def warning_note_field(widget=None):
         "Why the figures are right despite the warnings; the reviewer sees it. Writing one confirms them too."))
 
 
+def number_widget():
+    """A text input that asks phones for the decimal keypad.
+
+    Not type=number: a browser drops text typed into one and posts the field empty, so the row would be saved
+    without its figure. As text it reaches the server, whose DecimalField makes it an error on the row.
+    """
+    return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "vTextField entry-num"})
+
+
 def _model_field(name, **kwargs):
     # The model's own form field keeps labels, digit limits and messages in one place.
     return ProgressEntry._meta.get_field(name).formfield(**kwargs)
@@ -53,10 +62,8 @@ class EntryRowForm(forms.Form):
     """One target's figures for one month on the entry screen."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
-    value = _model_field("value", widget=forms.NumberInput(attrs={"step": "any", "class": "vTextField entry-num"}))
-    comparator = _model_field(
-        "comparator", widget=forms.NumberInput(attrs={"step": "any", "class": "vTextField entry-num"})
-    )
+    value = _model_field("value", widget=number_widget())
+    comparator = _model_field("comparator", widget=number_widget())
     is_done = _model_field("is_done")
     note = _model_field("note", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
     problems = _model_field("problems", widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
@@ -83,6 +90,10 @@ class EntryRowForm(forms.Form):
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
+        # The table's column heads are not labels: each input is named for its target, for screen readers.
+        for name, field in self.fields.items():
+            if name != "version":
+                field.widget.attrs["aria-label"] = f"{target.code} {field.label}"
 
     @property
     def shows_checks(self):
@@ -149,7 +160,8 @@ class ProgressEntryAdminForm(forms.ModelForm):
             "target", "year", "month", "value", "comparator", "is_done", "done_on", "note", "problems", "evidence",
             "warning_note",
         ]
-        widgets = {"warning_note": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        widgets = {"warning_note": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                   "value": number_widget(), "comparator": number_widget()}
         help_texts = {"warning_note": warning_note_field().help_text}
 
     def __init__(self, *args, **kwargs):
@@ -158,6 +170,10 @@ class ProgressEntryAdminForm(forms.ModelForm):
         self.soft_warnings = []
         if self.instance.pk:
             self.fields["base_version"].initial = self.instance.version
+            # 7.8, not the column's 7.8000.
+            for name in ("value", "comparator"):
+                if name in self.fields and getattr(self.instance, name) is not None:
+                    self.initial[name] = plain_decimal(getattr(self.instance, name))
             # The period is the entry's identity; a different one is a different entry.
             for name in ("target", "year", "month"):
                 if name in self.fields:

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tracker.accounts import scoping
 from tracker.audit.history import describe
 from tracker.audit.models import Change
 from tracker.entry.views import figure_text
@@ -206,6 +207,11 @@ def review_context(user, entry, today=None):
     waiting = entry.state in (ProgressEntry.State.DRAFT, ProgressEntry.State.RETURNED)
     allowed = review.allowed_actions(user, entry)
     refusals = []
+    if (entry.state == ProgressEntry.State.RETURNED and "submit" in allowed
+            and scoping.can_review_unit(user, target.lead_unit_id)):
+        # A returned figure waits for the clerk's correction: the reviewer is not offered to submit it.
+        allowed.remove("submit")
+        refusals.append(_("Returned for correction: the clerk corrects it and submits it again."))
     if "approve" not in allowed and entry.state != ProgressEntry.State.APPROVED:
         refusals.append(review.refusal(user, entry, "approve"))
     if waiting and "submit" not in allowed and review.can_submit(user, entry):

@@ -28,6 +28,7 @@ from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
+from tracker.targets.status import assess_period
 
 SOURCE = "entry_screen"
 
@@ -73,6 +74,13 @@ class ScreenRow:
     previous: ProgressEntry | None
     expected: bool
     form: EntryRowForm | None
+    # What the target's figures as stored give it this month (the report's engine): status and reason.
+    assessment: object = None
+
+    @property
+    def missing(self):
+        """Expected this month, open to this person, and nothing stored yet."""
+        return self.form is not None and self.entry is None
 
     @property
     def locked(self):
@@ -169,14 +177,20 @@ class EntryScreenView(AdminPageMixin, View):
         return rows
 
     def page(self, request, rows, status=200):
+        if rows:
+            assessments = assess_period(Target.objects.filter(pk__in=[r.target.pk for r in rows]), self.year,
+                                        self.month)
+            for row in rows:
+                row.assessment = assessments.get(row.target.pk)
         sections = [(section, list(group)) for section, group in itertools.groupby(rows, lambda r: r.target.section)]
         label = self.period.label
         return self.render(
             request, _("Monthly entry: %(unit)s, %(period)s") % {"unit": self.unit, "period": label},
             status=status, unit=self.unit, period=self.period.key, period_label=label,
+            short_label=self.period.months_label,
             period_error=self.period_error, sections=sections, editable=self.editable and not self.period_error,
             has_inputs=any(r.form for r in rows), row_errors=any(r.form and r.form.errors for r in rows),
-            warned=any(r.warnings for r in rows),
+            warned=any(r.warnings for r in rows), missing=[r for r in rows if r.missing],
         )
 
     def get(self, request):
@@ -241,10 +255,12 @@ class EntryScreenView(AdminPageMixin, View):
                 messages.warning(request, reason)
             saved = {e.target_id for e in result.created + result.changed + result.unchanged}
             saved |= {r.target.pk for r in rows if r.entry is not None}
-            missing = [r.target.code for r in rows if r.form is not None and r.target.pk not in saved]
+            missing = [r for r in rows if r.form is not None and r.target.pk not in saved]
             if missing:
-                messages.warning(request, _("Still without figures this month: %(codes)s.") % {
-                    "codes": ", ".join(missing)})
+                # The names with links to their rows are listed on the screen (under "Still without figures").
+                messages.warning(request, _(
+                    "%(count)s targets are still without figures this month; they are listed above the table."
+                ) % {"count": len(missing)})
 
 
 @login_required

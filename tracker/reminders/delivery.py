@@ -47,7 +47,8 @@ MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 60
 BACKOFF_MAX_SECONDS = 3600
 # Emails that chase missing figures; they are skipped when everything came in since the claim.
-CHASE_KINDS = {Reminder.Kind.DUE_SOON, Reminder.Kind.DUE_TODAY, Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION}
+CHASE_KINDS = {Reminder.Kind.DUE_SOON, Reminder.Kind.DUE_TODAY, Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION,
+               Reminder.Kind.CHASE}
 
 
 def retry_delay(attempt):

@@ -45,6 +45,8 @@ class Reminder(models.Model):
         ESCALATION = "escalation", _("Escalation")
         REVIEW = "review", _("Waiting for review")
         DIGEST = "digest", _("Monthly digest")
+        # Sent at once from the completeness page's 催报 button, to the clerks of the units chased.
+        CHASE = "chase", _("Chased from the completeness page")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -51,12 +51,14 @@ def _nice_ticks(lo, hi, count=5):
     return ticks
 
 
-def line_chart(series, months, title, hline=None, width=720, height=300):
+def line_chart(series, months, title, hline=None, width=720, height=300, y_unit=""):
     """A chart over the months with one polyline per series and an optional horizontal target line.
 
-    series: [(label, css class, {month: value}, dashed)]; hline: (label, value) or None.
+    series: [(label, css class, {month: value}, dashed)]; hline: (label, value) or None; y_unit names the
+    y-axis unit ("单位：家"), written above the axis. The target line is drawn over the series, thicker than
+    they are and labelled at its right end, so it shows even where the expected path runs along it.
     """
-    left, right, top, bottom = 56, 16, 16, 48
+    left, right, top, bottom = 56, 96, 28, 48
     values = [Decimal(v) for _, _, data, _ in series for v in data.values() if v is not None]
     if hline is not None and hline[1] is not None:
         values.append(Decimal(hline[1]))
@@ -82,12 +84,12 @@ def line_chart(series, months, title, hline=None, width=720, height=300):
         y = py(t)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
                      f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{t.normalize():f}</text>')
+    if y_unit:
+        parts.append(f'<text x="{left - 6}" y="{top - 10}" class="tick y-unit" text-anchor="start">'
+                     f'{escape(y_unit)}</text>')
     for m, label in months:
         parts.append(f'<text x="{px(m):.1f}" y="{top + plot_h + 16}" class="tick" text-anchor="middle">'
                      f'{escape(label)}</text>')
-    if hline is not None and hline[1] is not None:
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{py(hline[1]):.1f}" y2="{py(hline[1]):.1f}" '
-                     f'class="target-line"><title>{escape(hline[0])}</title></line>')
     legend_x = left
     for label, css, data, dashed in series:
         pts = sorted((m, v) for m, v in data.items() if v is not None)
@@ -101,6 +103,11 @@ def line_chart(series, months, title, hline=None, width=720, height=300):
                      f'<text x="{legend_x + 18}" y="{height - 11}" class="legend">{escape(label)}</text>')
         legend_x += 24 + 8 * len(label) + (6 * sum(1 for ch in label if ord(ch) > 0x2E80))
     if hline is not None and hline[1] is not None:
+        y = py(hline[1])
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+                     f'class="target-line"><title>{escape(hline[0])}</title></line>'
+                     f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" class="legend target-label">'
+                     f'{escape(hline[0])} {fmt_number(hline[1])}</text>')
         parts.append(f'<rect x="{legend_x}" y="{height - 16}" width="14" height="4" class="key target-key"/>'
                      f'<text x="{legend_x + 18}" y="{height - 11}" class="legend">{escape(hline[0])}</text>')
     parts.append("</svg>")

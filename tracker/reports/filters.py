@@ -7,18 +7,22 @@ from tracker.accounts import scoping
 from tracker.targets.models import Section, Target, Unit
 from tracker.targets.status import STATUSES, status_label
 
+ALL = _("All")
+
 
 def status_choices():
     return [(s, status_label(s)) for s in STATUSES]
 
 
 class ReportFilter(django_filters.FilterSet):
-    section = django_filters.ModelChoiceFilter(queryset=Section.objects.none(), label=_("Section"))
+    # "All" instead of "---------" as the choice that filters nothing.
+    section = django_filters.ModelChoiceFilter(queryset=Section.objects.none(), label=_("Section"), empty_label=ALL)
     unit = django_filters.ModelChoiceFilter(
-        field_name="lead_unit", queryset=Unit.objects.none(), label=_("Responsible unit")
+        field_name="lead_unit", queryset=Unit.objects.none(), label=_("Responsible unit"), empty_label=ALL
     )
-    status = django_filters.ChoiceFilter(choices=status_choices, label=_("Status"), method="keep_all")
-    kind = django_filters.ChoiceFilter(choices=Target.Kind.choices, label=_("Kind"))
+    status = django_filters.ChoiceFilter(choices=status_choices, label=_("Status"), method="keep_all",
+                                         empty_label=ALL)
+    kind = django_filters.ChoiceFilter(choices=Target.Kind.choices, label=_("Kind"), empty_label=ALL)
 
     class Meta:
         model = Target

@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from tracker import links
 from tracker.reports.charts import sparkline
+from tracker.targets.models import measure_label
 from tracker.targets.numbers import fmt_number, fmt_quantity, fmt_rate
 
 GROWTH_KINDS = ("growth", "margin")
@@ -45,7 +46,8 @@ class ReportTable(tables.Table):
     # Hidden unless asked for (?yoy=1): last year's figure for the same months, of the target this one continues.
     last_year = NumberColumn(verbose_name=pgettext_lazy("report", "Last year, same months"), empty_values=())
     expected = NumberColumn(verbose_name=pgettext_lazy("report", "Expected by now"), empty_values=())
-    gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap"), empty_values=())
+    # Sorted within each section by the gap's share of the expectation, empty gaps last (views.add_gap_sort_keys).
+    gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap"), empty_values=(), order_by=("gap_sort",))
     province_gap = NumberColumn(verbose_name=pgettext_lazy("report", "Gap to the province (points)"),
                                 empty_values=())
     rank = tables.Column(verbose_name=pgettext_lazy("report", "Rank"), empty_values=(), orderable=False)
@@ -67,6 +69,11 @@ class ReportTable(tables.Table):
             kwargs["exclude"] = (*kwargs.get("exclude", ()), "last_year")
         super().__init__(*args, **kwargs)
 
+    @property
+    def grouped(self):
+        """Whether rows stand under their section headings: in plan order, or sorted by gap within sections."""
+        return not self.order_by or self.order_by[0].bare == "gap"
+
     def page_cells(self):
         """(record, the row's <td> cells as HTML) for the rows of the current page.
 
@@ -78,7 +85,10 @@ class ReportTable(tables.Table):
         for column in self.columns:
             css = "num" if isinstance(column.column, NumberColumn) else ""
             render = getattr(self, f"render_{column.name}", None) or (self.render_number if css else self.render_text)
-            renderers.append((column.name, render, '<td class="num">' if css else "<td>"))
+            # The column's name on each cell: phones show the rows as blocks, each cell under its name.
+            label = conditional_escape(column.header)
+            opening = f'<td class="num" data-label="{label}">' if css else f'<td data-label="{label}">'
+            renderers.append((column.name, render, opening))
         for row in self.paginated_rows:
             record = row.record
             cells = "".join(
@@ -92,6 +102,9 @@ class ReportTable(tables.Table):
 
     def render_number(self, value, record):
         return _number(record, value)
+
+    def render_measure(self, value, record):
+        return measure_label(value) or "—"
 
     def render_name(self, value, record):
         url = reverse("reports:target", args=[record["code"]])
@@ -119,7 +132,10 @@ class ReportTable(tables.Table):
 
     def render_target(self, value, record):
         if value is None:
-            return record["deadline"].isoformat() if record.get("deadline") else "—"
+            # A milestone's target is its due date, said as such; a qualitative task has no target value.
+            if record["kind"] == "milestone" and record.get("deadline"):
+                return gettext("due %(date)s") % {"date": record["deadline"].isoformat()}
+            return "—"
         text = _number(record, value)
         if record.get("tolerance"):
             text += f" ±{fmt_number(record['tolerance'])}"

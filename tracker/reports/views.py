@@ -4,6 +4,8 @@ Everything shown goes through tracker.accounts.scoping: a clerk sees only the
 targets of their units. Each page runs a fixed number of queries.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,7 +23,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from tracker import links
-from tracker.accounts import scoping
+from tracker.accounts import navigation, scoping
 from tracker.accounts.models import Membership
 from tracker.audit import service as audit
 from tracker.registers import lists as register_lists
@@ -33,7 +35,7 @@ from tracker.reports.filters import ReportFilter
 from tracker.reports.models import BriefingNote
 from tracker.reports.report import build_rows, by_organisation, report_targets, summarise
 from tracker.reports.tables import ReportTable
-from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target
+from tracker.targets.models import MonthlyPlanPoint, ProgressEntry, Target, measure_label, with_measure
 from tracker.targets.numbers import fmt_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
@@ -62,6 +64,8 @@ class PeriodMixin(LoginRequiredMixin):
     """Resolves the period from the URL (year, month) or ?period=YYYY-MM, else the month being reported."""
 
     period_in_url = False
+    # Which of the navigation's links is this page (marked aria-current).
+    nav_key = None
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -94,12 +98,14 @@ class PeriodMixin(LoginRequiredMixin):
             prev_url=self.period_url(self.period.previous), next_url=self.period_url(self.period.next),
             report_url=links.report_url(self.period), completeness_url=links.completeness_url(self.period),
             dashboard_url=links.dashboard_url(self.period),
+            nav_links=navigation.nav_links(self.request.user, self.period), nav_current=self.nav_key,
         )
         return context
 
 
 class DashboardView(PeriodMixin, TemplateView):
     template_name = "reports/dashboard.html"
+    nav_key = "dashboard"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -152,6 +158,26 @@ class OrganisationsView(PeriodMixin, TemplateView):
         return context
 
 
+def gap_share(row):
+    """The gap as a share of what is expected by now: comparable across measures (+27.5家 of 30, −0.3 points
+    of 8%). None when there is no gap or nothing is expected."""
+    gap, expected = row.get("gap"), row.get("expected")
+    if gap is None or not expected:
+        return None
+    return Decimal(gap) / abs(Decimal(expected))
+
+
+def add_gap_sort_keys(rows, descending):
+    """Each row's "gap_sort": within its section by the gap's share of the expectation, rows without one last,
+    whichever way the column is sorted (the table reverses the whole key for a descending sort)."""
+    for row in rows:
+        share = gap_share(row)
+        if descending:
+            row["gap_sort"] = (-row["section_number"], share is not None, share or 0, -row["order"])
+        else:
+            row["gap_sort"] = (row["section_number"], share is None, share or 0, row["order"])
+
+
 def report_index(request):
     return redirect(links.report_url(current_period()))
 
@@ -161,6 +187,7 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
     table_class = ReportTable
     filterset_class = ReportFilter
     template_name = "reports/report.html"
+    nav_key = "report"
     table_pagination = {"per_page": 100}
 
     def period_url(self, period):
@@ -186,7 +213,11 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         return self._rows
 
     def get_table_data(self):
-        return self.all_rows()[1]
+        rows = self.all_rows()[1]
+        sort = self.request.GET.get("sort", "")
+        if sort.lstrip("-") == "gap":
+            add_gap_sort_keys(rows, descending=sort.startswith("-"))
+        return rows
 
     @property
     def shows_last_year(self):
@@ -259,14 +290,23 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
 class CompletenessView(PeriodMixin, TemplateView):
     period_in_url = True
     template_name = "reports/completeness.html"
+    nav_key = "completeness"
 
     def period_url(self, period):
         return links.completeness_url(period)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["result"] = completeness(report_targets(self.request.user, self.year), self.year, self.month)
+        result = completeness(report_targets(self.request.user, self.year), self.year, self.month)
+        # "Enter figures" only where this person may enter them (a leader reads, a clerk enters their own).
+        editable = scoping.edit_unit_ids(self.request.user)
+        for row in (*result["units"], *result["items"]):
+            if editable is not None and row["unit"].pk not in editable:
+                row["url"] = ""
+        context["result"] = result
         context["today"] = timezone.localdate()
+        if navigation.can_chase(self.request.user):
+            context["chase_url"] = links.chase_url(self.period)
         return context
 
 
@@ -326,7 +366,7 @@ class TargetView(PeriodMixin, TemplateView):
                             for m in range(1, self.month + 1) if m in actual or m in last_year],
             series_months=by_month,
             sub_targets=[(s, judged.get(s.pk)) for s in sub_targets],
-            target_text=fmt_number(t.target_value) if t.target_value is not None else "",
+            target_text=with_measure(fmt_number(t.target_value), t.measure) if t.target_value is not None else "",
         )
         figure = RegisterFigure.objects.filter(target=t).first()
         if figure is not None:
@@ -379,7 +419,10 @@ class TargetView(PeriodMixin, TemplateView):
         hline = None
         if t.kind != "margin" and t.target_value is not None:
             hline = (pgettext("report", "Target"), t.target_value)
-        return line_chart(series, [(m, Period(self.year, m).month_name) for m in months], str(t), hline=hline)
+        unit = "%" if t.kind in ("growth", "margin") else measure_label(t.measure)
+        y_unit = _("Unit: %(unit)s") % {"unit": unit} if unit else ""
+        return line_chart(series, [(m, Period(self.year, m).month_name) for m in months], str(t), hline=hline,
+                          y_unit=y_unit)
 
 
 def may_write_briefing(user):

@@ -323,6 +323,22 @@ class PublishedRank(models.Model):
         return f"{self.value} {self.group} {self.rank}"
 
 
+def measure_label(measure):
+    """The measure as a table cell shows it, in the active language: 家 / firms, 百分点 / points, % alike."""
+    if measure and (get_language() or "").startswith("en"):
+        return MEASURE_IN_ENGLISH.get(measure, f" {measure}").strip()
+    return measure or ""
+
+
+def with_measure(text, measure):
+    """A figure followed by its measure: 0.5百分点 / 0.5 points, 26家 / 26 firms, 8.5%."""
+    if not text or not measure:
+        return text
+    if (get_language() or "").startswith("en"):
+        return text + MEASURE_IN_ENGLISH.get(measure, measure if measure == "%" else f" {measure}")
+    return text + measure
+
+
 class Target(BilingualNameMixin, models.Model):
     class Kind(models.TextChoices):
         GROWTH = "growth", _("YTD growth rate vs target rate")
@@ -455,6 +471,11 @@ class Target(BilingualNameMixin, models.Model):
     @property
     def is_growth(self):
         return self.kind in (self.Kind.GROWTH, self.Kind.MARGIN)
+
+    @property
+    def measure_text(self):
+        """家 / firms: the measure in the active language (measure_label)."""
+        return measure_label(self.measure)
 
     def expects_entry(self, month):
         """Whether a figure is expected for this month (no January for 1-2月 indicators)."""

@@ -126,8 +126,12 @@ def growth(a):
         if gap >= 0:
             text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points above %(comparator_name)s "
                      "(%(comparator)s%%), meeting the required %(required)s points") % values
+        elif a.actual >= a.comparator:
+            text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points above %(comparator_name)s "
+                     "(%(comparator)s%%), %(points)s points short of the required %(required)s") % values
         else:
-            text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points against %(comparator_name)s "
+            values["margin"] = fmt_rate(a.comparator - a.actual)
+            text = _("%(period)s %(name)s grew %(actual)s%%, %(margin)s points below %(comparator_name)s "
                      "(%(comparator)s%%), %(points)s points short of the required %(required)s") % values
     elif gap == 0:
         text = _("%(period)s %(name)s grew %(actual)s%%, equal to the target") % values
