@@ -77,3 +77,37 @@ def test_a_wrong_row_is_marked_and_nothing_is_saved(page, live_server, world):
     assert "请填写同期的对比值（全省工业投资增速）。" in page.inner_text("#row-M1")
     assert page.input_value(f"#id_t{world.count.pk}-value") == "12"  # kept for the correction
     assert not ProgressEntry.objects.filter(month=3).exists()
+
+
+def test_text_typed_into_a_number_field_reaches_the_server_as_an_error_on_its_row(page, live_server, world):
+    """A type=number input drops "十二" and posts it empty, so the row was saved without its figure (issue 16)."""
+    log_in(page, live_server, "/admin/targets/progressentry/entry/econ/2022-03/")
+    page.wait_for_selector("table.entry-screen")
+    page.fill(f"#id_t{world.count.pk}-value", "十二")
+    page.fill(f"#id_t{world.count.pk}-note", "新增12家")
+    page.click("input[name=_save]")
+    page.wait_for_selector("#row-C1.errors")
+    assert "输入一个数字。" in page.inner_text("#row-C1")
+    assert page.input_value(f"#id_t{world.count.pk}-value") == "十二"  # kept for the correction
+    assert not ProgressEntry.objects.filter(month=3).exists()
+
+
+def test_one_table_lines_up_every_section_and_keeps_codes_and_measures_on_one_line(page, live_server, world):
+    other = make_section(world.count.plan, 2, name="项目调度")
+    make_target(Target.Kind.CUMULATIVE, code="BZ22-2-01-QC", name="谯城区新增规模工业企业（示例分解）",
+                section=other, lead_unit=world.unit)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, live_server, "/admin/targets/progressentry/entry/econ/2022-03/")
+    page.wait_for_selector("table.entry-screen")
+    assert page.locator("table.entry-screen").count() == 1
+    lefts = page.evaluate("""() => [...document.querySelectorAll('tr.entry-row')].map(
+        r => r.querySelector('input.entry-num').getBoundingClientRect().left)""")
+    assert len(lefts) == 3 and len(set(lefts)) == 1  # the figure column stands at the same place in both sections
+    lines = "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
+    assert page.locator("#row-BZ22-2-01-QC td.code").evaluate(lines) == 1
+    assert page.locator("#row-C1 td.measure").evaluate(lines) == 1
+    # After saving, the row says where the target now stands, in words.
+    page.fill(f"#id_t{world.count.pk}-value", "12")
+    page.click("input[name=_save]")
+    page.wait_for_selector("ul.messagelist")
+    assert page.inner_text("#status-C1").startswith("滞后 1—3月新增规上工业企业累计完成12家")
