@@ -642,3 +642,29 @@ def test_it_shows_each_city_leader_their_own_and_the_province_leader_both(client
     assert "PROVX" in report and "阜阳市技改投资" in report
     entries = client.get(reverse("admin:targets_progressentry_changelist")).content.decode()
     assert "P-1-BZ" in entries and "P-1-FY" in entries
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_lets_the_roles_chase_only_the_units_they_see(client, world, role, django_capture_on_commit_callbacks):
+    """催报 (issue 16): clerks may not chase; a reviewer chases their own unit only; leaders and administrators all."""
+    from tracker.celery import app
+
+    client.force_login(world.users[role])
+    url = reverse("reminders:chase", args=["2022", "04"])  # March's figures are in; April's are missing
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, {"unit": ["alpha", "bravo"]})
+    finally:
+        app.conf.task_always_eager = eager
+    if role == "clerk":
+        assert response.status_code == 403 and not Reminder.objects.filter(kind="chase").exists()
+        return
+    assert response.status_code == 302
+    chased = set(Reminder.objects.filter(kind="chase").values_list("user__username", flat=True))
+    assert (f"{SECRET.lower()}_clerk" in chased) == (role not in NARROW)
+    assert "alpha_clerk" in chased
+    page = client.get(response["Location"]).content.decode()
+    assert not (SECRET in page and role in NARROW)
+    client.logout()
+    assert client.post(url, {"unit": ["alpha"]})["Location"].startswith(reverse("admin:login"))

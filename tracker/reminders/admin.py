@@ -13,6 +13,7 @@ from tracker.adminkit.filters import DateHierarchyChangeList
 from tracker.reminders import recovery
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.targets.models import ReportingPolicy
+from tracker.targets.period import Period
 
 ATTENTION_LABELS = {
     "stuck": _("Stuck"),
@@ -73,7 +74,7 @@ class ReportingPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "recipient", "kind", "period", "day", "target_codes", "status", "attempts",
+    list_display = ("created_at", "recipient", "kind", "shown_period", "day", "target_codes", "status", "attempts",
                     "attention", "error_short")
     list_filter = (NeedsAttentionFilter, "status", "kind", "period")
     search_fields = ("recipient", "user__username", "period", "subject")
@@ -95,6 +96,14 @@ class ReminderAdmin(admin.ModelAdmin):
         # Reminders name people and their work: administrators see all, everyone else their own.
         qs = recovery.with_attention(super().get_queryset(request), timezone.now())
         return qs if scoping.is_admin(request.user) else qs.filter(user=request.user)
+
+    @admin.display(description=Reminder._meta.get_field("period").verbose_name, ordering="period")
+    def shown_period(self, obj):
+        """2022年1—6月 like every other screen, not the stored key 2022-06."""
+        try:
+            return Period.parse(obj.period).label
+        except ValueError:
+            return obj.period
 
     @admin.display(description=_("targets"))
     def target_codes(self, obj):

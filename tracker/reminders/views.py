@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +21,10 @@ from tracker.targets.period import Period
 def chase_units(request, year, month):
     if not navigation.can_chase(request.user):
         raise PermissionDenied(_("Only reviewers, leaders and administrators chase units."))
-    period = Period(int(year), int(month))
+    try:
+        period = Period.parse(f"{year}-{month}")
+    except ValueError as exc:
+        raise Http404(str(exc)) from None
     back = links.completeness_url(period)
     codes = request.POST.getlist("unit")
     units = [u for u in scoping.visible_units(request.user).filter(code__in=codes).order_by("code")]
