@@ -105,6 +105,7 @@ def test_one_table_lines_up_every_section_and_keeps_codes_and_measures_on_one_li
     assert len(lefts) == 3 and len(set(lefts)) == 1  # the figure column stands at the same place in both sections
     lines = "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
     assert page.locator("#row-BZ22-2-01-QC td.code").evaluate(lines) == 1
+    assert page.locator("#row-BZ22-2-01-QC td.code").evaluate("td => td.scrollWidth <= td.clientWidth")  # not cut
     assert page.locator("#row-C1 td.measure").evaluate(lines) == 1
     # After saving, the row says where the target now stands, in words.
     page.fill(f"#id_t{world.count.pk}-value", "12")
