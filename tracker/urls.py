@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -25,9 +25,12 @@ def login(request, extra_context=None):
     """The admin's login; without a ?next= of its own (or with the site's root), each role lands on its start:
     clerks on their entry screen, reviewers on their queue, leaders on the dashboard."""
     response = admin.site.login(request, extra_context)
-    if (request.method == "POST" and response.status_code == 302 and request.user.is_authenticated
-            and request.GET.get("next", "/") == "/"):
-        return redirect(start_url(request.user))
+    if request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        asked = request.GET.get("next") or request.POST.get("next")
+        if "next" not in request.GET and asked == reverse("admin:index"):
+            asked = None  # the admin's own default for a login page opened without ?next=
+        if asked in (None, "", "/"):
+            return redirect(start_url(request.user))
     return response
 
 
