@@ -271,3 +271,14 @@ def test_it_forgets_the_token_after_a_request_that_failed_unexpectedly(world, mo
         client_for(key).post("/api/entries/", {"target": target.code, "year": 2022, "month": 3, "value": "4"},
                              format="json")
     assert service._token_fields() == {}
+
+
+def test_the_review_step_and_the_bulk_write_take_the_json_suffix_too(world):
+    """/transition.json and /bulk.json (the router's format suffix) answered 500 ("unexpected keyword argument
+    'format'"); found by the fuzz test."""
+    entry = make_entry(world["targets"]["own-unit"][0], 3, Decimal("5"))
+    _, clerk_key = token_for(world["clerk"])
+    answer = client_for(clerk_key).post(f"/api/entries/{entry.pk}/transition.json", {"action": "submit"},
+                                        format="json")
+    assert answer.status_code == 200 and answer.json()["state"] == State.SUBMITTED
+    assert client_for(clerk_key).post("/api/entries/bulk.json", {"entries": []}, format="json").status_code < 500

@@ -139,7 +139,7 @@ class EntryViewSet(TokenAudited, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
     @extend_schema(request=s.TransitionSerializer, responses={200: s.EntrySerializer, **TRANSITION_RESPONSES})
     @action(detail=True, methods=["post"])
-    def transition(self, request, pk=None):
+    def transition(self, request, pk=None, format=None):  # format: the router's .json suffix
         """Submit, approve, return or reopen the entry: the review workflow's rules, kept in the history."""
         entry = self.get_object()
         body = s.TransitionSerializer(data=request.data)
@@ -165,7 +165,7 @@ class EntryViewSet(TokenAudited, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
     @extend_schema(request=s.EntryBulkSerializer, responses={200: s.BulkResultSerializer, **WRITE_RESPONSES})
     @action(detail=False, methods=["post"])
-    def bulk(self, request):
+    def bulk(self, request, format=None):
         """Save many figures at once: all of them, or none if any row is refused."""
         body = s.EntryBulkSerializer(data=request.data)
         if not body.is_valid():
