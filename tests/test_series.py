@@ -60,7 +60,7 @@ def test_the_published_gaps_and_ranks_come_out_as_printed(bozhou):
             D("6.2"), D("5.8"), D("0.4"))
         # The margin target takes the province's figure from the series: 0.4 points above, 0.5 required.
         assert value_added["comparator"] == D("5.8") and value_added["status"] == "at_risk"
-        assert "与全省规模以上工业增加值累计增速（5.8%）相差0.4个百分点" in str(value_added["reason"])
+        assert "高于全省规模以上工业增加值累计增速（5.8%）0.4个百分点" in str(value_added["reason"])
         made = briefing.build(rows, summarise(rows), 2022, 9, today=TODAY)
         by_name = {i["name"]: i for i in made.indicators}
         assert by_name["工业投资增长8%左右"]["province"] == "高于全省1.6个百分点（全省0.2%）"
