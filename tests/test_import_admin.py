@@ -282,3 +282,16 @@ def test_the_entry_screen_and_entry_list_link_to_the_template_and_the_upload(cli
 
     html = client_en.get(reverse("admin:targets_progressentry_changelist")).content.decode()
     assert f'<a href="{reverse("imports:upload")}">Import from a file</a>' in html
+
+
+def test_the_preview_names_the_period_as_the_other_screens_do(client_en, clerk, unit, targets):
+    data = csv_bytes([["NEW-FIRMS", "2022-04", "45", "", ""]])
+    _, preview = upload(client_en, data, "p.csv")
+    page = preview.content.decode()
+    assert "<td>Jan–Apr 2022</td>" in page
+    assert "<td>2022-04</td>" not in page
+
+    client_en.cookies["django_language"] = "zh-hans"
+    batch = ImportBatch.objects.latest("pk")
+    page = client_en.get(reverse("imports:batch", args=[batch.pk])).content.decode()
+    assert "<td>2022年1—4月</td>" in page

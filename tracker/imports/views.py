@@ -22,6 +22,7 @@ from tracker.imports.models import ImportBatch
 from tracker.imports.parsing import COLUMN_LABELS, Problem
 from tracker.imports.service import Outcome, import_rows, rows_from_report, run_import
 from tracker.imports.workbook import build_template, template_file_name
+from tracker.targets.period import Period
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROWS_PER_PAGE = 500
@@ -74,6 +75,7 @@ def batch_detail(request, pk):
     # Rows that could not be read at all appear only among the problems.
     counts[Outcome.ERROR] = len({p["line"] for p in batch.problems if p["line"]})
     page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _with_period_labels(page.object_list)
     problem_page = Paginator(batch.problems, PROBLEMS_PER_PAGE).get_page(request.GET.get("problems"))
     earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
                .exclude(pk=batch.pk).order_by("-applied_at").first())
@@ -87,8 +89,13 @@ def batch_detail(request, pk):
                                                        Outcome.ERROR)},
         can_confirm=batch.can_confirm and batch.user_id == request.user.pk,
         can_refresh=batch.can_refresh and batch.user_id == request.user.pk,
-        warned=[row for row in batch.rows if row.get("warnings")],
+        warned=_with_period_labels(row for row in batch.rows if row.get("warnings")),
     )
+
+
+def _with_period_labels(rows):
+    """The stored rows with their period named as everywhere else (2022年1—6月 / Jan–Jun 2022), not as YYYY-MM."""
+    return [{**row, "period_label": Period.parse(row["period"]).label} for row in rows]
 
 
 def say_imported(request, report):
