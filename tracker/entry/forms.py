@@ -70,7 +70,7 @@ class EntryRowForm(forms.Form):
     confirm_warnings = confirm_field()
     warning_note = warning_note_field()
 
-    def __init__(self, *args, target, entry=None, **kwargs):
+    def __init__(self, *args, target, entry=None, computed=False, **kwargs):
         self.target = target
         self.entry = entry
         # RowWarnings of the last save attempt, shown under the row (not as errors).
@@ -87,6 +87,9 @@ class EntryRowForm(forms.Form):
             keep.discard("comparator")  # a margin target following a series takes the province's figure from it
         if checks.is_checked(target):
             keep.update(CHECK_FIELDS)
+        if computed:
+            # The figure comes from a register (shown read-only beside the row); only the notes are typed.
+            keep -= {"value", "comparator", "is_done", *CHECK_FIELDS}
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]

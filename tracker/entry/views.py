@@ -22,7 +22,7 @@ from tracker import links
 from tracker.accounts import scoping
 from tracker.entry.forms import EntryChooserForm, EntryRowForm, add_row_errors
 from tracker.services import review
-from tracker.services.entries import save_entries
+from tracker.services.entries import computed_targets, save_entries
 from tracker.targets import checks
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.numbers import plain_number
@@ -76,6 +76,9 @@ class ScreenRow:
     form: EntryRowForm | None
     # What the target's figures as stored give it this month (the report's engine): status and reason.
     assessment: object = None
+    # The register the figure is computed from (shown read-only, with the list behind it), or "".
+    computed: str = ""
+    rows_url: str = ""
 
     @property
     def missing(self):
@@ -166,14 +169,18 @@ class EntryScreenView(AdminPageMixin, View):
         for entry in entries:
             entry.target = by_id[entry.target_id]
             (current if entry.month == self.month else previous)[entry.target_id] = entry
+        computed = computed_targets(list(by_id)) if by_id else {}
         rows = []
         for target in targets:
             entry = current.get(target.pk)
             expected = target.expects_entry(self.month)
+            register = computed[target.pk][1] if target.pk in computed else ""
             form = None
             if expected and self.editable and target.plan.takes_figures and not (entry and entry.is_locked):
-                form = EntryRowForm(data, target=target, entry=entry)
-            rows.append(ScreenRow(target, entry, previous.get(target.pk), expected, form))
+                form = EntryRowForm(data, target=target, entry=entry, computed=bool(register))
+            rows_url = links.register_rows_url(target.pk, self.period.key) if register else ""
+            rows.append(ScreenRow(target, entry, previous.get(target.pk), expected, form, computed=register,
+                                  rows_url=rows_url))
         return rows
 
     def page(self, request, rows, status=200):

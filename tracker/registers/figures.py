@@ -16,6 +16,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.registers.models import Firm, Listing, Project, ProjectUpdate, RegisterFigure
 from tracker.services.entries import EntryRow, save_entries
@@ -172,6 +173,24 @@ def refresh(targets=None, today=None):
     if not result.ok:
         log.warning("register figures not written: %s", "; ".join(map(str, result.errors + result.warnings)))
     return result
+
+
+FIRM_AGGREGATIONS = {Aggregation.ENTERED, Aggregation.IN_LIST}
+
+
+def register_label(aggregation):
+    """The register a figure is computed from, for messages and the entry screen."""
+    return _("the enterprise register") if aggregation in FIRM_AGGREGATIONS else _("the project register")
+
+
+def computed(target_ids):
+    """{target id: (SOURCE, register)} of the register-backed targets among `target_ids` (one query).
+
+    Registered with save_entries (tracker.services.entries.COMPUTED_FIGURES): only the refresh writes their
+    figures; a figure typed on any other path is refused.
+    """
+    return {target_id: (SOURCE, register_label(agg)) for target_id, agg in RegisterFigure.objects.filter(
+        target_id__in=target_ids).values_list("target_id", "aggregation")}
 
 
 def refresh_after_commit():

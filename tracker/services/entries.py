@@ -32,6 +32,22 @@ from tracker.targets.numbers import plain_number
 EDITABLE = ("value", "comparator", "note", "problems", "is_done", "done_on", "evidence", "warning_note")
 # Written by the soft checks, not by the row.
 CHECKED = ("warnings", "warning_note")
+# The figure fields: on a computed target (e.g. one backed by a register) only its own source writes them.
+FIGURE = ("value", "comparator")
+
+# Higher layers that compute figures register here a callable taking target ids and returning
+# {target id: (source, label)} for those whose figure they compute (one query per batch). A row from
+# any other source that would change such a target's figure is refused (no silent overwrite by the
+# next computation); its notes stay the row's to write.
+COMPUTED_FIGURES = []
+
+
+def computed_targets(target_ids):
+    """{target id: (source, label)} of the targets among `target_ids` whose figure is computed, not typed."""
+    found = {}
+    for lookup in COMPUTED_FIGURES:
+        found.update(lookup(target_ids))
+    return found
 
 
 @dataclass
@@ -277,6 +293,14 @@ class _CheckContext:
                 for target_id, code in codes.items() if target_id != row.target.pk]
 
 
+def _types_figure(entry, values):
+    """The row would set a figure other than the stored one (a blank row over no entry sets none)."""
+    typed = {k: v for k, v in values.items() if k in FIGURE}
+    if entry is None:
+        return any(not _is_blank(v) for v in typed.values())
+    return not _same(entry, typed)
+
+
 def _unchanged(entry, values):
     if not _same(entry, {k: v for k, v in values.items() if k != "warning_note"}):
         return False
@@ -325,6 +349,7 @@ def _save(user, rows, source, result, today, dry_run):
     seen = set()
     now = timezone.now()
     context = _CheckContext(rows, existing)
+    computed = computed_targets(target_ids) if target_ids else {}
     checked_changed = []  # updated entries whose warnings or explanation change: few, written apart
     to_create, to_update, history = [], [], []
     for row in rows:
@@ -356,6 +381,10 @@ def _save(user, rows, source, result, today, dry_run):
                 err(f, msg)
             continue
         entry = existing.get(key)
+        if key[0] in computed and computed[key[0]][0] != source and _types_figure(entry, values):
+            err("value", _("The figure of %(code)s is computed automatically from %(register)s; it cannot be "
+                           "entered by hand (notes may still be).") % {"code": code, "register": computed[key[0]][1]})
+            continue
         if entry is None:
             if all(_is_blank(v) for k, v in values.items() if k != "warning_note"):
                 continue  # an empty row on the entry screen: nothing to create
