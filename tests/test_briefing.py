@@ -18,7 +18,7 @@ from tests.factories import make_entry, make_plan, make_section, make_target, ma
 from tracker.reports import briefing
 from tracker.reports.models import BriefingNote
 from tracker.reports.report import build_rows, summarise
-from tracker.targets.models import Target
+from tracker.targets.models import Plan, Target
 from tracker.targets.ranks import competition_ranks
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +183,45 @@ def test_only_reviewers_leaders_and_administrators_write_the_next_steps(client):
     assert response.status_code == 302
     assert BriefingNote.objects.get(plan=plan, year=2022, month=6).next_steps == "加强调度"
     assert "加强调度" in client.get("/reports/2022-06/").content.decode()
+
+
+def test_the_report_edits_and_prints_the_next_steps_of_the_plan_chosen_when_plans_share_a_year(client):
+    bureau = make_unit("b3")
+    points = Plan.objects.create(year=2022, title="2022年工作要点", unit=bureau)
+    special = Plan.objects.create(year=2022, title="2022年专项行动方案", unit=bureau)
+    for plan, code in ((points, "P"), (special, "S")):
+        make_target(Target.Kind.CUMULATIVE, code=code, plan=plan, lead_unit=bureau)
+    BriefingNote.objects.create(plan=points, year=2022, month=6, next_steps="要点的下步工作")
+    client.force_login(make_user(unit=bureau, role="leader"))
+
+    page = client.get("/reports/2022-06/").content.decode()
+    assert "要点的下步工作" in page and f'name="note_plan" value="{points.pk}"' in page
+    assert f"?note_plan={special.pk}" in page  # the other plan's note is one click away
+
+    response = client.post("/reports/2022-06/next-steps/", {"next_steps": "专项的下步工作", "note_plan": special.pk})
+    assert response.status_code == 302 and response["Location"].endswith(f"?note_plan={special.pk}")
+    assert BriefingNote.objects.get(plan=special, year=2022, month=6).next_steps == "专项的下步工作"
+    assert BriefingNote.objects.get(plan=points, year=2022, month=6).next_steps == "要点的下步工作"
+    page = client.get(f"/reports/2022-06/?note_plan={special.pk}").content.decode()
+    assert "专项的下步工作" in page and f'name="note_plan" value="{special.pk}"' in page
+
+    docx = client.get(f"/reports/2022-06/?note_plan={special.pk}&_export=docx").content
+    text = "".join(p.text for p in Document(io.BytesIO(docx)).paragraphs)
+    assert "专项的下步工作" in text and "要点的下步工作" not in text
+
+
+def test_a_city_cannot_write_the_next_steps_of_a_plan_issued_above_it(client):
+    province = make_unit("prov", name="安徽省经济和信息化厅")
+    city = make_unit("city", name="亳州市经济和信息化局", parent=province)
+    upper = Plan.objects.create(year=2022, title="全省工作要点", unit=province)
+    own = Plan.objects.create(year=2022, title="亳州市工作要点", unit=city)
+    make_target(Target.Kind.CUMULATIVE, code="U", plan=upper, lead_unit=city)
+    make_target(Target.Kind.CUMULATIVE, code="O", plan=own, lead_unit=city)
+    client.force_login(make_user(unit=city, role="leader"))
+
+    assert client.post("/reports/2022-06/next-steps/", {"next_steps": "x", "note_plan": upper.pk}).status_code == 403
+    assert not BriefingNote.objects.filter(plan=upper).exists()
+    page = client.get("/reports/2022-06/").content.decode()
+    assert f'name="note_plan" value="{own.pk}"' in page and f"?note_plan={upper.pk}" not in page
+    assert client.post("/reports/2022-06/next-steps/", {"next_steps": "市里的", "note_plan": own.pk}).status_code == 302
+    assert BriefingNote.objects.get(plan=own, year=2022, month=6).next_steps == "市里的"

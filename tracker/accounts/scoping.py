@@ -212,6 +212,15 @@ def plans_for_year(user, year):
     return visible_plans(user).filter(year=year).select_related("unit").order_by("pk")
 
 
+def own_plans(user, year):
+    """The plans of `year` issued by this user's own organisation: those whose bulletin they may write.
+    A plan issued above them (the province's) is read, never written, by a city's staff."""
+    plans = plans_for_year(user, year)
+    if is_admin(user):
+        return plans
+    return plans.filter(pk__in=_organisation_plans(user, _unit_ids_for(user, set(Role))).values("pk"))
+
+
 def check_period(user, year, month, today=None):
     """(plans, error message): the year's plans this user sees, or why the period cannot be entered."""
     plans = list(plans_for_year(user, year))

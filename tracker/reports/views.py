@@ -75,7 +75,7 @@ class PeriodMixin(LoginRequiredMixin):
         except ValueError as exc:
             return bad_request(request, str(exc))
         self.year, self.month = self.period.year, self.period.month
-        # Several plans may share a year: the report covers all the user sees; the bulletin's notes are the first's.
+        # Several plans may share a year: the report covers all the user sees (the bulletin's note: note_plan).
         self.plans = list(scoping.plans_for_year(request.user, self.year))
         self.plan = self.plans[0] if self.plans else None
         return super().dispatch(request, *args, **kwargs)
@@ -182,7 +182,25 @@ def report_index(request):
     return redirect(links.report_url(current_period()))
 
 
-class ReportView(PeriodMixin, SingleTableMixin, FilterView):
+# Which plan's 下步工作 the report page edits and its bulletin prints, when several plans share the year.
+NOTE_PLAN_PARAM = "note_plan"
+
+
+class NotePlanMixin:
+    def note_plans(self, chosen):
+        """(the plan whose bulletin note is meant, all the user may write): `chosen` is a plan id, else the first."""
+        plans = list(scoping.own_plans(self.request.user, self.year))
+        picked = next((p for p in plans if str(p.pk) == chosen), plans[0] if plans else None)
+        return picked, plans
+
+    def note_plan_to_read(self, chosen):
+        """The plan whose note a bulletin prints: the one chosen among those seen, else the user's own, else the
+        first seen (a county's clerk prints the city bureau's note)."""
+        seen = next((p for p in self.plans if str(p.pk) == chosen), None)
+        return seen or self.note_plans(chosen)[0] or self.plan
+
+
+class ReportView(NotePlanMixin, PeriodMixin, SingleTableMixin, FilterView):
     period_in_url = True
     table_class = ReportTable
     filterset_class = ReportFilter
@@ -252,10 +270,19 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         context.update(summary=summary, status_links=status_links, all_url="?" + clear.urlencode(),
                        export_links=self.export_links(query), last_year_shown=self.shows_last_year,
                        last_year_url="?" + toggle.urlencode())
-        if self.plan is not None and may_write_briefing(self.request.user):
+        note_plan, note_plans = self.note_plans(self.request.GET.get(NOTE_PLAN_PARAM))
+        if note_plan is not None and may_write_briefing(self.request.user):
             context["briefing_form"] = BriefingNoteForm(initial={
-                "next_steps": briefing.next_steps_of(self.plan, self.year, self.month)})
+                "next_steps": briefing.next_steps_of(note_plan, self.year, self.month)})
             context["briefing_url"] = links.briefing_note_url(self.period)
+            context["note_plan"] = note_plan
+            if len(note_plans) > 1:
+                choices = []
+                for plan in note_plans:
+                    q = query.copy()
+                    q[NOTE_PLAN_PARAM] = str(plan.pk)
+                    choices.append({"plan": plan, "url": "?" + q.urlencode(), "active": plan == note_plan})
+                context["note_plan_choices"] = choices
         return context
 
     def export_links(self, query):
@@ -281,7 +308,8 @@ class ReportView(PeriodMixin, SingleTableMixin, FilterView):
         summary = summarise(rows)
         next_steps, register_problems = "", ()
         if export_format == "docx":
-            next_steps = briefing.next_steps_of(self.plan, self.year, self.month)
+            note_plan = self.note_plan_to_read(self.request.GET.get(NOTE_PLAN_PARAM))
+            next_steps = briefing.next_steps_of(note_plan, self.year, self.month) if note_plan else ""
             register_problems = register_lists.problems(self.request.user, self.period)
         return exports.response(export_format, rows, self.year, self.month, summary, next_steps=next_steps,
                                 last_year=self.shows_last_year, register_problems=register_problems)
@@ -437,21 +465,24 @@ class BriefingNoteForm(forms.Form):
     )
 
 
-class BriefingNoteView(PeriodMixin, View):
-    """Save the 下步工作 text of the month's bulletin (POST only), with its history."""
+class BriefingNoteView(NotePlanMixin, PeriodMixin, View):
+    """Save the 下步工作 text of the month's bulletin of one plan of the user's organisation (POST only)."""
 
     period_in_url = True
 
     def post(self, request, *args, **kwargs):
-        if self.plan is None or not may_write_briefing(request.user):
-            raise PermissionDenied
+        plan, plans = self.note_plans(request.POST.get(NOTE_PLAN_PARAM))
+        chosen = request.POST.get(NOTE_PLAN_PARAM)
+        if plan is None or not may_write_briefing(request.user) or (chosen and str(plan.pk) != chosen):
+            raise PermissionDenied  # a plan of another organisation, or one not seen
         form = BriefingNoteForm(request.POST)
         if not form.is_valid():
             return bad_request(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
-        note, created = BriefingNote.objects.get_or_create(plan=self.plan, year=self.year, month=self.month)
+        note, created = BriefingNote.objects.get_or_create(plan=plan, year=self.year, month=self.month)
         before = None if created else audit.snapshot(note)
         note.next_steps, note.updated_by = form.cleaned_data["next_steps"], request.user
         note.save()
         audit.record(note, request.user, "report", before)
         messages.success(request, _("The next steps of the bulletin are saved."))
-        return redirect(links.report_url(self.period))
+        url = links.report_url(self.period)
+        return redirect(f"{url}?{NOTE_PLAN_PARAM}={plan.pk}" if len(plans) > 1 else url)
