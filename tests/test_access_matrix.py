@@ -668,3 +668,27 @@ def test_it_lets_the_roles_chase_only_the_units_they_see(client, world, role, dj
     assert not (SECRET in page and role in NARROW)
     client.logout()
     assert client.post(url, {"unit": ["alpha"]})["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_leader_reads_an_outside_units_history_only_for_its_part_of_their_plans(client, province_plan):
+    from tracker.accounts import scoping
+
+    w = province_plan
+    county_clerk = make_user("lq_clerk", unit=w.y_county, role=Role.CLERK)
+    today = __import__("datetime").date(2022, 4, 3)
+    for target in (w.ty_county, w.pt_lq):
+        row = EntryRow(target, 2022, 3, {"value": Decimal("2"), "note": f"{target.code}进展"})
+        assert save_entries(county_clerk, [row], "entry_screen", today=today).ok
+    ImportBatch.objects.create(user=county_clerk, file_name="lq.csv", sha256="d" * 64, size=1)
+    own_part = str(ProgressEntry.objects.get(target=w.ty_county).pk)
+    province_part = str(ProgressEntry.objects.get(target=w.pt_lq).pk)
+
+    seen = set(scoping.visible_changes(w.y_leader).filter(model="targets.progressentry")
+               .values_list("object_id", flat=True))
+    assert own_part in seen and province_part not in seen
+    everything = set(scoping.visible_changes(w.province_leader).filter(model="targets.progressentry")
+                     .values_list("object_id", flat=True))
+    assert {own_part, province_part} <= everything
+    # The county's clerk imports for several plans: Y's leader does not list their batches.
+    assert not scoping.visible_people(w.y_leader, ImportBatch.objects.all()).filter(user=county_clerk).exists()
+    assert scoping.visible_people(w.y_leader, ImportBatch.objects.all()).filter(user=w.y_clerk).exists()

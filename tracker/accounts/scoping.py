@@ -15,7 +15,8 @@ this user mean for this year" is answered here (`plans_for_year`,
 `check_period`, `targets_by_code`), never by a caller's own `Plan` query.
 """
 
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from tracker.accounts.models import Membership
@@ -289,10 +290,28 @@ def editable_by_unit(user, queryset, field="unit_id"):
 
 
 def visible_changes(user, queryset=None):
-    """History rows of the units this user sees (rows with no unit only for those who see all)."""
+    """History rows of the units this user sees (rows with no unit only for those who see all).
+
+    A unit a leader sees only for its part of their organisation's plans (a county outside the city's tree):
+    the history of those targets and their entries only, not of the unit's other rows.
+    """
     qs = Change.objects.all() if queryset is None else queryset
     ids = unit_ids(user)
-    return qs if ids is None else qs.filter(unit_id__in=ids)
+    if ids is None:
+        return qs
+    outside = _outside_unit_ids(user)
+    if not outside:
+        return qs.filter(unit_id__in=ids)
+    targets = visible_targets(user).filter(lead_unit_id__in=outside)
+    entries = visible_entries(user).filter(target__lead_unit_id__in=outside)
+    as_text = {"key": Cast("pk", CharField())}
+    return qs.filter(
+        Q(unit_id__in=ids - outside)
+        | Q(unit_id__in=outside, model=Target._meta.label_lower,
+            object_id__in=targets.annotate(**as_text).values("key"))
+        | Q(unit_id__in=outside, model=ProgressEntry._meta.label_lower,
+            object_id__in=entries.annotate(**as_text).values("key"))
+    )
 
 
 def visible_people(user, queryset, field="user"):
@@ -303,7 +322,9 @@ def visible_people(user, queryset, field="user"):
         return queryset.none()
     own = Q(**{field: user})
     if any(r in READ_ROLES for _unit, r in _memberships(user)):
-        people = Membership.objects.filter(unit_id__in=_reader_unit_ids(user)).values("user_id")
+        # Not the people of a unit seen only for its part of the plans: their imports may be of other plans.
+        people = Membership.objects.filter(
+            unit_id__in=_reader_unit_ids(user) - _outside_unit_ids(user)).values("user_id")
         return queryset.filter(own | Q(**{f"{field}__in": people}))
     return queryset.filter(own)
 
