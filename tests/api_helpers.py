@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from tests.factories import make_section, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.api.models import ApiToken
+from tracker.targets.models import Indicator, PeerGroup, PublishedRank, Region, SeriesValue
 
 
 def token_for(user, read_only=False, **kw):
@@ -32,3 +33,21 @@ def two_units(targets_each=2):
     other_clerk = make_user("api_other_clerk", unit=other, role=Membership.Role.CLERK)
     return {"own": own, "other": other, "targets": targets, "clerk": clerk, "leader": leader,
             "other_clerk": other_clerk}
+
+
+def with_series(target, year=2022, month=3):
+    """Three cities in a peer group with the province, an indicator's values and a published rank; `target`
+    (a growth rate) follows the first city's series, so that its report row has a gap and places."""
+    province = Region.objects.create(code="api-province", name="全省", kind=Region.Kind.PROVINCE)
+    cities = [Region.objects.create(code=f"api-city-{n}", name=f"城市{n}") for n in range(3)]
+    group = PeerGroup.objects.create(code="api-all", name="全省", province=province)
+    group.members.set(cities)
+    indicator = Indicator.objects.create(code="api-growth", name="工业投资增速")
+    for region, value in zip([province, *cities], ["2", "5", "3", "4"], strict=True):
+        stored = SeriesValue.objects.create(indicator=indicator, region=region, year=year, month=month, value=value)
+        if region == cities[0]:
+            PublishedRank.objects.create(value=stored, group=group, rank=2)
+    target.kind, target.series_indicator, target.series_region, target.comparator_region = (
+        "growth", indicator, cities[0], province)
+    target.save()
+    return indicator

@@ -413,7 +413,8 @@ ORG_PAGES = REPORT_URLS + [
 
 
 ORG_API = ["/api/plans/", "/api/sections/", "/api/targets/", "/api/entries/", "/api/units/",
-           "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03"]
+           "/api/reports/?period=2022-03", "/api/completeness/?period=2022-03", "/api/indicators/", "/api/regions/",
+           "/api/peer-groups/", "/api/series/?year=2022"]
 
 
 def other_in_lists(client, who):

@@ -18,7 +18,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from tests.api_helpers import token_for, two_units
+from tests.api_helpers import token_for, two_units, with_series
 from tests.factories import make_entry
 from tracker.accounts import scoping
 from tracker.audit.models import Change
@@ -94,6 +94,7 @@ def world():
     world = two_units(targets_each=3)
     for unit_targets in world["targets"].values():
         make_entry(unit_targets[0], 3, Decimal("5"))
+    with_series(world["targets"]["own-unit"][0])  # indicators, regions, series values with ranks, a report gap
     return world
 
 

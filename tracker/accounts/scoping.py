@@ -344,6 +344,11 @@ def can_review_unit(user, unit_id):
     return ids is None or unit_id in ids
 
 
+def can_read_series(user):
+    """Indicator values, regions and peer groups are read by every staff member (as on the indicator grid)."""
+    return _usable(user) and user.is_staff
+
+
 def can_edit_series(user):
     """Indicator values (the province's and other regions' published figures) are typed by administrators, or
     by whoever holds the permission to change them; every staff member reads them."""

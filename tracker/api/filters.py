@@ -1,6 +1,6 @@
 import django_filters as filters
 
-from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
+from tracker.targets.models import Indicator, PeerGroup, Plan, ProgressEntry, Region, Section, SeriesValue, Target, Unit
 
 
 def _int(field_name, low, high, **kw):
@@ -52,3 +52,41 @@ class EntryFilter(filters.FilterSet):
     class Meta:
         model = ProgressEntry
         fields = ["target", "unit", "year", "month", "state", "updated_since"]
+
+
+class IndicatorFilter(filters.FilterSet):
+    code = filters.CharFilter(max_length=40)
+
+    class Meta:
+        model = Indicator
+        fields = ["code", "is_rate", "measure"]
+
+
+class RegionFilter(filters.FilterSet):
+    code = filters.CharFilter(max_length=40)
+    peer_group = filters.CharFilter(field_name="peer_groups__code", max_length=40)
+
+    class Meta:
+        model = Region
+        fields = ["code", "kind", "peer_group"]
+
+
+class PeerGroupFilter(filters.FilterSet):
+    code = filters.CharFilter(max_length=40)
+
+    class Meta:
+        model = PeerGroup
+        fields = ["code"]
+
+
+class SeriesValueFilter(filters.FilterSet):
+    # One year at a time, as the grid and the report: its ranks are computed from that year's values at once.
+    year = _int("year", 1, 9999, required=True)
+    month = _int("month", 1, 12)
+    indicator = filters.CharFilter(field_name="indicator__code", max_length=40)
+    region = filters.CharFilter(field_name="region__code", max_length=40)
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = SeriesValue
+        fields = ["year", "month", "indicator", "region", "updated_since"]

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from tracker.services.entries import EDITABLE
 from tracker.services.review import ACTIONS
 from tracker.targets import checks
-from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
+from tracker.targets.models import Indicator, PeerGroup, Plan, ProgressEntry, Region, Section, SeriesValue, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.status import STATUSES
 
@@ -177,6 +177,19 @@ class PeriodQuerySerializer(serializers.Serializer):
         return period
 
 
+class PlaceSerializer(serializers.Serializer):
+    """A region's place in a peer group (tracker.targets.ranks.Place): published as printed, computed beside it."""
+
+    group_id = serializers.IntegerField(help_text=_("The peer group (see /api/peer-groups/)."))
+    group = serializers.CharField(help_text=_("The group as a bulletin names it (全省, 皖北)."))
+    size = serializers.IntegerField(help_text=_("How many regions the group has."))
+    published = serializers.IntegerField(allow_null=True, help_text=_("The rank as published; null if none."))
+    computed = serializers.IntegerField(allow_null=True, help_text=_(
+        "The rank computed from the values; null unless every member of the group has a value."))
+    differs = serializers.BooleanField(help_text=_("Both ranks are known and they differ."))
+    text = serializers.CharField(allow_blank=True, help_text=_("The place as the report writes it."))
+
+
 class ReportRowSerializer(serializers.Serializer):
     target_id = serializers.IntegerField()
     code = serializers.CharField()
@@ -205,6 +218,11 @@ class ReportRowSerializer(serializers.Serializer):
     figure_note = serializers.CharField(allow_blank=True)
     last_year = Figure(help_text="Last year's figure for the same months, of the target this one continues.")
     last_year_period = serializers.CharField(allow_blank=True)
+    province = Figure(help_text=_("The province's figure of the series for the same months, for a target that "
+                                  "follows an indicator series."))
+    province_gap = Figure(help_text=_("The target's figure less the province's, in points (rates only)."))
+    rank = serializers.CharField(allow_blank=True, help_text=_("The ranks as the report page writes them."))
+    places = PlaceSerializer(many=True, help_text=_("The region's places in its peer groups, one by one."))
 
 
 class CompletenessCountsSerializer(serializers.Serializer):
@@ -246,3 +264,52 @@ class CompletenessSerializer(serializers.Serializer):
 class ReportFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=list(STATUSES), required=False, help_text=_("Only rows with this status."))
     unit = serializers.CharField(required=False, max_length=40, help_text=_("Only this lead unit's targets (code)."))
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Indicator
+        fields = ["id", "code", "name", "name_en", "is_rate", "measure", "higher_is_better", "order"]
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    peer_groups = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True, help_text=_(
+        "The peer groups the region is ranked in (codes)."))
+
+    class Meta:
+        model = Region
+        fields = ["id", "code", "name", "name_en", "kind", "order", "peer_groups"]
+
+
+class PeerGroupSerializer(serializers.ModelSerializer):
+    members = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    province = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True, help_text=_(
+        "The region the members' gap is measured against."))
+
+    class Meta:
+        model = PeerGroup
+        fields = ["id", "code", "name", "name_en", "province", "members", "order"]
+
+
+class SeriesValueSerializer(serializers.ModelSerializer):
+    """A published year-to-date value with the region's places: published ranks, and computed ones where every
+    peer has a value (tracker.targets.ranks, as on the grid and the report)."""
+
+    indicator = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    period = serializers.SerializerMethodField()
+    ranks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SeriesValue
+        fields = ["id", "indicator", "region", "year", "month", "period", "value", "version", "updated_at", "ranks"]
+        read_only_fields = fields
+
+    def get_period(self, value) -> str:
+        return f"{value.year}-{value.month:02d}"
+
+    @extend_schema_field(PlaceSerializer(many=True))
+    def get_ranks(self, value):
+        tables = self.context["rank_tables"]
+        return PlaceSerializer(tables[value.year].places(value.indicator_id, value.region_id, value.month),
+                               many=True).data

@@ -11,6 +11,10 @@ router.register("plans", views.PlanViewSet, basename="api-plan")
 router.register("sections", views.SectionViewSet, basename="api-section")
 router.register("targets", views.TargetViewSet, basename="api-target")
 router.register("entries", views.EntryViewSet, basename="api-entry")
+router.register("indicators", views.IndicatorViewSet, basename="api-indicator")
+router.register("regions", views.RegionViewSet, basename="api-region")
+router.register("peer-groups", views.PeerGroupViewSet, basename="api-peer-group")
+router.register("series", views.SeriesValueViewSet, basename="api-series")
 
 urlpatterns = [
     path("reports/", views.ReportView.as_view(), name="api-report"),

@@ -8,14 +8,26 @@ from rest_framework.response import Response
 
 from tracker.accounts import scoping
 from tracker.api import serializers as s
-from tracker.api.filters import EntryFilter, PlanFilter, SectionFilter, TargetFilter, UnitFilter
+from tracker.api.filters import (
+    EntryFilter,
+    IndicatorFilter,
+    PeerGroupFilter,
+    PlanFilter,
+    RegionFilter,
+    SectionFilter,
+    SeriesValueFilter,
+    TargetFilter,
+    UnitFilter,
+)
 from tracker.api.models import ApiToken
+from tracker.api.permissions import ReadsSeries
 from tracker.audit import service as audit
 from tracker.reports.completeness import completeness
 from tracker.reports.report import build_rows, report_targets
 from tracker.services import review
 from tracker.services.entries import EntryRow, save_entries
-from tracker.targets.models import Plan, ProgressEntry, Section, Target
+from tracker.targets.models import Indicator, PeerGroup, Plan, ProgressEntry, Region, Section, SeriesValue, Target
+from tracker.targets.ranks import rank_table
 
 SOURCE = "api"
 ID = r"[0-9]{1,10}"
@@ -81,6 +93,74 @@ class TargetViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = Target.objects.select_related("plan", "lead_unit", "parent").order_by("plan__year", "order", "code")
         return scoping.visible_targets(self.request.user, qs)
+
+
+class SeriesReadable:
+    """Indicator series are read by every staff member, as on the grid (tracker.accounts.scoping)."""
+
+    def get_permissions(self):
+        return [*super().get_permissions(), ReadsSeries()]
+
+
+class IndicatorViewSet(SeriesReadable, TokenAudited, viewsets.ReadOnlyModelViewSet):
+    """Published statistics with year-to-date values per region and month (the indicator grid's columns)."""
+
+    serializer_class = s.IndicatorSerializer
+    filterset_class = IndicatorFilter
+    lookup_value_regex = ID
+    queryset = Indicator.objects.order_by("order", "code")
+
+
+class RegionViewSet(SeriesReadable, TokenAudited, viewsets.ReadOnlyModelViewSet):
+    """Places whose figures the bulletins quote, with the peer groups they are ranked in."""
+
+    serializer_class = s.RegionSerializer
+    filterset_class = RegionFilter
+    lookup_value_regex = ID
+    queryset = Region.objects.prefetch_related("peer_groups").order_by("order", "code")
+
+
+class PeerGroupViewSet(SeriesReadable, TokenAudited, viewsets.ReadOnlyModelViewSet):
+    """Regions ranked together (全省, 皖北), and the province their gap is measured against."""
+
+    serializer_class = s.PeerGroupSerializer
+    filterset_class = PeerGroupFilter
+    lookup_value_regex = ID
+    queryset = PeerGroup.objects.select_related("province").prefetch_related("members").order_by("order", "code")
+
+
+class SeriesValueViewSet(SeriesReadable, TokenAudited, viewsets.ReadOnlyModelViewSet):
+    """Indicator values of one year (`year` is required), each with the region's places in its peer groups: the
+    published rank as printed and the computed one where every member of the group has a value."""
+
+    serializer_class = s.SeriesValueSerializer
+    filterset_class = SeriesValueFilter
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return SeriesValue.objects.select_related("indicator", "region").order_by(
+            "indicator__order", "indicator__code", "region__order", "region__code", "month", "pk")
+
+    def filter_queryset(self, queryset):
+        # The filters (and the required year) are the list's; an item is read by its id alone.
+        return queryset if self.action == "retrieve" else super().filter_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self._serialized(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._serialized([self.get_object()])[0])
+
+    def _serialized(self, values):
+        """The values with their places, from the ranks' own tables: five queries a year on the page."""
+        tables = {}
+        for year in {v.year for v in values}:
+            of_year = [v for v in values if v.year == year]
+            tables[year] = rank_table({v.indicator_id for v in of_year}, year, {v.month for v in of_year},
+                                      {v.region_id for v in of_year})
+        context = {**self.get_serializer_context(), "rank_tables": tables}
+        return self.get_serializer(values, many=True, context=context).data
 
 
 WRITE_RESPONSES = {
