@@ -157,3 +157,14 @@ def test_report_rows_carry_the_report_pages_province_gap_and_ranks(bozhou):
     by_code = {r["code"]: r for r in rows}
     assert (D(by_code["BZ22-2-03"]["province_gap"]), by_code["BZ22-2-03"]["rank"]) == (D("1.6"), "全省第9位")
     assert D(by_code["BZ22-1-04"]["province"]) == D("5.8")
+
+
+def test_it_reads_an_offset_postgresql_refuses_in_utc_and_refuses_a_time_utc_cannot_hold():
+    """Python reads an offset of +16:03, which PostgreSQL refuses: it is put in UTC (a server error before); year 1
+    at +01:00 is before year 1 in UTC: a bad value (400), never a 500."""
+    client = client_for(token_for(make_user("clerk", unit=make_unit("u")))[1])
+    for path in ("/api/entries/", "/api/series/?year=2022"):
+        join = "&" if "?" in path else "?"
+        for moment, status in (("2356-01-29T02:25:14%2B16:03", 200), ("0001-01-01T00:00:00%2B01:00", 400),
+                               ("9999-12-31T23:59:00-01:00", 400), ("2022-01-01T00:00:00%2B08:00", 200)):
+            assert client.get(f"{path}{join}updated_since={moment}").status_code == status, (path, moment)

@@ -1,6 +1,31 @@
+import datetime
+
 import django_filters as filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from tracker.targets.models import Indicator, PeerGroup, Plan, ProgressEntry, Region, Section, SeriesValue, Target, Unit
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, in UTC: PostgreSQL refuses offsets beyond ±15:59 (2356-01-29T02:25+16:03), which Python
+    parses; one that cannot be put in UTC (year 1 at -01:00) is a bad value, not a server error."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UpdatedSince(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+    def __init__(self, **kw):
+        super().__init__(field_name="updated_at", lookup_expr="gte", **kw)
 
 
 def _int(field_name, low, high, **kw):
@@ -47,7 +72,7 @@ class EntryFilter(filters.FilterSet):
     unit = filters.CharFilter(field_name="target__lead_unit__code", max_length=40)
     year = _int("year", 1, 9999)
     month = _int("month", 1, 12)
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSince()
 
     class Meta:
         model = ProgressEntry
@@ -85,7 +110,7 @@ class SeriesValueFilter(filters.FilterSet):
     month = _int("month", 1, 12)
     indicator = filters.CharFilter(field_name="indicator__code", max_length=40)
     region = filters.CharFilter(field_name="region__code", max_length=40)
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSince()
 
     class Meta:
         model = SeriesValue
