@@ -161,3 +161,20 @@ def test_resending_leaves_an_email_being_sent_under_a_live_lease_alone(client, s
     states = dict(Reminder.objects.filter(pk__in=chosen).values_list("pk", "status"))
     assert states == {rows["interrupted"].pk: "retry", rows["sending"].pk: "sending", rows["failed"].pk: "retry"}
     assert Reminder.objects.get(pk=rows["interrupted"].pk).lease_until is None
+
+
+def test_the_log_filters_by_month_named_as_every_other_screen(client, sent_log):
+    clerk, _leader = sent_log
+    Reminder.objects.create(user=clerk, recipient=clerk.email, kind="overdue", period="2022-04",
+                            day=datetime.date(2022, 5, 12))
+    client.force_login(make_user("adm-admin2", make_unit("adm-bureau2"), Role.ADMIN))
+
+    page = client.get(reverse(LOG)).content.decode()
+    assert "2022年1—5月" in page and "2022年1—4月" in page
+    assert ">2022-05<" not in page  # neither in the filter nor in the column
+    sidebar = page[page.index('id="changelist-filter"'):]
+    assert sidebar.index("2022年1—5月") < sidebar.index("2022年1—4月")  # newest first
+    april = client.get(reverse(LOG), {"period": "2022-04"})
+    assert [r.period for r in april.context["cl"].result_list] == ["2022-04"]
+    client.cookies["django_language"] = "en"
+    assert "Jan–Apr 2022" in client.get(reverse(LOG)).content.decode()

@@ -40,6 +40,28 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset  # no choice, or an unknown one from a hand-made URL: everything
 
 
+def period_label(key):
+    """2022年1—6月 like every other screen, not the stored key 2022-06 (a key that is not a period as stored)."""
+    try:
+        return Period.parse(key).label
+    except ValueError:
+        return key
+
+
+class PeriodFilter(admin.SimpleListFilter):
+    """The reminders' months, named as everywhere else, newest first (Django's own filter shows 2022-06)."""
+
+    title = Reminder._meta.get_field("period").verbose_name
+    parameter_name = "period"
+
+    def lookups(self, request, model_admin):
+        keys = model_admin.get_queryset(request).order_by("-period").values_list("period", flat=True).distinct()
+        return [(key, period_label(key)) for key in keys]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(period=self.value()) if self.value() else queryset
+
+
 @admin.register(ReportingPolicy)
 class ReportingPolicyAdmin(admin.ModelAdmin):
     list_display = ("__str__", "due_working_day", "remind_days_before", "escalate_after_days", "overdue_cap_days")
@@ -76,7 +98,7 @@ class ReportingPolicyAdmin(admin.ModelAdmin):
 class ReminderAdmin(admin.ModelAdmin):
     list_display = ("created_at", "recipient", "kind", "shown_period", "day", "target_codes", "status", "attempts",
                     "attention", "error_short")
-    list_filter = (NeedsAttentionFilter, "status", "kind", "period")
+    list_filter = (NeedsAttentionFilter, "status", "kind", PeriodFilter)
     search_fields = ("recipient", "user__username", "period", "subject")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
@@ -99,11 +121,7 @@ class ReminderAdmin(admin.ModelAdmin):
 
     @admin.display(description=Reminder._meta.get_field("period").verbose_name, ordering="period")
     def shown_period(self, obj):
-        """2022年1—6月 like every other screen, not the stored key 2022-06."""
-        try:
-            return Period.parse(obj.period).label
-        except ValueError:
-            return obj.period
+        return period_label(obj.period)
 
     @admin.display(description=_("targets"))
     def target_codes(self, obj):
