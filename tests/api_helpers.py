@@ -1,10 +1,16 @@
-"""Builders for the API tests: units, targets, people and their tokens."""
+"""Builders for the API tests: units, targets, people and their tokens, register rows."""
+
+import datetime
+from decimal import Decimal
+from itertools import count
 
 from rest_framework.test import APIClient
 
 from tests.factories import make_section, make_target, make_unit, make_user
 from tracker.accounts.models import Membership
 from tracker.api.models import ApiToken
+from tracker.registers.demo import credit_code
+from tracker.registers.models import Coordination, Firm, Listing, Project, ProjectUpdate
 from tracker.targets.models import Indicator, PeerGroup, PublishedRank, Region, SeriesValue
 
 
@@ -51,3 +57,26 @@ def with_series(target, year=2022, month=3):
         "growth", indicator, cities[0], province)
     target.save()
     return indicator
+
+
+DAY = datetime.date(2022, 3, 1)
+_serial = count(1)
+
+
+def add_firm(unit, name="企业", kind=Listing.Kind.CULTIVATION):
+    """A firm of `unit` in one list (joined in March 2022)."""
+    firm = Firm.objects.create(name=name, credit_code=credit_code("341600", next(_serial)), unit=unit)
+    Listing.objects.create(firm=firm, kind=kind, joined_on=DAY, expected_month="2022-09")
+    return firm
+
+
+def add_project(unit, name="项目", stage=Project.Stage.STARTED, signed_on=DAY, months=(1, 2)):
+    """A project of `unit` with a monthly update per month of 2022 in `months`, one open and one solved item."""
+    project = Project.objects.create(name=name, unit=unit, kind=Project.Kind.NEW, total_investment=Decimal("2"),
+                                     stage=stage, signed_on=signed_on, started_on=DAY)
+    for month in months:
+        ProjectUpdate.objects.create(project=project, year=2022, month=month, stage=stage,
+                                     completed_ytd=Decimal(month), progress=f"第{month}月")
+    Coordination.objects.create(project=project, raised_on=DAY, request="用地指标落实")
+    Coordination.objects.create(project=project, raised_on=DAY, request="已解决", solved_on=DAY)
+    return project

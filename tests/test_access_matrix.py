@@ -571,6 +571,14 @@ def test_it_keeps_the_registers_pages_to_the_roles_units(client, world, role):
     other_rows = client.get(reverse("registers:figure_rows", args=[world.tb.pk, "2022-03"]))
     assert own_rows.status_code == 200
     assert other_rows.status_code == (404 if role in NARROW else 200)
+    # The registers' API: the same rows, and another unit's by id answers 404 to a clerk or reviewer.
+    for path in ("/api/firms/", "/api/projects/", "/api/coordination-items/"):
+        response = client.get(path)
+        assert response.status_code == 200 and "ALPHA" in response.content.decode(), path
+        assert (SECRET in response.content.decode()) == (role not in NARROW), path
+    for path in (f"/api/firms/{world.firm_b.pk}/", f"/api/projects/{world.project_b.pk}/",
+                 f"/api/coordination-items/{world.coord_b.pk}/"):
+        assert client.get(path).status_code == (404 if role in NARROW else 200), path
 
 
 # --- a plan issued by the province, with targets led by two cities -------------------------------------------

@@ -18,7 +18,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from tests.api_helpers import token_for, two_units, with_series
+from tests.api_helpers import add_firm, add_project, token_for, two_units, with_series
 from tests.factories import make_entry
 from tracker.accounts import scoping
 from tracker.audit.models import Change
@@ -95,6 +95,9 @@ def world():
     for unit_targets in world["targets"].values():
         make_entry(unit_targets[0], 3, Decimal("5"))
     with_series(world["targets"]["own-unit"][0])  # indicators, regions, series values with ranks, a report gap
+    for unit in (world["own"], world["other"]):  # register rows on both sides, for the cross-unit check
+        add_firm(unit, f"{unit.code}企业")
+        add_project(unit, f"{unit.code}项目")
     return world
 
 

@@ -2,8 +2,10 @@ import datetime
 
 import django_filters as filters
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
+from tracker.registers.models import Coordination, Firm, Listing, Project
 from tracker.targets.models import Indicator, PeerGroup, Plan, ProgressEntry, Region, Section, SeriesValue, Target, Unit
 
 
@@ -115,3 +117,32 @@ class SeriesValueFilter(filters.FilterSet):
     class Meta:
         model = SeriesValue
         fields = ["year", "month", "indicator", "region", "updated_since"]
+
+
+class FirmFilter(filters.FilterSet):
+    unit = filters.CharFilter(field_name="unit__code", max_length=40)
+    list = filters.ChoiceFilter(field_name="listings__kind", choices=Listing.Kind.choices, distinct=True)
+    industry = filters.CharFilter(field_name="industry__code", max_length=2)
+
+    class Meta:
+        model = Firm
+        fields = ["unit", "list", "size", "industry"]
+
+
+class ProjectFilter(filters.FilterSet):
+    unit = filters.CharFilter(field_name="unit__code", max_length=40)
+    year = _int("signed_on__year", 1, 9999, label=_("year signed"))
+
+    class Meta:
+        model = Project
+        fields = ["unit", "stage", "kind", "in_province_list", "year"]
+
+
+class CoordinationFilter(filters.FilterSet):
+    unit = filters.CharFilter(field_name="project__unit__code", max_length=40)
+    project = _int("project_id", 1, 2**31 - 1)
+    year = _int("raised_on__year", 1, 9999, label=_("year raised"))
+
+    class Meta:
+        model = Coordination
+        fields = ["unit", "project", "year"]

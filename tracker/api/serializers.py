@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tracker.registers.models import Coordination, Firm, Listing, Project, ProjectUpdate
 from tracker.services.entries import EDITABLE
 from tracker.services.review import ACTIONS
 from tracker.targets import checks
@@ -313,3 +314,74 @@ class SeriesValueSerializer(serializers.ModelSerializer):
         tables = self.context["rank_tables"]
         return PlaceSerializer(tables[value.year].places(value.indicator_id, value.region_id, value.month),
                                many=True).data
+
+
+def BlankChoice(choices):  # noqa: N802 - a field factory
+    """A choice a register may leave empty: documented with the empty string among its values."""
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
+
+
+class ListingSerializer(serializers.ModelSerializer):
+    level = BlankChoice(Listing.Level.choices)
+
+    class Meta:
+        model = Listing
+        fields = ["id", "kind", "state", "joined_on", "expected_month", "entered_month", "level", "recognised_year",
+                  "left_on", "reason", "version"]
+        read_only_fields = fields
+
+
+class FirmSerializer(serializers.ModelSerializer):
+    unit = serializers.CharField(source="unit.code", read_only=True)
+    industry = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    size = BlankChoice(Firm.Size.choices)
+    listings = ListingSerializer(many=True, read_only=True, help_text=_("The lists the firm is or was in."))
+
+    class Meta:
+        model = Firm
+        fields = ["id", "name", "credit_code", "unit", "industry", "size", "contact_person", "contact_phone",
+                  "address", "note", "version", "updated_at", "listings"]
+        read_only_fields = fields
+
+
+class ProjectUpdateSerializer(serializers.ModelSerializer):
+    period = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProjectUpdate
+        fields = ["id", "year", "month", "period", "stage", "completed_ytd", "progress", "problems", "version",
+                  "updated_at"]
+        read_only_fields = fields
+
+    def get_period(self, update) -> str:
+        return Period(update.year, update.month).key
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    unit = serializers.CharField(source="unit.code", read_only=True)
+    above_100m = serializers.BooleanField(read_only=True)
+    latest_update = serializers.SerializerMethodField(help_text=_(
+        "The project's latest monthly update (investment completed this year, progress, problems), or null."))
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "unit", "firm", "kind", "total_investment", "above_100m", "in_province_list",
+                  "stage", "signed_on", "started_on", "completed_on", "producing_on", "suspended_on",
+                  "suspended_reason", "planned_start", "planned_production", "version", "updated_at",
+                  "latest_update"]
+        read_only_fields = fields
+
+    @extend_schema_field(ProjectUpdateSerializer(allow_null=True))
+    def get_latest_update(self, project):
+        updates = project.newest_updates  # prefetched newest first by the view
+        return ProjectUpdateSerializer(updates[0]).data if updates else None
+
+
+class CoordinationSerializer(serializers.ModelSerializer):
+    unit = serializers.CharField(source="project.unit.code", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+
+    class Meta:
+        model = Coordination
+        fields = ["id", "project", "project_name", "unit", "raised_on", "request", "handler", "solved_on", "outcome"]
+        read_only_fields = fields

@@ -15,6 +15,9 @@ router.register("indicators", views.IndicatorViewSet, basename="api-indicator")
 router.register("regions", views.RegionViewSet, basename="api-region")
 router.register("peer-groups", views.PeerGroupViewSet, basename="api-peer-group")
 router.register("series", views.SeriesValueViewSet, basename="api-series")
+router.register("firms", views.FirmViewSet, basename="api-firm")
+router.register("projects", views.ProjectViewSet, basename="api-project")
+router.register("coordination-items", views.CoordinationViewSet, basename="api-coordination")
 
 urlpatterns = [
     path("reports/", views.ReportView.as_view(), name="api-report"),

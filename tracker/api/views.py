@@ -1,5 +1,6 @@
 """The REST API: reads are scoped like the screens (tracker.accounts.scoping); writes go through save_entries."""
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
@@ -9,10 +10,13 @@ from rest_framework.response import Response
 from tracker.accounts import scoping
 from tracker.api import serializers as s
 from tracker.api.filters import (
+    CoordinationFilter,
     EntryFilter,
+    FirmFilter,
     IndicatorFilter,
     PeerGroupFilter,
     PlanFilter,
+    ProjectFilter,
     RegionFilter,
     SectionFilter,
     SeriesValueFilter,
@@ -22,6 +26,7 @@ from tracker.api.filters import (
 from tracker.api.models import ApiToken
 from tracker.api.permissions import ReadsSeries
 from tracker.audit import service as audit
+from tracker.registers.models import Coordination, Firm, Listing, Project, ProjectUpdate
 from tracker.reports.completeness import completeness
 from tracker.reports.report import build_rows, report_targets
 from tracker.services import review
@@ -161,6 +166,51 @@ class SeriesValueViewSet(SeriesReadable, TokenAudited, viewsets.ReadOnlyModelVie
                                       {v.region_id for v in of_year})
         context = {**self.get_serializer_context(), "rank_tables": tables}
         return self.get_serializer(values, many=True, context=context).data
+
+
+class RegisterViewSet(TokenAudited, viewsets.ReadOnlyModelViewSet):
+    """A register's rows scoped by their unit (`unit_field`), exactly as the registers' admin scopes them."""
+
+    unit_field = "unit_id"
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        return scoping.visible_by_unit(self.request.user, self.rows(), self.unit_field)
+
+
+class FirmViewSet(RegisterViewSet):
+    """Firms of the register (企业库) with their lists, of the units this person sees."""
+
+    serializer_class = s.FirmSerializer
+    filterset_class = FirmFilter
+
+    def rows(self):
+        return Firm.objects.select_related("unit", "industry").prefetch_related(
+            Prefetch("listings", queryset=Listing.objects.order_by("kind"))).order_by("unit__code", "name", "pk")
+
+
+class ProjectViewSet(RegisterViewSet):
+    """Projects of the register (项目库) with their stage and latest monthly update, of the units this person sees."""
+
+    serializer_class = s.ProjectSerializer
+    filterset_class = ProjectFilter
+
+    def rows(self):
+        newest = ProjectUpdate.objects.order_by("-year", "-month")
+        return Project.objects.select_related("unit").prefetch_related(
+            Prefetch("updates", queryset=newest, to_attr="newest_updates")).order_by("unit__code", "name", "pk")
+
+
+class CoordinationViewSet(RegisterViewSet):
+    """Open coordination items (协调事项, not solved yet) of the projects of the units this person sees."""
+
+    serializer_class = s.CoordinationSerializer
+    filterset_class = CoordinationFilter
+    unit_field = "project__unit_id"
+
+    def rows(self):
+        return Coordination.objects.filter(solved_on__isnull=True).select_related("project__unit").order_by(
+            "raised_on", "pk")
 
 
 WRITE_RESPONSES = {
