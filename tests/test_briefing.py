@@ -225,3 +225,20 @@ def test_a_city_cannot_write_the_next_steps_of_a_plan_issued_above_it(client):
     assert f'name="note_plan" value="{own.pk}"' in page and f"?note_plan={upper.pk}" not in page
     assert client.post("/reports/2022-06/next-steps/", {"next_steps": "市里的", "note_plan": own.pk}).status_code == 302
     assert BriefingNote.objects.get(plan=own, year=2022, month=6).next_steps == "市里的"
+
+
+def test_an_older_figure_in_the_bulletin_says_which_months_it_covers():
+    bureau = make_unit("bureau9", name="亳州市经济和信息化局")
+    plan = make_plan(2022)
+    growth = make_target(Target.Kind.GROWTH, code="G9", plan=plan, lead_unit=bureau, name="工业投资")
+    make_entry(growth, 5, D("6.8"), state="approved")
+    today = datetime.date(2022, 10, 20)  # 1—9月 is overdue: the latest figure is 1—5月's
+    rows = build_rows(Target.objects.filter(plan=plan), 2022, 9, today=today)
+    (row,) = briefing.build(rows, summarise(rows), 2022, 9, today=today).indicators
+    assert row["actual"] == "6.8%（1—5月）"
+    with translation.override("en"):
+        (row,) = briefing.build(rows, summarise(rows), 2022, 9, today=today).indicators
+        assert row["actual"] == "6.8% (Jan–May)"
+    current = build_rows(Target.objects.filter(plan=plan), 2022, 5, today=today)
+    (row,) = briefing.build(current, summarise(current), 2022, 5, today=today).indicators
+    assert row["actual"] == "6.8%"

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from tracker.reports.models import BriefingNote
 from tracker.targets.models import ProgressEntry, Unit
 from tracker.targets.numbers import fmt_percent, fmt_quantity, fmt_rate
-from tracker.targets.period import Period
+from tracker.targets.period import Period, months_label
 from tracker.targets.ranks import competition_ranks
 from tracker.targets.status import STATUSES
 
@@ -102,12 +102,18 @@ def _target_text(row):
     return fmt_quantity(value, row["measure"] or "") + (row["measure"] or "")
 
 
-def _actual_text(row):
+def _actual_text(row, month):
+    """The figure as printed; one of an earlier month than the bulletin's (overdue) says which months it covers."""
     if row["actual"] is None:
         return "—"
     if row["kind"] in ("growth", "margin"):
-        return fmt_rate(row["actual"]) + "%"
-    return fmt_quantity(row["actual"], row["measure"] or "") + (row["measure"] or "")
+        text = fmt_rate(row["actual"]) + "%"
+    else:
+        text = fmt_quantity(row["actual"], row["measure"] or "") + (row["measure"] or "")
+    older = row.get("as_of_month")
+    if older and older != month:
+        text = pgettext("briefing", "%(figure)s (%(months)s)") % {"figure": text, "months": months_label(older)}
+    return text
 
 
 def _schedule_text(row):
@@ -162,7 +168,7 @@ def _double_half(rows, period):
              "their annual target.") % {"past": past, "count": len(counts)}
 
 
-def _counties(rows):
+def _counties(rows, month):
     """For each decomposed target, its parts ranked among themselves (completion for counts, growth for rates)."""
     by_parent = {}
     for row in rows:
@@ -176,7 +182,7 @@ def _counties(rows):
         places = competition_ranks(values)
         parts.sort(key=lambda r: (places.get(r["target_id"], 10**6), r["unit_name"]))
         tables.append((names.get(parent_id, ""), [{
-            "place": places.get(r["target_id"], "—"), "unit": r["unit_name"], "actual": _actual_text(r),
+            "place": places.get(r["target_id"], "—"), "unit": r["unit_name"], "actual": _actual_text(r, month),
             "completion": _schedule_text(r) if not rates else _gap_text(r), "status": r["status"],
             "status_label": r["status_label"]} for r in parts]))
     return tables
@@ -223,7 +229,7 @@ def build(rows, summary, year, month, next_steps="", today=None, units=None, reg
         overview.append(_("Off track: %(list)s.") % {"list": pgettext("list separator", "; ").join(
             f"{r['name']}（{r['unit_name']}）" for r in flagged)})
     indicators = [{
-        "name": r["name"], "target": _target_text(r), "actual": _actual_text(r), "schedule": _schedule_text(r),
+        "name": r["name"], "target": _target_text(r), "actual": _actual_text(r, month), "schedule": _schedule_text(r),
         "gap": _gap_text(r), "province": _province_text(r), "rank": r.get("rank") or "—", "status": r["status"],
         "status_label": r["status_label"],
     } for r in rows if not r["parent_id"] and r["kind"] in ("growth", "margin", "cumulative", "recurring")]
@@ -231,7 +237,7 @@ def build(rows, summary, year, month, next_steps="", today=None, units=None, reg
     if register_problems:
         heading = pgettext("briefing", "Project and firm scheduling")
         problems.append((heading, [(unit, heading, text) for unit, text in register_problems]))
-    return Briefing(issuer, period, title, overview, indicators, _counties(rows), problems,
+    return Briefing(issuer, period, title, overview, indicators, _counties(rows, month), problems,
                     next_steps, today or timezone.localdate())
 
 
