@@ -232,6 +232,9 @@ class CompletenessCountsSerializer(serializers.Serializer):
     late = serializers.IntegerField()
     missing = serializers.IntegerField()
     pending = serializers.IntegerField()
+    awaiting_register = serializers.IntegerField(
+        source="register", help_text=_("Expected figures computed from a register with none computed yet: not "
+                                       "missing from the clerk, and not reported."))
     reported = serializers.IntegerField()
     figures = serializers.IntegerField()
     figures_reported = serializers.IntegerField()

@@ -82,8 +82,14 @@ class ScreenRow:
 
     @property
     def missing(self):
-        """Expected this month, open to this person, and nothing stored yet."""
-        return self.form is not None and self.entry is None
+        """Expected this month, open to this person, and nothing stored yet (the clerk's to enter: a figure
+        computed from a register is not, see `awaiting_register`)."""
+        return self.form is not None and self.entry is None and not self.computed
+
+    @property
+    def awaiting_register(self):
+        """Expected this month, computed from a register, and not computed yet: no one's to type."""
+        return self.expected and self.entry is None and bool(self.computed)
 
     @property
     def locked(self):
@@ -198,6 +204,7 @@ class EntryScreenView(AdminPageMixin, View):
             period_error=self.period_error, sections=sections, editable=self.editable and not self.period_error,
             has_inputs=any(r.form for r in rows), row_errors=any(r.form and r.form.errors for r in rows),
             warned=any(r.warnings for r in rows), missing=[r for r in rows if r.missing],
+            awaiting_register=[r for r in rows if r.awaiting_register],
         )
 
     def get(self, request):
@@ -262,7 +269,7 @@ class EntryScreenView(AdminPageMixin, View):
                 messages.warning(request, reason)
             saved = {e.target_id for e in result.created + result.changed + result.unchanged}
             saved |= {r.target.pk for r in rows if r.entry is not None}
-            missing = [r for r in rows if r.form is not None and r.target.pk not in saved]
+            missing = [r for r in rows if r.form is not None and not r.computed and r.target.pk not in saved]
             if missing:
                 # The names with links to their rows are listed on the screen (under "Still without figures").
                 messages.warning(request, _(

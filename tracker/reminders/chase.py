@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 
 from tracker.reminders import planning, sweep
 from tracker.reminders.models import Reminder
+from tracker.services.entries import awaiting_computation
 from tracker.targets import workdays
 from tracker.targets.models import ProgressEntry, Target
 from tracker.targets.policies import Policies, submitted_by
@@ -47,10 +48,11 @@ def missing_by_unit(units, period, today):
     submitted = set(ProgressEntry.objects.filter(submitted_by(today), target__in=targets, year=period.year,
                                                  month=period.month).values_list("target_id", flat=True))
     rolls_up = set(Target.objects.filter(parent__in=targets, is_active=True).values_list("parent_id", flat=True))
+    awaiting = awaiting_computation([t.pk for t in targets], years=[period.year])
     policies = Policies()
     found = {}
     for t in targets:
-        if t.pk in submitted or t.pk in rolls_up:
+        if t.pk in submitted or t.pk in rolls_up or (t.pk, period.year, period.month) in awaiting:
             continue
         due = policies.due_date(t, period.year, period.month)
         found.setdefault(t.lead_unit_id, []).append(_item(t, period, due, today))

@@ -30,6 +30,7 @@ from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
 from tracker.reminders.models import Reminder
+from tracker.services.entries import awaiting_computation
 from tracker.targets import status, workdays
 from tracker.targets.models import Plan, ProgressEntry, Target
 from tracker.targets.period import Period
@@ -146,11 +147,13 @@ def _rough_bounds(today, policy):
 
 
 def missing_items(today, targets, policies):
-    """The chased figures still missing on `today`, for active targets of the given plans."""
+    """The chased figures still missing on `today`, for active targets of the given plans (not those a register
+    has not computed yet: no clerk can type them)."""
     submitted = set(
         ProgressEntry.objects.filter(submitted_by(today), target__in=[t.pk for t in targets])
         .values_list("target_id", "year", "month")
     )
+    awaiting = awaiting_computation([t.pk for t in targets])
     items, stands = [], {}
     for target in targets:
         policy = policies.for_target(target)
@@ -160,7 +163,8 @@ def missing_items(today, targets, policies):
             if not target.expects_entry(month):
                 continue
             due = workdays.due_date(year, month, policy.due_working_day)
-            if not low <= due <= high or (target.pk, year, month) in submitted:
+            key = (target.pk, year, month)
+            if not low <= due <= high or key in submitted or key in awaiting:
                 continue
             cache_key = (due, policy.remind_days_before, policy.escalate_after_days, policy.overdue_cap_days)
             if cache_key not in stands:
@@ -333,7 +337,9 @@ def plan_digests(today, plans, targets, policies, people):
             ProgressEntry.objects.filter(submitted_by(today), year=plan.year, month=month,
                                          target__in=list(by_id)).values_list("target_id", flat=True)
         )
-        silent = {t.lead_unit for t in plan_targets if t.expects_entry(month) and t.pk not in submitted}
+        awaiting = awaiting_computation(list(by_id), years=[plan.year])
+        silent = {t.lead_unit for t in plan_targets if t.expects_entry(month) and t.pk not in submitted
+                  and (t.pk, plan.year, month) not in awaiting}
         red = [(by_id[pk], a) for pk, a in assessments.items() if a.status == status.OFF_TRACK]
         yellow = [(by_id[pk], a) for pk, a in assessments.items() if a.status == status.AT_RISK]
         red.sort(key=lambda pair: pair[0].code)

@@ -4,6 +4,10 @@ The deadline is the reporting policy (tracker.targets.policies: the target's,
 else its unit's, else the default Nth working day of the following month), so
 this page and the reminder emails always agree. Like the
 reminders, a figure counts as reported once it is submitted (or approved).
+
+A target whose figure is computed from a register, with no entry yet for the month, is not the clerk's missing
+figure: it is counted apart (AWAITING, "no figure from the register yet"), still expected and not reported, so the
+rates do not look better than the truth and the report shows it as no data.
 """
 
 from decimal import Decimal
@@ -11,11 +15,12 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tracker import links
+from tracker.services.entries import awaiting_computation
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.policies import REPORTED_AT, Policies, reported_on
 
-ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
+ON_TIME, LATE, MISSING, PENDING, AWAITING = "on_time", "late", "missing", "pending", "register"
 # What the page, the reporting policies and expects_entry read of a target.
 TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb", "kind")
 # Kinds reported as a figure; the others (milestones, qualitative tasks) report progress, counted apart.
@@ -43,6 +48,7 @@ def completeness(targets_qs, year, month, today=None):
         ).values_list("target_id", "state", REPORTED_AT)
     }
     state_labels = {value: str(label) for value, label in ProgressEntry.State.choices}
+    awaiting = awaiting_computation([t.pk for t in targets], years=[year])
     units, items = {}, []
     for t in targets:
         deadline = policies.due_date(t, year, month)
@@ -52,9 +58,11 @@ def completeness(targets_qs, year, month, today=None):
         if t.pk in rolls_up and when is None:
             continue
         state, when = _standing(when, deadline, today)
+        if state == MISSING and (t.pk, year, month) in awaiting:
+            state = AWAITING
         if t.lead_unit_id not in units:
             units[t.lead_unit_id] = {
-                "unit": lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0,
+                "unit": lead_unit, "expected": 0, ON_TIME: 0, LATE: 0, MISSING: 0, PENDING: 0, AWAITING: 0,
                 "figures": 0, "figures_reported": 0, "tasks": 0, "tasks_reported": 0,
                 "url": links.entry_screen_url(lead_unit, Period(year, month)),
             }
@@ -68,7 +76,8 @@ def completeness(targets_qs, year, month, today=None):
             "entry_state": state_labels.get(entry_state, entry_state), "url": unit["url"],
         })
     rows = sorted(units.values(), key=lambda u: u["unit"].code)
-    counted = ("expected", ON_TIME, LATE, MISSING, PENDING, "figures", "figures_reported", "tasks", "tasks_reported")
+    counted = ("expected", ON_TIME, LATE, MISSING, PENDING, AWAITING, "figures", "figures_reported", "tasks",
+               "tasks_reported")
     totals = {k: sum(u[k] for u in rows) for k in counted}
     for counts in (*rows, totals):
         counts["reported"] = counts[ON_TIME] + counts[LATE]

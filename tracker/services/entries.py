@@ -50,6 +50,33 @@ def computed_targets(target_ids):
     return found
 
 
+@dataclass(frozen=True)
+class AwaitingComputation:
+    """The months of computed targets that have no entry yet: `(target id, year, month) in awaiting`.
+
+    Such a month is not a clerk's missing figure (only the computation writes it: the entry screen shows the
+    row read-only), so the entry screen, the completeness page and the reminders do not chase anyone for it;
+    it is not reported either, and the report judges it as any month without a figure (no data).
+    """
+
+    targets: frozenset = frozenset()
+    stored: frozenset = frozenset()
+
+    def __contains__(self, key):
+        return key[0] in self.targets and key not in self.stored
+
+
+def awaiting_computation(target_ids, years=None):
+    """The AwaitingComputation of `target_ids` (two queries; none when no figure is computed here)."""
+    computed = frozenset(computed_targets(target_ids))
+    if not computed:
+        return AwaitingComputation()
+    entries = ProgressEntry.objects.filter(target_id__in=computed)
+    if years is not None:
+        entries = entries.filter(year__in=years)
+    return AwaitingComputation(computed, frozenset(entries.values_list("target_id", "year", "month")))
+
+
 @dataclass
 class EntryRow:
     target: object
