@@ -5,6 +5,7 @@ bulletin's 存在问题 (`problems`). Every function takes querysets already lim
 from collections import Counter
 
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from tracker.accounts import scoping
@@ -25,22 +26,28 @@ def open_items(items):
     return items.filter(solved_on__isnull=True)
 
 
+def _behind_reason(project, key):
+    """Why the project is behind its planned stage at period `key`, in the active language ("" if it is not)."""
+    if project.stage == Project.Stage.SUSPENDED:
+        return _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
+    if project.planned_start and project.planned_start <= key and project.stage not in STARTED:
+        return _("Planned to start in %(month)s, still %(stage)s") % {
+            "month": project.planned_start, "stage": project.get_stage_display()}
+    if project.planned_production and project.planned_production <= key:
+        return _("Planned to produce in %(month)s, still %(stage)s") % {
+            "month": project.planned_production, "stage": project.get_stage_display()}
+    return ""
+
+
 def behind(projects, period):
-    """The projects behind their planned stage at `period`, each with `behind`, the reason in words."""
+    """The projects behind their planned stage at `period`, each with `behind`, the reason in words (worded when
+    it is shown, so an email renders it in its reader's language)."""
     key = period.key
     found = []
     for project in projects.exclude(stage=Project.Stage.PRODUCING):
-        if project.stage == Project.Stage.SUSPENDED:
-            project.behind = _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
-        elif project.planned_start and project.planned_start <= key and project.stage not in STARTED:
-            project.behind = _("Planned to start in %(month)s, still %(stage)s") % {
-                "month": project.planned_start, "stage": project.get_stage_display()}
-        elif project.planned_production and project.planned_production <= key:
-            project.behind = _("Planned to produce in %(month)s, still %(stage)s") % {
-                "month": project.planned_production, "stage": project.get_stage_display()}
-        else:
-            continue
-        found.append(project)
+        if _behind_reason(project, key):
+            project.behind = lazy(_behind_reason, str)(project, key)
+            found.append(project)
     return found
 
 

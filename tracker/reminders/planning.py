@@ -29,6 +29,7 @@ from django.utils.translation import ngettext, pgettext
 from tracker import links
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership
+from tracker.reminders import registers
 from tracker.reminders.models import Reminder
 from tracker.services.entries import awaiting_computation
 from tracker.targets import status, workdays
@@ -281,7 +282,12 @@ def plan_escalations(today, items, people):
 
 
 def plan_reviews(today, people):
-    """Entries submitted by the end of `today` and still waiting, to the reviewers of their units."""
+    """Entries submitted by the end of `today` and still waiting, to the reviewers of their units, with the
+    registers' rows that need following up in those units (tracker.reminders.registers): one email a day while
+    entries wait; with nothing waiting, the registers' part alone on the month's first working day."""
+    reviewers = people.with_role(Role.REVIEWER)
+    if not reviewers:
+        return []
     waiting = list(
         ProgressEntry.objects.filter(
             Q(submitted_at__isnull=True) | Q(submitted_at__lt=end_of(today)),
@@ -289,18 +295,23 @@ def plan_reviews(today, people):
             target__plan__status=Plan.Status.PUBLISHED,
         ).select_related("target__lead_unit", "submitted_by").order_by("year", "month", "target__code")
     )
-    if not waiting:
+    register_only = registers.register_only_day(today)
+    if not waiting and not register_only:
         return []
+    lines = registers.RegisterLines(today)
     planned = []
-    for user in people.with_role(Role.REVIEWER):
+    for user in reviewers:
         allowed = scoping.review_unit_ids(user)
         theirs = [e for e in waiting if allowed is None or e.target.lead_unit_id in allowed]
-        if not theirs:
+        register = lines.for_user(user)
+        if not theirs and not (register_only and register):
             continue
+        # Keyed by the oldest waiting month, else the registers' month: one email per reviewer per day.
+        period = theirs[0].period.key if theirs else register["period"].key
         planned.append(Planned(
-            user, Kind.REVIEW, theirs[0].period.key, today, "review", _codes(e.target for e in theirs), [],
+            user, Kind.REVIEW, period, today, "review", _codes(e.target for e in theirs), [],
             {"rows": [{"entry": e, "period": e.period} for e in theirs],
-             "count": len(theirs), "review_url": links.absolute(links.review_queue_url())},
+             "count": len(theirs), "review_url": links.absolute(links.review_queue_url()), "registers": register},
         ))
     return planned
 

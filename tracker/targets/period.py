@@ -117,6 +117,11 @@ class Period:
         return months_label(self.month)
 
     @property
+    def month_label(self):
+        """2022年9月 / Sep 2022: the month itself (not the months up to it), in the active language."""
+        return f"{self.month_name} {self.year}" if _english() else f"{self.year}年{self.month_name}"
+
+    @property
     def month_name(self):
         return MONTHS_EN[self.month - 1] if _english() else f"{self.month}月"
 
