@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
@@ -323,7 +323,7 @@ def plan_firms(user, rows, report, base_versions):
         if values.get("industry"):
             changes["industry"] = row.take("industry", lookups.industry, values["industry"])
         if values.get("size"):
-            changes["size"] = row.take("size", lambda t: _choice(SIZES, t, _("size")), values["size"])
+            changes["size"] = row.take("size", lambda t: _choice(SIZES, t, gettext_lazy("size")), values["size"])
         if not changes["name"]:
             row.fail("name", _("This column must be filled in."))
         for key, value in changes.items():
@@ -361,7 +361,7 @@ def _plan_listings(row, values, firm, lookups, today):
         before = audit.snapshot(listing) if listing else None
         listing = listing or Listing(kind=kind, joined_on=joined or today)
         if kind == Listing.Kind.CULTIVATION:
-            state = row.take(column, lambda t: _choice(CULTIVATION, t, _("cultivation list")), text)
+            state = row.take(column, lambda t: _choice(CULTIVATION, t, gettext_lazy("cultivation list")), text)
             if state is None:
                 continue
             listing.state = state
@@ -373,7 +373,7 @@ def _plan_listings(row, values, firm, lookups, today):
                 listing.reason = values.get("reason") or listing.reason
                 listing.left_on = listing.left_on or today
         elif kind == Listing.Kind.SPECIALISED:
-            level = row.take(column, lambda t: _choice(LEVELS, t, _("level")), text)
+            level = row.take(column, lambda t: _choice(LEVELS, t, gettext_lazy("level")), text)
             if level is None:
                 continue
             listing.level = level
@@ -431,13 +431,14 @@ def plan_projects(user, rows, report, base_versions):
             else:
                 project.firm = firm
         if values.get("kind"):
-            project.kind = row.take("kind", lambda t: _choice(KINDS, t, _("kind")), values["kind"]) or project.kind
+            project.kind = (row.take("kind", lambda t: _choice(KINDS, t, gettext_lazy("kind")), values["kind"])
+                            or project.kind)
         if values.get("total_investment"):
             project.total_investment = row.take("total_investment", _amount, values["total_investment"])
         if values.get("in_province_list"):
             project.in_province_list = bool(row.take("in_province_list", _flag, values["in_province_list"]))
         if values.get("stage"):
-            project.stage = row.take("stage", lambda t: _choice(STAGES, t, _("stage")), values["stage"]) \
+            project.stage = row.take("stage", lambda t: _choice(STAGES, t, gettext_lazy("stage")), values["stage"]) \
                 or project.stage
         for name_ in DATE_FIELDS[:5]:
             if values.get(name_):

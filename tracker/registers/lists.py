@@ -26,27 +26,42 @@ def open_items(items):
     return items.filter(solved_on__isnull=True)
 
 
-def _behind_reason(project, key):
-    """Why the project is behind its planned stage at period `key`, in the active language ("" if it is not)."""
+def _lateness(project, key):
+    """How the project is behind its planned stage at period `key`: "suspended", "start", "production" or ""."""
     if project.stage == Project.Stage.SUSPENDED:
-        return _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
+        return "suspended"
     if project.planned_start and project.planned_start <= key and project.stage not in STARTED:
+        return "start"
+    if project.planned_production and project.planned_production <= key:
+        return "production"
+    return ""
+
+
+def _behind_reason(project, key):
+    """Why the project is behind at period `key`, in the active language ("" if it is not)."""
+    lateness = _lateness(project, key)
+    if lateness == "suspended":
+        return _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
+    if lateness == "start":
         return _("Planned to start in %(month)s, still %(stage)s") % {
             "month": project.planned_start, "stage": project.get_stage_display()}
-    if project.planned_production and project.planned_production <= key:
+    if lateness == "production":
         return _("Planned to produce in %(month)s, still %(stage)s") % {
             "month": project.planned_production, "stage": project.get_stage_display()}
     return ""
 
 
+# Worded when shown (str()), so an email renders the reason in its reader's language.
+_behind_text = lazy(_behind_reason, str)
+
+
 def behind(projects, period):
-    """The projects behind their planned stage at `period`, each with `behind`, the reason in words (worded when
-    it is shown, so an email renders it in its reader's language)."""
+    """The projects behind their planned stage at `period`, each with `behind`, the reason in words."""
     key = period.key
     found = []
     for project in projects.exclude(stage=Project.Stage.PRODUCING):
-        if _behind_reason(project, key):
-            project.behind = lazy(_behind_reason, str)(project, key)
+        if _lateness(project, key):
+            project.behind = _behind_text(project, key)
             found.append(project)
     return found
 
