@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import make_plan, make_target, make_unit, make_user
+from tests.schedule_helpers import form_of, post_data
 from tracker.accounts.models import Membership
 from tracker.audit.models import Change
 from tracker.registers.models import Coordination, Project, ProjectUpdate, RegisterFigure
@@ -35,24 +36,6 @@ def world(settings):
                                  progress="四月进展")
     w.url = reverse("registers:schedule", args=["guoyang", "2022-05"])
     return w
-
-
-def post_data(page, **changes):
-    """The screen's form as displayed, with changes {field name: value}."""
-    data = {}
-    for row in page.context["rows"]:
-        form = row[3]
-        for name, field in form.fields.items():
-            value = form.initial.get(name, field.initial)
-            data[form.add_prefix(name)] = "" if value is None else ("on" if value is True else value)
-            if value is False:
-                data.pop(form.add_prefix(name))
-    data.update(changes)
-    return data
-
-
-def form_of(response, project):
-    return next(row[3] for row in response.context["rows"] if row[0].pk == project.pk)
 
 
 def test_it_shows_last_month_beside_this_month_for_the_units_projects_only(client, world):

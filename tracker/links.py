@@ -65,6 +65,11 @@ def schedule_url(unit, period):
     return reverse("registers:schedule", args=[_code(unit), str(period)])
 
 
+def firm_schedule_url(unit, period):
+    """The monthly scheduling screen of a unit's above-scale cultivation firms (a Unit or its code) for a period."""
+    return reverse("registers:firm_schedule", args=[_code(unit), str(period)])
+
+
 def register_pages():
     """The registers' pages for leaders: (URL name, path)."""
     return [(name, reverse(f"registers:{name}")) for name in ("open_items", "behind", "expected")]

@@ -32,7 +32,8 @@ CLERK_PERMISSIONS = {
     "targets.view_monthlyplanpoint",
     "audit.view_change",
     # The registers (企业库、项目库) of their units: kept up to date by the units' clerks, never deleted by them.
-    *(f"registers.{action}_{model}" for model in ("firm", "listing", "project", "projectupdate", "coordination")
+    *(f"registers.{action}_{model}" for model in ("firm", "listing", "firmupdate", "project", "projectupdate",
+                                                           "coordination")
       for action in ("add", "change", "view")),
     "registers.view_industry",
     "registers.view_registerfigure",

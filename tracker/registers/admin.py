@@ -18,6 +18,7 @@ from tracker.registers import figures
 from tracker.registers.models import (
     Coordination,
     Firm,
+    FirmUpdate,
     Industry,
     Listing,
     Project,
@@ -109,6 +110,12 @@ class FirmAdmin(RegisterAdmin):
     child_models = [(Listing, "firm")]
 
 
+class FirmUpdateInline(ScopedMixin, admin.TabularInline):
+    model = FirmUpdate
+    extra = 0
+    fields = ["year", "month", "revenue_ytd", "state", "expected_month", "progress", "problems"]
+
+
 @admin.register(Listing)
 class ListingAdmin(RegisterAdmin):
     unit_field = "firm__unit_id"
@@ -119,6 +126,8 @@ class ListingAdmin(RegisterAdmin):
     list_select_related = ["firm"]
     autocomplete_fields = ["firm"]
     readonly_fields = ["version"]
+    inlines = [FirmUpdateInline]
+    child_models = [(FirmUpdate, "listing")]
 
 
 class ProjectUpdateInline(ScopedMixin, admin.TabularInline):

@@ -1,10 +1,10 @@
-"""The scheduling screen's rows: one project's month."""
+"""The scheduling screens' rows: one project's or one cultivation-list firm's month."""
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from tracker.registers.models import Coordination, Project, ProjectUpdate
+from tracker.registers.models import Coordination, FirmUpdate, Listing, Project, ProjectUpdate, month_validator
 from tracker.registers.scheduling import MonthRow
 from tracker.targets.numbers import plain_decimal
 
@@ -13,46 +13,98 @@ def _model_field(model, name, **kwargs):
     return model._meta.get_field(name).formfield(**kwargs)
 
 
-class MonthRowForm(forms.Form):
+def _text(label, cols=24):
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": cols}))
+
+
+def _month(label):
+    return forms.CharField(label=label, required=False, max_length=7, validators=[month_validator],
+                           widget=forms.TextInput(attrs={"size": 7, "placeholder": "YYYY-MM"}))
+
+
+class MonthForm(forms.Form):
+    """A subject's month on a scheduling screen: the versions it started from, the fields, a confirmation.
+
+    Subclasses name the month's fields (`values`, stripped when text) and what the month changes on the
+    subject (`extras`), and give the initial values of a row."""
+
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-    project_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    subject_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    confirm = forms.BooleanField(label=_("Confirm: the figures are right"), required=False)
+    values = extras = texts = ()
+    letter = "r"  # the rows' prefix: r<pk>
+
+    def __init__(self, *args, subject, update=None, previous=None, **kwargs):
+        self.subject, self.update, self.previous = subject, update, previous
+        self.soft_warnings = []
+        initial = {"version": update.version if update else 0, "subject_version": subject.version,
+                   **self.initial_values(subject, update, previous)}
+        super().__init__(*args, prefix=f"{self.letter}{subject.pk}", initial=initial, **kwargs)
+        limit = settings.ENTRY_TEXT_MAX_CHARS
+        for name in self.texts:
+            self.fields[name].max_length = limit
+            self.fields[name].validators.append(forms.CharField(max_length=limit).validators[-1])
+
+    def initial_values(self, subject, update, previous):
+        raise NotImplementedError
+
+    @property
+    def edited(self):
+        return self.has_changed()
+
+    def _clean(self, name):
+        value = self.cleaned_data[name]
+        return value.strip() if isinstance(value, str) else value
+
+    def month_row(self):
+        data = self.cleaned_data
+        return MonthRow(self.subject, {n: self._clean(n) for n in self.values}, data["version"],
+                        data["subject_version"], extra={n: self._clean(n) for n in self.extras},
+                        confirmed=data["confirm"])
+
+
+class ProjectMonthForm(MonthForm):
     stage = forms.ChoiceField(label=_("stage"), choices=Project.Stage.choices)
     stage_on = forms.DateField(label=_("stage reached on"), required=False,
                                widget=forms.DateInput(attrs={"type": "date"}))
     completed_ytd = _model_field(ProjectUpdate, "completed_ytd", widget=forms.NumberInput(
         attrs={"step": "any", "class": "vTextField entry-num"}))
-    progress = forms.CharField(label=_("progress (进展情况)"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
-    problems = forms.CharField(label=_("problems (存在问题)"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 2, "cols": 24}))
-    request = forms.CharField(label=Coordination._meta.get_field("request").verbose_name, required=False,
-                              widget=forms.Textarea(attrs={"rows": 2, "cols": 20}))
+    progress = _text(_("progress (进展情况)"))
+    problems = _text(_("problems (存在问题)"))
+    request = _text(Coordination._meta.get_field("request").verbose_name, cols=20)
     handler = forms.CharField(label=_("handled by"), required=False, max_length=100)
-    confirm = forms.BooleanField(label=_("Confirm: the figures are right"), required=False)
+    values = ("stage", "completed_ytd", "progress", "problems")
+    extras = ("stage_on", "request", "handler")
+    texts = ("progress", "problems", "request")
+    letter = "p"
 
-    def __init__(self, *args, project, update=None, previous=None, **kwargs):
-        self.project, self.update, self.previous = project, update, previous
-        self.soft_warnings = []
+    def initial_values(self, project, update, previous):
         base = update or previous
-        initial = {
-            "version": update.version if update else 0, "project_version": project.version,
-            "stage": base.stage if base else project.stage,
-            "completed_ytd": plain_decimal(update.completed_ytd) if update else None,
-            "progress": update.progress if update else "", "problems": update.problems if update else "",
-        }
-        super().__init__(*args, prefix=f"p{project.pk}", initial=initial, **kwargs)
-        limit = settings.ENTRY_TEXT_MAX_CHARS
-        for name in ("progress", "problems", "request"):
-            self.fields[name].max_length = limit
-            self.fields[name].validators.append(forms.CharField(max_length=limit).validators[-1])
+        return {"stage": base.stage if base else project.stage,
+                "completed_ytd": plain_decimal(update.completed_ytd) if update else None,
+                "progress": update.progress if update else "", "problems": update.problems if update else ""}
 
     @property
     def edited(self):
         return self.has_changed() or bool(self.cleaned_data.get("request"))
 
-    def month_row(self):
-        data = self.cleaned_data
-        values = {"stage": data["stage"], "completed_ytd": data["completed_ytd"],
-                  "progress": data["progress"].strip(), "problems": data["problems"].strip()}
-        return MonthRow(self.project, values, data["version"], data["project_version"], stage_on=data["stage_on"],
-                        confirmed=data["confirm"], request=data["request"].strip(), handler=data["handler"].strip())
+
+class FirmMonthForm(MonthForm):
+    revenue_ytd = _model_field(FirmUpdate, "revenue_ytd", widget=forms.NumberInput(
+        attrs={"step": "any", "class": "vTextField entry-num"}))
+    state = forms.ChoiceField(label=_("state"), choices=Listing.State.choices)
+    expected_month = _month(_("expected to enter (month)"))
+    entered_month = _month(_("entered in (month)"))
+    reason = _text(_("reason for removal"), cols=20)
+    progress = _text(_("progress (进展情况)"))
+    problems = _text(_("problems (存在问题)"))
+    values = ("revenue_ytd", "state", "expected_month", "progress", "problems")
+    extras = ("entered_month", "reason")
+    texts = ("progress", "problems", "reason")
+    letter = "f"
+
+    def initial_values(self, listing, update, previous):
+        return {"revenue_ytd": plain_decimal(update.revenue_ytd) if update else None,
+                "state": listing.state, "expected_month": listing.expected_month,
+                "entered_month": listing.entered_month, "reason": listing.reason,
+                "progress": update.progress if update else "", "problems": update.problems if update else ""}

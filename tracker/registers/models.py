@@ -169,6 +169,47 @@ class Listing(models.Model):
             raise ValidationError(errors)
 
 
+class RegisterMonth(models.Model):
+    """A row's month on a scheduling screen (a project's or a firm's): with its progress, problems and version."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    progress = models.TextField(_("progress (进展情况)"), blank=True)
+    problems = models.TextField(_("problems (存在问题)"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class FirmUpdate(RegisterMonth):
+    """A cultivation-list firm's month (一企一策、按月调度): revenue year to date, the month it is expected to enter
+    the above-scale list and its state as told that month, progress and problems."""
+
+    listing = models.ForeignKey(Listing, models.CASCADE, related_name="updates", verbose_name=_("list membership"))
+    revenue_ytd = models.DecimalField(
+        _("revenue this year (营业收入, 万元)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    state = models.CharField(_("state"), max_length=8, choices=Listing.State.choices)
+    expected_month = month_field(_("expected to enter (month)"))
+
+    class Meta:
+        ordering = ["listing", "year", "month"]
+        verbose_name = _("firm's month")
+        verbose_name_plural = _("firms' months")
+        constraints = [models.UniqueConstraint(fields=["listing", "year", "month"], name="one_firm_update_per_month")]
+        indexes = [models.Index(fields=["year", "month"])]
+
+    def __str__(self):
+        return f"{self.listing.firm} {Period(self.year, self.month).label}"
+
+    @property
+    def audit_unit_id(self):
+        return self.listing.firm.unit_id if self.listing_id else None
+
+
 class Project(models.Model):
     class Kind(models.TextChoices):
         NEW = "new", _("New (新建)")
@@ -250,21 +291,15 @@ STAGE_ORDER = [Project.Stage.SIGNED, Project.Stage.STARTED, Project.Stage.BUILDI
                Project.Stage.PRODUCING]
 
 
-class ProjectUpdate(models.Model):
+class ProjectUpdate(RegisterMonth):
     """A project's month: investment completed year to date (亿元), progress and problems."""
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="updates", verbose_name=_("project"))
-    year = models.PositiveSmallIntegerField(_("year"))
-    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
     stage = models.CharField(_("stage"), max_length=10, choices=Project.Stage.choices)
     completed_ytd = models.DecimalField(
         _("investment completed this year (亿元)"), max_digits=12, decimal_places=4, null=True, blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    progress = models.TextField(_("progress (进展情况)"), blank=True)
-    problems = models.TextField(_("problems (存在问题)"), blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["project", "year", "month"]

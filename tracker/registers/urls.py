@@ -9,5 +9,6 @@ urlpatterns = [
     path("behind/", views.BehindView.as_view(), name="behind"),
     path("expected/", views.ExpectedView.as_view(), name="expected"),
     path("schedule/<slug:unit_code>/<str:period>/", views.ScheduleView.as_view(), name="schedule"),
+    path("schedule-firms/<slug:unit_code>/<str:period>/", views.FirmScheduleView.as_view(), name="firm_schedule"),
     path("figure/<int:target_id>/<str:period>/", views.FigureRowsView.as_view(), name="figure_rows"),
 ]

@@ -9,7 +9,6 @@ target outside their units is not found. Each page runs a fixed number of querie
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
 
 from django.contrib import admin, messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -27,8 +26,8 @@ from django.views.generic import TemplateView
 from tracker import links
 from tracker.accounts import scoping
 from tracker.registers import figures, lists, scheduling
-from tracker.registers.forms import MonthRowForm
-from tracker.registers.models import Coordination, Listing, Project, ProjectUpdate, RegisterFigure
+from tracker.registers.forms import FirmMonthForm, ProjectMonthForm
+from tracker.registers.models import Coordination, Listing, Project, RegisterFigure
 from tracker.targets.models import Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
@@ -263,19 +262,28 @@ SCHEDULE_PAGE_SIZE = 100
 
 
 class ScheduleView(LoginRequiredMixin, View):
-    """Monthly project scheduling for a unit (and its sub-units): last month beside this month, saved all at once.
+    """A unit's monthly scheduling (and its sub-units'): last month beside this month, saved all at once.
 
-    Reading needs the projects' view permission and a unit one sees; saving needs the months' add and change
-    permissions and a unit one edits (leaders read only).
+    Reading needs the subject's view permission and a unit one sees; saving needs the months' add and change
+    permissions and a unit one edits (leaders read only). The sheet (tracker.registers.scheduling) says what
+    a row is; this view shows and saves a page of rows.
     """
 
     template_name = "registers/schedule.html"
+    sheet = scheduling.PROJECTS
+    link = staticmethod(links.schedule_url)
+    form_class = ProjectMonthForm
+    view_permission = "registers.view_project"
+    month_model = "projectupdate"
+    row_prefix, columns = "project", 8
+    title = gettext_lazy("Project scheduling: %(unit)s, %(period)s")
+    read_only = gettext_lazy("You may read this unit's projects but not schedule them.")
 
     def dispatch(self, request, unit_code, period):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.unit = get_object_or_404(Unit, code=unit_code)
-        if not (request.user.has_perm("registers.view_project") and scoping.can_see_unit(request.user, self.unit.pk)):
+        if not (request.user.has_perm(self.view_permission) and scoping.can_see_unit(request.user, self.unit.pk)):
             raise PermissionDenied(_("This unit is not one of yours."))
         try:
             self.period = Period.parse(period)
@@ -283,36 +291,35 @@ class ScheduleView(LoginRequiredMixin, View):
             raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period}) from None
         if self.period > Period.of(timezone.localdate()):
             raise Http404(_("The period %(period)s is in the future.") % {"period": self.period.key})
-        self.editable = (request.user.has_perms(["registers.add_projectupdate", "registers.change_projectupdate"])
+        self.editable = (request.user.has_perms([f"registers.add_{self.month_model}",
+                                                 f"registers.change_{self.month_model}"])
                          and scoping.can_edit_unit(request.user, self.unit.pk))
         return super().dispatch(request)
 
     def rows(self, data=None):
         year, month = self.period.year, self.period.month
-        units = figures.unit_tree(self.unit.pk)
-        projects = Project.objects.filter(unit_id__in=units).exclude(
-            stage=Project.Stage.PRODUCING, producing_on__lt=date(year, 1, 1)).select_related("unit", "firm")
-        # A page of projects at a time: a county may follow hundreds, and every row is a form.
-        self.page_obj = Paginator(projects.order_by("unit__code", "name", "pk"), SCHEDULE_PAGE_SIZE).get_page(
-            self.request.GET.get("page"))
-        projects = list(self.page_obj.object_list)
-        current, previous = {}, {}
-        for update in ProjectUpdate.objects.filter(project__in=projects, year=year, month__lte=month).order_by("month"):
-            (current if update.month == month else previous)[update.project_id] = update
+        subjects = self.sheet.subjects(figures.unit_tree(self.unit.pk), year)
+        # A page of rows at a time: a county may follow hundreds, and every row is a form.
+        self.page_obj = Paginator(subjects, SCHEDULE_PAGE_SIZE).get_page(self.request.GET.get("page"))
+        subjects = list(self.page_obj.object_list)
+        current, previous = self.sheet.months(subjects, year, month)
         rows = []
-        for project in projects:
-            form = MonthRowForm(data, project=project, update=current.get(project.pk),
-                                previous=previous.get(project.pk)) if self.editable else None
-            rows.append((project, current.get(project.pk), previous.get(project.pk), form))
+        for subject in subjects:
+            form = self.form_class(data, subject=subject, update=current.get(subject.pk),
+                                   previous=previous.get(subject.pk)) if self.editable else None
+            rows.append((subject, current.get(subject.pk), previous.get(subject.pk), form))
         return rows, previous
 
+    def url(self, period):
+        return self.link(self.unit, period)
+
     def page(self, request, rows, status=200):
-        title = _("Project scheduling: %(unit)s, %(period)s") % {"unit": self.unit, "period": self.period.label}
         context = {
-            **admin.site.each_context(request), "title": title, "unit": self.unit, "period": self.period,
-            "rows": rows, "editable": self.editable, "page_obj": self.page_obj,
-            "prev_url": links.schedule_url(self.unit, self.period.previous),
-            "next_url": links.schedule_url(self.unit, self.period.next),
+            **admin.site.each_context(request), "title": self.title % {"unit": self.unit, "period": self.period.label},
+            "unit": self.unit, "period": self.period, "rows": rows, "editable": self.editable,
+            "page_obj": self.page_obj, "row_prefix": self.row_prefix, "columns": self.columns,
+            "prev_url": self.url(self.period.previous),
+            "next_url": self.url(self.period.next),
         }
         return TemplateResponse(request, self.template_name, context, status=status)
 
@@ -321,15 +328,15 @@ class ScheduleView(LoginRequiredMixin, View):
 
     def post(self, request):
         if not self.editable:
-            raise PermissionDenied(_("You may read this unit's projects but not schedule them."))
+            raise PermissionDenied(self.read_only)
         rows, previous = self.rows(request.POST)
-        forms = [form for _p, _u, _prev, form in rows]
+        forms = [form for _s, _u, _prev, form in rows]
         if not all([form.is_valid() for form in forms]):
             messages.error(request, _("Nothing was saved: correct the marked rows."))
             return self.page(request, rows)
-        edited = {form.project.pk: form for form in forms if form.edited}
-        outcome = scheduling.save_months(request.user, [f.month_row() for f in edited.values()],
-                                         self.period.year, self.period.month, previous)
+        edited = {form.subject.pk: form for form in forms if form.edited}
+        outcome = self.sheet.save(request.user, [f.month_row() for f in edited.values()],
+                                  self.period.year, self.period.month, previous)
         if not outcome.ok:
             for pk, found in outcome.errors.items():
                 for message in found:
@@ -357,16 +364,32 @@ class ScheduleView(LoginRequiredMixin, View):
         return redirect(request.get_full_path())
 
 
+class FirmScheduleView(ScheduleView):
+    """A unit's monthly scheduling of the firms of its above-scale cultivation list (入规培育库)."""
+
+    template_name = "registers/schedule_firms.html"
+    sheet = scheduling.FIRMS
+    link = staticmethod(links.firm_schedule_url)
+    form_class = FirmMonthForm
+    view_permission = "registers.view_listing"
+    month_model = "firmupdate"
+    row_prefix, columns = "firm", 7
+    title = gettext_lazy("Firm scheduling: %(unit)s, %(period)s")
+    read_only = gettext_lazy("You may read this unit's firms but not schedule them.")
+
+
 class RegistersHomeView(LoginRequiredMixin, TemplateView):
-    """The registers' pages: each of one's units' scheduling screen for the month being reported, and the lists."""
+    """The registers' pages: each of one's units' scheduling screens for the month being reported, and the lists."""
 
     template_name = "registers/home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         period = current_period()
-        units = scoping.visible_units(self.request.user).filter(
-            pk__in=Project.objects.values("unit_id")).order_by("code")
+        units = scoping.visible_units(self.request.user).order_by("code")
+        with_projects = units.filter(pk__in=Project.objects.values("unit_id"))
+        with_firms = units.filter(pk__in=Listing.objects.filter(kind=Listing.Kind.CULTIVATION).values("firm__unit_id"))
         context.update(admin.site.each_context(self.request), title=_("Registers (企业库、项目库)"), period=period,
-                       schedules=[(unit, links.schedule_url(unit, period)) for unit in units])
+                       schedules=[(unit, links.schedule_url(unit, period)) for unit in with_projects],
+                       firm_schedules=[(unit, links.firm_schedule_url(unit, period)) for unit in with_firms])
         return context
