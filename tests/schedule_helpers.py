@@ -8,6 +8,8 @@ def post_data(page, **changes):
     data = {}
     for row in page.context["rows"]:
         form = row[3]
+        if form is None:  # a read-only row
+            continue
         for name, field in form.fields.items():
             value = form.initial.get(name, field.initial)
             data[form.add_prefix(name)] = "" if value is None else ("on" if value is True else value)

@@ -35,7 +35,16 @@ from tests.factories import make_entry, make_plan, make_section, make_target, ma
 from tracker.accounts.models import Membership, Profile
 from tracker.api.models import ApiToken
 from tracker.imports.models import ImportBatch, RegisterImport
-from tracker.registers.models import Coordination, Firm, Listing, Project, ProjectUpdate, RegisterFigure
+from tracker.registers.models import (
+    Coordination,
+    Firm,
+    FirmUpdate,
+    Listing,
+    Project,
+    ProjectUpdate,
+    RegisterFigure,
+    ScheduleMonth,
+)
 from tracker.releases.models import ReleaseBatch
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
@@ -245,7 +254,9 @@ def world(settings, tmp_path, quiet_logs):
     unit = entry.target.lead_unit
     # The registers: a firm in a list, a project with a month and a coordination item, a register-backed target.
     firm = Firm.objects.create(name="示例企业", credit_code="914403001922038216", unit=unit)
-    Listing.objects.create(firm=firm, kind="cultivation", joined_on="2022-01-05", expected_month="2022-09")
+    listing = Listing.objects.create(firm=firm, kind="cultivation", joined_on="2022-01-05", expected_month="2022-09")
+    FirmUpdate.objects.create(listing=listing, year=2022, month=5, state="active", expected_month="2022-09")
+    ScheduleMonth.objects.create(unit=unit, register="projects", year=2022, month=5, state="submitted")
     project = Project.objects.create(name="示例项目", unit=unit, firm=firm, kind="new", total_investment=2,
                                      signed_on="2022-01-05", planned_start="2022-03")
     ProjectUpdate.objects.create(project=project, year=2022, month=5, stage="signed", completed_ytd=1)

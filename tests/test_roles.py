@@ -31,7 +31,7 @@ def test_it_creates_the_four_role_groups_with_their_permissions():
     # The registers of their units: added to and kept up to date, never deleted; the targets' sources only read.
     clerk |= {f"registers.{action}_{model}" for action in ("add", "change", "view")
               for model in ("firm", "listing", "firmupdate", "project", "projectupdate", "coordination")}
-    clerk |= {"registers.view_industry", "registers.view_registerfigure"}
+    clerk |= {"registers.view_industry", "registers.view_registerfigure", "registers.view_schedulemonth"}
     assert perms("clerk") == clerk
     assert perms("reviewer") == clerk | {"targets.review_progressentry"}
     leader = perms("leader")

@@ -37,6 +37,7 @@ CLERK_PERMISSIONS = {
       for action in ("add", "change", "view")),
     "registers.view_industry",
     "registers.view_registerfigure",
+    "registers.view_schedulemonth",  # the months' review state; steps are taken on the scheduling screen
 }
 REVIEWER_PERMISSIONS = CLERK_PERMISSIONS | {REVIEW_PERMISSION}
 # Failed logins (django-axes' rows, outside the tracker apps) are for administrators only:

@@ -9,8 +9,10 @@ then refreshes the register-backed targets' figures.
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Q
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from tracker import links
 from tracker.accounts import scoping
 from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin, ScopedMixin
 from tracker.audit.models import Change
@@ -24,6 +26,7 @@ from tracker.registers.models import (
     Project,
     ProjectUpdate,
     RegisterFigure,
+    ScheduleMonth,
 )
 
 
@@ -193,3 +196,21 @@ class RegisterFigureAdmin(RegisterAdmin):
     search_fields = ["target__code", "target__name"]
     list_select_related = ["target", "unit"]
     autocomplete_fields = ["target"]
+
+
+@admin.register(ScheduleMonth)
+class ScheduleMonthAdmin(ReadOnlyMixin, ScopedAdmin):
+    """The units' scheduling months and their review state (steps are taken on the scheduling screen)."""
+
+    list_display = ["unit", "register", "year", "month", "state", "submitted_by", "submitted_at", "reviewed_by",
+                    "reviewed_at", "screen"]
+    list_filter = ["state", "register", "year", ("unit", UnitFilter)]
+    list_select_related = ["unit", "submitted_by", "reviewed_by"]
+
+    def scope(self, request, queryset):
+        return scoping.visible_by_unit(request.user, queryset, "unit_id")
+
+    @admin.display(description=_("scheduling screen"))
+    def screen(self, obj):
+        link = links.firm_schedule_url if obj.register == ScheduleMonth.Register.FIRMS else links.schedule_url
+        return format_html('<a href="{}">{}</a>', link(obj.unit, f"{obj.year:04d}-{obj.month:02d}"), _("open"))

@@ -7,13 +7,14 @@ as text. `RegisterFigure` lets a target take its figure from a register (see `fi
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tracker.registers.creditcode import normalise, validate_credit_code
-from tracker.targets.models import Target, Unit
+from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.period import Period
 
 month_validator = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", _("Write the month as YYYY-MM, e.g. 2022-06."))
@@ -314,6 +315,50 @@ class ProjectUpdate(RegisterMonth):
     @property
     def audit_unit_id(self):
         return self.project.unit_id if self.project_id else None
+
+
+class ScheduleMonth(models.Model):
+    """A unit's scheduling month of one register (its projects, or its cultivation-list firms), submitted and
+    reviewed as figures are: draft → submitted → approved, or returned with a reason (tracker.registers.review).
+    No row yet means a draft. A submitted or approved month is read only on the screen."""
+
+    class Register(models.TextChoices):
+        PROJECTS = "projects", _("projects")
+        FIRMS = "firms", _("firms")
+
+    unit = models.ForeignKey(Unit, models.PROTECT, related_name="+", verbose_name=_("county or zone"))
+    register = models.CharField(_("register"), max_length=8, choices=Register.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), validators=[MinValueValidator(1), MaxValueValidator(12)])
+    state = models.CharField(_("state"), max_length=10, choices=ProgressEntry.State.choices,
+                             default=ProgressEntry.State.DRAFT)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                     related_name="+", verbose_name=_("submitted by"))
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("reviewed by"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.TextField(_("review comment"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        ordering = ["-year", "-month", "unit__code", "register"]
+        verbose_name = _("scheduling month")
+        verbose_name_plural = _("scheduling months")
+        constraints = [models.UniqueConstraint(fields=["unit", "register", "year", "month"],
+                                               name="one_schedule_month_per_unit")]
+        indexes = [models.Index(fields=["register", "year", "month", "state"])]
+
+    def __str__(self):
+        return f"{self.unit} · {self.get_register_display()} · {Period(self.year, self.month).label}"
+
+    @property
+    def audit_unit_id(self):
+        return self.unit_id
+
+    @property
+    def is_locked(self):
+        return self.state in (ProgressEntry.State.SUBMITTED, ProgressEntry.State.APPROVED)
 
 
 class Coordination(models.Model):

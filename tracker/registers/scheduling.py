@@ -4,7 +4,8 @@ saving a unit's month all at once.
 One `Sheet` per register says what a row is: the subject scheduled (a project, or a firm's place in the
 入规培育库), the month's model and fields, the hard checks, the soft checks and what a month changes on the
 subject. `Sheet.save` is the one write path of both screens: it validates every row first and writes all of
-them or none; it checks the unit rights, detects concurrent edits through the versions the screen started
+them or none; it checks the unit rights and that the month is not submitted or approved
+(tracker.registers.review), detects concurrent edits through the versions the screen started
 from (the subject's month and the subject), runs the soft checks and writes only rows whose warnings are
 confirmed, records history for each change, and refreshes the register-backed targets.
 """
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from tracker.accounts import scoping
 from tracker.audit import service as audit
-from tracker.registers import figures
+from tracker.registers import figures, review
 from tracker.registers.models import STAGE_ORDER, Coordination, FirmUpdate, Listing, Project, ProjectUpdate
 from tracker.targets.period import Period
 
@@ -93,6 +94,11 @@ class Sheet:
     subject_fields = ()  # the subject's fields a month may change
     refused = conflict = ""  # messages (lazy)
 
+    @property
+    def edit_permissions(self):
+        name = self.update_model._meta.model_name
+        return (f"registers.add_{name}", f"registers.change_{name}")
+
     def subjects(self, unit_ids, year):
         """The rows the screen of `unit_ids` shows for `year`, in display order (a queryset)."""
         raise NotImplementedError
@@ -145,6 +151,7 @@ class Sheet:
         ids = [r.subject.pk for r in rows]
         allowed = scoping.edit_unit_ids(user)
         subjects = {s.pk: s for s in self.locked(ids)}
+        closed = review.locked_units({self.unit_id(s) for s in subjects.values()}, self.register, period)
         stored = {getattr(u, f"{self.key}_id"): u for u in self.update_model.objects.select_for_update().filter(
             **{f"{self.key}_id__in": ids}, year=period.year, month=period.month)}
         limit = settings.ENTRY_TEXT_MAX_CHARS
@@ -158,6 +165,10 @@ class Sheet:
 
             if subject is None or (allowed is not None and self.unit_id(subject) not in allowed):
                 error(self.refused)
+                continue
+            if self.unit_id(subject) in closed:
+                error(_("%(row)s: the month is submitted or approved, so it is read only until a reviewer returns "
+                        "or reopens it.") % {"row": subject})
                 continue
             update = stored.get(pk)
             if update is not None:

@@ -25,10 +25,11 @@ from django.views.generic import TemplateView
 
 from tracker import links
 from tracker.accounts import scoping
-from tracker.registers import figures, lists, scheduling
+from tracker.registers import figures, lists, review, scheduling
 from tracker.registers.forms import FirmMonthForm, ProjectMonthForm
-from tracker.registers.models import Coordination, Listing, Project, RegisterFigure
-from tracker.targets.models import Target, Unit
+from tracker.registers.models import Coordination, Listing, Project, RegisterFigure, ScheduleMonth
+from tracker.services.review import ReviewError
+from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.numbers import plain_number
 from tracker.targets.period import Period
 from tracker.targets.policies import current_period
@@ -259,6 +260,12 @@ class FigureRowsView(RegisterPage):
 
 
 SCHEDULE_PAGE_SIZE = 100
+STEP_DONE = {
+    "submit": gettext_lazy("%(month)s was submitted for review."),
+    "approve": gettext_lazy("%(month)s was approved."),
+    "return": gettext_lazy("%(month)s was returned to the clerk."),
+    "reopen": gettext_lazy("%(month)s was reopened."),
+}
 
 
 class ScheduleView(LoginRequiredMixin, View):
@@ -274,7 +281,6 @@ class ScheduleView(LoginRequiredMixin, View):
     link = staticmethod(links.schedule_url)
     form_class = ProjectMonthForm
     view_permission = "registers.view_project"
-    month_model = "projectupdate"
     row_prefix, columns = "project", 8
     title = gettext_lazy("Project scheduling: %(unit)s, %(period)s")
     read_only = gettext_lazy("You may read this unit's projects but not schedule them.")
@@ -291,22 +297,28 @@ class ScheduleView(LoginRequiredMixin, View):
             raise Http404(_("'%(text)s' is not a period of the form YYYY-MM.") % {"text": period}) from None
         if self.period > Period.of(timezone.localdate()):
             raise Http404(_("The period %(period)s is in the future.") % {"period": self.period.key})
-        self.editable = (request.user.has_perms([f"registers.add_{self.month_model}",
-                                                 f"registers.change_{self.month_model}"])
-                         and scoping.can_edit_unit(request.user, self.unit.pk))
+        self.may_edit = review.may_edit(request.user, self.sheet, self.unit.pk)
+        self.month = review.month_of(self.unit, self.sheet, self.period)
+        self.locked = bool(review.locked_units([self.unit.pk], self.sheet.register, self.period))
+        self.editable = self.may_edit and not self.locked
         return super().dispatch(request)
 
     def rows(self, data=None):
         year, month = self.period.year, self.period.month
-        subjects = self.sheet.subjects(figures.unit_tree(self.unit.pk), year)
+        self.tree = figures.unit_tree(self.unit.pk)
+        subjects = self.sheet.subjects(self.tree, year)
         # A page of rows at a time: a county may follow hundreds, and every row is a form.
         self.page_obj = Paginator(subjects, SCHEDULE_PAGE_SIZE).get_page(self.request.GET.get("page"))
         subjects = list(self.page_obj.object_list)
         current, previous = self.sheet.months(subjects, year, month)
+        # A sub-unit's rows are read only while its own month is submitted or approved.
+        closed = review.locked_units({self.sheet.unit_id(s) for s in subjects}, self.sheet.register, self.period) \
+            if self.editable else set()
         rows = []
         for subject in subjects:
+            editable = self.editable and self.sheet.unit_id(subject) not in closed
             form = self.form_class(data, subject=subject, update=current.get(subject.pk),
-                                   previous=previous.get(subject.pk)) if self.editable else None
+                                   previous=previous.get(subject.pk)) if editable else None
             rows.append((subject, current.get(subject.pk), previous.get(subject.pk), form))
         return rows, previous
 
@@ -318,19 +330,52 @@ class ScheduleView(LoginRequiredMixin, View):
             **admin.site.each_context(request), "title": self.title % {"unit": self.unit, "period": self.period.label},
             "unit": self.unit, "period": self.period, "rows": rows, "editable": self.editable,
             "page_obj": self.page_obj, "row_prefix": self.row_prefix, "columns": self.columns,
+            "month": self.month, "locked": self.locked, "steps": self.steps(),
+            "actions": review.allowed_actions(request.user, self.sheet, self.month),
             "prev_url": self.url(self.period.previous),
             "next_url": self.url(self.period.next),
         }
         return TemplateResponse(request, self.template_name, context, status=status)
 
+    def steps(self):
+        """The month's review steps: (when, who, the state it reached, why)."""
+        found = []
+        for change in review.steps(self.month):
+            state = (change.changes.get("state") or [None, self.month.state])[1]
+            found.append((change.at, change.user, ProgressEntry.State(state).label, change.reason))
+        return found
+
     def get(self, request):
         return self.page(request, self.rows()[0])
 
+    def transition(self, request):
+        try:
+            version = int(request.POST.get("month_version", ""))
+        except ValueError:
+            version = None
+        action = request.POST["_action"]
+        try:
+            review.transition(request.user, self.sheet, self.unit, self.period, action,
+                              request.POST.get("comment", ""), base_version=version,
+                              unit_ids=figures.unit_tree(self.unit.pk))
+        except ReviewError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, STEP_DONE[action] % {"month": self.month})
+        return redirect(request.get_full_path())
+
     def post(self, request):
-        if not self.editable:
+        if "_action" in request.POST:
+            return self.transition(request)
+        if not self.may_edit:
             raise PermissionDenied(self.read_only)
+        if self.locked:
+            messages.error(request, _("Nothing was saved: %(month)s is %(state)s and read only until a reviewer "
+                                      "returns or reopens it.") % {"month": self.month,
+                                                                   "state": self.month.get_state_display()})
+            return redirect(request.get_full_path())
         rows, previous = self.rows(request.POST)
-        forms = [form for _s, _u, _prev, form in rows]
+        forms = [form for _s, _u, _prev, form in rows if form is not None]
         if not all([form.is_valid() for form in forms]):
             messages.error(request, _("Nothing was saved: correct the marked rows."))
             return self.page(request, rows)
@@ -372,7 +417,6 @@ class FirmScheduleView(ScheduleView):
     link = staticmethod(links.firm_schedule_url)
     form_class = FirmMonthForm
     view_permission = "registers.view_listing"
-    month_model = "firmupdate"
     row_prefix, columns = "firm", 7
     title = gettext_lazy("Firm scheduling: %(unit)s, %(period)s")
     read_only = gettext_lazy("You may read this unit's firms but not schedule them.")
@@ -389,7 +433,14 @@ class RegistersHomeView(LoginRequiredMixin, TemplateView):
         units = scoping.visible_units(self.request.user).order_by("code")
         with_projects = units.filter(pk__in=Project.objects.values("unit_id"))
         with_firms = units.filter(pk__in=Listing.objects.filter(kind=Listing.Kind.CULTIVATION).values("firm__unit_id"))
-        context.update(admin.site.each_context(self.request), title=_("Registers (企业库、项目库)"), period=period,
-                       schedules=[(unit, links.schedule_url(unit, period)) for unit in with_projects],
-                       firm_schedules=[(unit, links.firm_schedule_url(unit, period)) for unit in with_firms])
+        states = {(m.unit_id, m.register): m.get_state_display() for m in ScheduleMonth.objects.filter(
+            year=period.year, month=period.month, unit__in=units)}
+        draft = ProgressEntry.State.DRAFT.label
+        Register = ScheduleMonth.Register
+        context.update(
+            admin.site.each_context(self.request), title=_("Registers (企业库、项目库)"), period=period,
+            schedules=[(unit, links.schedule_url(unit, period), states.get((unit.pk, Register.PROJECTS), draft))
+                       for unit in with_projects],
+            firm_schedules=[(unit, links.firm_schedule_url(unit, period), states.get((unit.pk, Register.FIRMS), draft))
+                            for unit in with_firms])
         return context

@@ -125,7 +125,7 @@ def _apply(user, entry, action, comment, now, policies=None):
     entry.updated_at = now
 
 
-def _clean_comment(action, comment):
+def clean_comment(action, comment):
     """The comment stripped; refused when a return or reopen has none, or when it holds a NUL
     (typed by no one, and PostgreSQL cannot store it)."""
     comment = (comment or "").strip()
@@ -146,7 +146,7 @@ def transition(user, entry, action, comment="", source="admin", base_version=Non
     `base_version`: the version the reviewer was looking at; approving a
     figure that was changed since is refused.
     """
-    comment = _clean_comment(action, comment)
+    comment = clean_comment(action, comment)
     now = timezone.now()
     with transaction.atomic():
         entry = _locked(ProgressEntry.objects.filter(pk=entry.pk)).first()
@@ -186,7 +186,7 @@ def bulk_transition(user, queryset, action, comment="", source="admin action", s
     so a bulk approval never approves a figure the reviewer did not see.
     A fixed number of queries however many entries are selected.
     """
-    comment = _clean_comment(action, comment)
+    comment = clean_comment(action, comment)
     result = BulkResult()
     now = timezone.now()
     with transaction.atomic():
