@@ -7,9 +7,10 @@ touched:
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/tracker_bench_registers .venv/bin/python bench/registers.py
 
-Steps: writing the register-backed targets' figures (figures.refresh, 12 months); the scheduling screen of a
-county (GET, and a POST saving every row); the leader's lists and the list behind a figure (page and CSV); the
-monthly report with the register-backed targets; a 10,000-row firm import (CSV, GB18030) previewed and written.
+Steps: writing the register-backed targets' figures (figures.refresh, 12 months); the project and the firm
+scheduling screens of a county (GET, and a POST saving every row of the page); the leader's lists and the list
+behind a figure (page and CSV); the monthly report with the register-backed targets; a 10,000-row firm import
+(CSV, GB18030) previewed and written.
 """
 
 import argparse
@@ -162,6 +163,15 @@ def main():
         if response.status_code != 302:
             errors = [(p.name, f.errors) for p, _u, _prev, f in response.context["rows"] if f.errors]
             raise SystemExit(f"scheduling POST refused: {errors[:3]}")
+        firms_url = reverse("registers:firm_schedule", args=[county.code, f"{YEAR}-12"])
+        listings = Listing.objects.filter(firm__unit=county, kind="cultivation").count()
+        timed(f"firm scheduling screen GET (page 1 of {listings} cultivation-list firms)",
+              lambda: clerk_client.get(firms_url))
+        response = timed("firm scheduling screen POST, every row of the page saved",
+                         schedule_post(clerk_client, firms_url))
+        if response.status_code != 302:
+            errors = [(x.firm.name, f.errors) for x, _u, _prev, f in response.context["rows"] if f.errors]
+            raise SystemExit(f"firm scheduling POST refused: {errors[:3]}")
         for name in ("open_items", "behind", "expected"):
             page = reverse(f"registers:{name}")
             timed(f"{name} page (leader, all counties)", lambda page=page: leader_client.get(page, {
