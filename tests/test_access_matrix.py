@@ -364,7 +364,7 @@ def test_it_names_no_other_units_rows_in_the_history_list_for_a_clerk(client, wo
 # both. Nothing of the second organisation ("FOXTROT") reaches the first one's clerk, reviewer or leader, in any
 # list, page, export, import, API answer or history; the province's leader sees both, with counts per organisation.
 OTHER = "FOXTROT"
-ORG_ROLES = ["clerk", "reviewer", "leader"]
+ORG_ROLES = ["clerk", "reviewer", "leader", "administrator"]
 
 
 @pytest.fixture
@@ -387,8 +387,10 @@ def orgs():
         "clerk": make_user("x_clerk", unit=w.x, role=Role.CLERK),
         "reviewer": make_user("x_reviewer", unit=w.x, role=Role.REVIEWER),
         "leader": make_user("x_leader", unit=w.x, role=Role.LEADER),
+        "administrator": make_user("x_admin", unit=w.x, role=Role.ADMIN),
     }
     w.y_clerk = make_user("y_clerk", unit=w.y, role=Role.CLERK, first_name=OTHER)
+    w.y_admin = make_user("y_admin", unit=w.y, role=Role.ADMIN, first_name=OTHER)
     w.province_leader = make_user("province_leader", unit=w.province, role=Role.LEADER)
     today = __import__("datetime").date(2022, 4, 3)
     assert save_entries(w.users["clerk"], [EntryRow(w.tx, 2022, 3, {"value": Decimal("7"), "note": "亳州进展"})],
@@ -398,7 +400,18 @@ def orgs():
     w.ey = ProgressEntry.objects.get(target=w.ty)
     ReportingPolicy.objects.create(target=w.ty, due_working_day=7)
     RecordedResult.objects.create(plan=w.py, code="R-1", name=f"2021年{OTHER}", value=1, year=2021)
-    ImportBatch.objects.create(user=w.y_clerk, file_name=f"{OTHER}.csv", sha256="c" * 64, size=1)
+    w.y_batch = ImportBatch.objects.create(user=w.y_clerk, file_name=f"{OTHER}.csv", sha256="c" * 64, size=1)
+    # What only an administrator would see of the other organisation: its draft plan, its people's reminders and
+    # robots, its unit's robot and reporting policy, its memberships and profiles.
+    w.y_draft = Plan.objects.create(year=2023, unit=w.y, title=f"阜阳2023年工作要点{OTHER}", status=Plan.Status.DRAFT)
+    w.x_draft = Plan.objects.create(year=2023, unit=w.x, title="亳州2023年工作要点（草稿）", status=Plan.Status.DRAFT)
+    w.y_reminder = Reminder.objects.create(user=w.y_clerk, kind="overdue", period="2022-03", day=today,
+                                           subject=f"{OTHER} reminder")
+    w.y_robot = Webhook.objects.create(unit=w.y, kind="wecom", name=f"{OTHER}群",
+                                       url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=y")
+    w.y_delivery = WebhookDelivery.objects.create(reminder=w.y_reminder, webhook=w.y_robot, title=f"{OTHER} robot")
+    w.y_policy = ReportingPolicy.objects.create(unit=w.y, due_working_day=9)
+    w.y_profile = Profile.objects.create(user=w.y_clerk, phone=OTHER)
     return w
 
 
@@ -451,7 +464,9 @@ def test_it_keeps_each_organisations_lists_pages_and_exports_apart(client, orgs,
         assert response.status_code == 200, (name, params)
         if OTHER in file_text(response):
             problems.append(f"{role} sees {OTHER} on {name} {params}")
-    problems += other_in_api_and_objects(client, role, ORG_API, (orgs.py, orgs.ty, orgs.ey, orgs.y))
+    problems += other_in_api_and_objects(client, role, ORG_API, (
+        orgs.py, orgs.ty, orgs.ey, orgs.y, orgs.y_draft, orgs.y_clerk, orgs.y_admin, orgs.y_clerk.memberships.get(),
+        orgs.y_reminder, orgs.y_robot, orgs.y_delivery, orgs.y_policy, orgs.y_profile))
     entry_screen = client.get(reverse("admin:targets_progressentry_entry", args=["ycity", "2022-03"]))
     if entry_screen.status_code not in (403, 404):
         problems.append(f"{role} opens the other organisation's entry screen")
@@ -460,6 +475,106 @@ def test_it_keeps_each_organisations_lists_pages_and_exports_apart(client, orgs,
     page = client.get(reverse("reports:target", args=["T-1"]))
     assert page.status_code == 200 and "亳州新增规上企业" in page.content.decode()
     assert client.get(reverse("reports:target", args=["T-1"]), {"plan": orgs.py.pk}).status_code == 404
+
+
+def test_an_organisations_administrator_administers_only_their_organisation(client, orgs):
+    """An administrator's role covers their own unit's tree: its plans (drafts too), targets, people, reminders and
+    robots, and nothing of the other organisation, whose rows are neither listed, offered, opened nor written."""
+    from tracker.setup.admin.people import StaffUserAdmin
+
+    admin_x = orgs.users["administrator"]
+    client.force_login(admin_x)
+    plans = client.get(reverse("admin:targets_plan_changelist")).context["cl"].result_list
+    assert set(plans) == {orgs.px, orgs.x_draft}
+    # Dropdowns of every form: only X's plans, units and people.
+    target_form = client.get(reverse("admin:targets_target_add")).context["adminform"].form
+    assert set(target_form.fields["plan"].queryset) == {orgs.px, orgs.x_draft}
+    assert OTHER not in " ".join(str(u) for u in target_form.fields["lead_unit"].queryset)
+    membership_form = client.get(reverse("admin:accounts_membership_add")).context["adminform"].form
+    assert set(membership_form.fields["unit"].queryset) == {orgs.x}
+    assert orgs.y_clerk not in membership_form.fields["user"].queryset
+    unit_form = client.get(reverse("admin:targets_unit_add")).context["adminform"].form
+    assert set(unit_form.fields["parent"].queryset) == {orgs.x} and unit_form.fields["parent"].required
+    plan_form = client.get(reverse("admin:targets_plan_add")).context["adminform"].form
+    assert set(plan_form.fields["unit"].queryset) == {orgs.x} and plan_form.fields["unit"].required
+    for model, field in [("progressentry", "target"), ("registerfigure", "target")]:
+        app = "registers" if model == "registerfigure" else "targets"
+        found = client.get(reverse("admin:autocomplete"), {
+            "app_label": app, "model_name": model, "field_name": field, "term": OTHER})
+        assert found.status_code == 200 and found.json()["results"] == [], model
+    # The people: X's staff, never Y's nor a superuser, in the list and in the user admin's own queryset.
+    root = make_user("root", is_superuser=True)
+    request = RequestFactory().get("/")
+    request.user = admin_x
+    people = set(StaffUserAdmin(type(admin_x), admin.site).get_queryset(request).values_list("username", flat=True))
+    assert people == {"x_clerk", "x_reviewer", "x_leader", "x_admin"}
+    assert client.get(admin_url(root, "change")).status_code == 404
+    assert client.get(reverse("admin:auth_user_password_change", args=[orgs.y_clerk.pk])).status_code == 404
+    # Writing into the other organisation: a target in Y's plan, a role in Y's unit, publishing Y's draft.
+    posted = client.post(reverse("admin:accounts_membership_add"),
+                         {"user": orgs.users["clerk"].pk, "unit": orgs.y.pk, "role": "admin"})
+    assert posted.status_code == 200 and not Membership.objects.filter(unit=orgs.y, role="admin",
+                                                                       user=orgs.users["clerk"]).exists()
+    client.post(reverse("admin:targets_plan_changelist"),
+                {"action": "publish_plans", "_selected_action": [orgs.y_draft.pk, orgs.x_draft.pk]})
+    orgs.y_draft.refresh_from_db()
+    orgs.x_draft.refresh_from_db()
+    assert orgs.y_draft.status == "draft" and orgs.x_draft.status == "published"
+    # Y's administrator, in turn, sees nothing of X's draft and administers Y's people only.
+    assert not scoping.visible_plans(orgs.y_admin).filter(pk=orgs.x_draft.pk).exists()
+    assert set(scoping.administered_users(orgs.y_admin).values_list("username", flat=True)) == {"y_clerk",
+                                                                                               "y_admin"}
+
+
+def test_a_province_plans_rows_are_read_not_changed_by_a_citys_administrator(client, province_plan):
+    from tracker.targets.models import Plan
+
+    w = province_plan
+    client.force_login(w.users["administrator"])
+    page = client.get(admin_url(w.pt_x, "change"))
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+    assert client.post(admin_url(w.pt_x, "change"), {"code": "HIJACKED"}).status_code == 403
+    assert client.get(admin_url(w.pp, "change")).context["has_change_permission"] is False
+    client.post(reverse("admin:targets_target_changelist"),
+                {"action": "delete_selected", "_selected_action": [w.pt_x.pk], "post": "yes"})
+    client.post(reverse("admin:targets_plan_changelist"), {"action": "close_plans", "_selected_action": [w.pp.pk]})
+    client.post(reverse("admin:targets_plan_changelist"), {
+        "action": "copy_to_next_year", "_selected_action": [w.pp.pk], "confirm": "1", "to_year": "2023"})
+    w.pt_x.refresh_from_db()
+    w.pp.refresh_from_db()
+    assert w.pt_x.code == "P-1-BZ" and w.pp.status == "published"
+    assert not Plan.objects.filter(year=2023, unit=w.province).exists()
+
+
+@pytest.mark.parametrize("who", ["city_admin", "whole_admin", "superuser", "granted"])
+def test_shared_reference_data_is_changed_by_the_installation_not_one_organisation(client, orgs, who):
+    """Regions, peer groups, indicators and the published values bind every organisation: a city's administrator
+    reads them; a superuser, an administrator whose tree holds every unit, or one given the permission changes them."""
+    from django.contrib.auth.models import Permission
+
+    from tracker.targets.models import Region
+
+    region = Region.objects.create(code="fy", name="阜阳", kind="city")
+    user = {
+        "city_admin": orgs.users["administrator"],
+        "whole_admin": orgs.users["administrator"],
+        "superuser": make_user("root", is_superuser=True),
+        "granted": orgs.users["administrator"],
+    }[who]
+    if who == "whole_admin":
+        orgs.y_county.parent = orgs.province
+        orgs.y_county.save()
+        Membership.objects.create(user=user, unit=orgs.province, role=Role.ADMIN)
+    if who == "granted":
+        user.user_permissions.add(Permission.objects.get(codename="change_region"))
+    client.force_login(user)
+    page = client.get(admin_url(region, "change"))
+    assert page.status_code == 200
+    writes = who != "city_admin"
+    assert page.context["has_change_permission"] is writes
+    assert scoping.can_edit_series(type(user).objects.get(pk=user.pk)) is (who != "granted" and writes)
+    grid = client.post(reverse("releases:grid", args=[2022, 3]), {})
+    assert grid.status_code in ((302, 200) if who in ("whole_admin", "superuser") else (403,))
 
 
 def test_it_resolves_a_code_used_by_both_organisations_to_ones_own_on_import(orgs):
@@ -524,7 +639,8 @@ def test_indicator_values_are_read_by_everyone_and_written_by_administrators(cli
     theirs = ReleaseBatch.objects.create(user=world.clerk_b, file_name=f"{SECRET}.csv", sha256="c" * 64, size=1,
                                          year=2022, month=3)
     response = client.get(reverse("releases:batch", args=[theirs.pk]))
-    assert response.status_code == (200 if scoping.sees_all(user) else 404)
+    # The uploader is of a unit the administrator administers: their batch is the administrator's to read.
+    assert response.status_code == (200 if role == "administrator" else 404)
     assert client.post(reverse("releases:confirm", args=[theirs.pk])).status_code in (403, 404)
 
 @pytest.mark.parametrize("role", ["clerk", "reviewer"])
@@ -705,3 +821,109 @@ def test_a_leader_reads_an_outside_units_history_only_for_its_part_of_their_plan
     # The county's clerk imports for several plans: Y's leader does not list their batches.
     assert not scoping.visible_people(w.y_leader, ImportBatch.objects.all()).filter(user=county_clerk).exists()
     assert scoping.visible_people(w.y_leader, ImportBatch.objects.all()).filter(user=w.y_clerk).exists()
+
+
+def test_the_monthly_report_command_writes_one_organisations_or_one_plans_report(orgs):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    def codes(*args):
+        out = io.StringIO()
+        call_command("monthly_report", "--period", "2022-03", "--format", "json", *args, stdout=out)
+        return sorted((row["code"], row["name"]) for row in json.loads(out.getvalue()))
+
+    every = codes()
+    assert {name for _code, name in every} == {
+        "亳州新增规上企业", f"阜阳新增规上企业{OTHER}", f"临泉新增规上企业{OTHER}"}
+    assert codes("--organisation", "xcity") == [("T-1", "亳州新增规上企业")]
+    # Y's organisation: its plan with the outside county's part of it.
+    assert [name for _code, name in codes("--organisation", "ycity")] == [
+        f"阜阳新增规上企业{OTHER}", f"临泉新增规上企业{OTHER}"]
+    assert codes("--plan", str(orgs.px.pk)) == [("T-1", "亳州新增规上企业")]
+    assert codes("--organisation", "province") == every
+    with pytest.raises(CommandError, match="nosuch"):
+        call_command("monthly_report", "--period", "2022-03", "--organisation", "nosuch")
+    with pytest.raises(CommandError, match=str(orgs.y_draft.pk)):
+        call_command("monthly_report", "--period", "2022-03", "--plan", str(orgs.y_draft.pk))
+    with pytest.raises(CommandError, match="2021"):
+        call_command("monthly_report", "--period", "2021-03", "--organisation", "xcity")
+    with pytest.raises(CommandError, match="2023"):
+        call_command("monthly_report", "--period", "2023-03", "--plan", str(orgs.px.pk))
+
+
+def other_in_forms(client, who):
+    """The other organisation's names in any admin add form, list filter or autocomplete answer, or in the
+    report's, entry screen's and import's dropdowns."""
+    problems = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        response = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+        if shows_other(response):
+            problems.append(f"{who} sees {OTHER} in the {opts.label} add form")
+        for field in getattr(model_admin, "autocomplete_fields", ()):
+            found = client.get(reverse("admin:autocomplete"), {
+                "app_label": opts.app_label, "model_name": opts.model_name, "field_name": field, "term": ""})
+            if found.status_code == 200 and OTHER in found.content.decode():
+                problems.append(f"{who} is offered {OTHER} by the {opts.label}.{field} autocomplete")
+    for name, args in [("reports:report", ["2022", "03"]), ("imports:upload", []), ("registers:home", []),
+                       ("reports:completeness", ["2022", "03"])]:
+        if shows_other(client.get(reverse(name, args=args), follow=True)):
+            problems.append(f"{who} sees {OTHER} on {name}")
+    return problems
+
+
+@pytest.mark.parametrize("role", ORG_ROLES)
+def test_it_offers_no_other_organisations_units_in_any_dropdown(client, province_plan, role):
+    client.force_login(province_plan.users[role])
+    problems = other_in_forms(client, role)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_target_code_in_several_plans_opens_ones_own_or_asks_which(client, orgs):
+    """/targets/T-1/: one's own organisation's target of the period's year; where that leaves several, a page
+    listing them (plan, year, issuing unit) with links; never the other organisation's by a guess."""
+    from tracker.targets.models import Plan
+
+    url = reverse("reports:target", args=["T-1"])
+    # The province's reader sees both cities' T-1 of 2022: neither is theirs more than the other.
+    client.force_login(orgs.province_leader)
+    page = client.get(url, {"period": "2022-03"})
+    assert page.status_code == 200 and page.templates[0].name == "reports/target_choices.html"
+    text = page.content.decode()
+    rows = re.findall(r'<tr data-plan="(\d+)">', text)
+    assert rows == [str(orgs.px.pk), str(orgs.py.pk)]
+    assert f"?period=2022-03&amp;plan={orgs.py.pk}" in text and "亳州2022年工作要点" in text and "阜阳市经信局" in text
+    chosen = client.get(url, {"period": "2022-03", "plan": orgs.py.pk})
+    assert chosen.status_code == 200 and f"阜阳新增规上企业{OTHER}" in chosen.content.decode()
+    # X's own 2023 plan continues T-1: X's people get the plan of the year asked for, without a choice.
+    px23 = Plan.objects.create(year=2023, unit=orgs.x, title="亳州2023年工作要点")
+    make_target(code="T-1", name="亳州2023新增规上企业", plan=px23, section=make_section(px23, 1), lead_unit=orgs.x)
+    client.force_login(orgs.users["leader"])
+    assert "亳州2023新增规上企业" in client.get(url, {"period": "2023-03"}).content.decode()
+    assert "亳州新增规上企业" in client.get(url, {"period": "2022-06"}).content.decode()
+    # A year of neither plan: which one is not guessed.
+    asked = client.get(url, {"period": "2024-01"})
+    assert asked.templates[0].name == "reports/target_choices.html"
+    assert re.findall(r'<tr data-plan="(\d+)">', asked.content.decode()) == [str(px23.pk), str(orgs.px.pk)]
+    # The province's reader, for 2023, has one T-1 that year (X's): it opens.
+    client.force_login(orgs.province_leader)
+    assert "亳州2023新增规上企业" in client.get(url, {"period": "2023-03"}).content.decode()
+    assert client.get(url, {"period": "2022-13"}).status_code == 400
+
+
+def test_a_leader_reads_an_outside_units_reporting_policies_only_for_its_part_of_their_plans(client, province_plan):
+    """The county outside Y's tree leads a part of Y's plan: Y's leader reads that target's policy, not the
+    county's own policy (for every plan it reports to) nor that of its part of the province's plan."""
+    w = province_plan
+    county_policy = ReportingPolicy.objects.create(unit=w.y_county, due_working_day=4)
+    own_part = ReportingPolicy.objects.create(target=w.ty_county, due_working_day=6)
+    province_part = ReportingPolicy.objects.create(target=w.pt_lq, due_working_day=8)
+    client.force_login(w.y_leader)
+    listed = set(client.get(reverse("admin:targets_reportingpolicy_changelist")).context["cl"].result_list)
+    assert own_part in listed and w.y_policy in listed
+    assert county_policy not in listed and province_part not in listed
+    assert client.get(admin_url(county_policy, "change")).status_code in (403, 404)
+    client.force_login(w.province_leader)
+    listed = set(client.get(reverse("admin:targets_reportingpolicy_changelist")).context["cl"].result_list)
+    assert {own_part, province_part} <= listed

@@ -95,11 +95,13 @@ def test_it_asks_for_the_password_in_a_terminal(monkeypatch):
     assert Unit.objects.get(code="qiaocheng").pk in scoping.unit_ids(user) and scoping.edit_unit_ids(user) == set()
 
 
-def test_it_gives_the_admin_role_every_unit():
-    make_unit("bureau")
-    other = make_unit("guoyang")
+def test_it_gives_the_admin_role_the_units_tree_and_no_other_organisation():
+    bureau = make_unit("bureau")
+    county = make_unit("guoyang", parent=bureau)
+    other = make_unit("fuyang")
     run("admin1", "--email", "a@example.com", "--unit", "bureau", "--role", "admin", "--password", "Xy-9876-abcd")
     user = User.objects.get(username="admin1")
-    assert scoping.review_unit_ids(user) is None and scoping.can_edit_unit(user, other.pk)
+    assert scoping.review_unit_ids(user) == {bureau.pk, county.pk} and scoping.can_edit_unit(user, county.pk)
+    assert not scoping.can_edit_unit(user, other.pk) and not scoping.can_review_unit(user, other.pk)
     assert user.has_perm("targets.delete_target") and user.has_perm("auth.add_user")
     assert not user.has_perm("audit.change_change")

@@ -34,7 +34,7 @@ def english():
 
 @pytest.fixture
 def world(db):
-    unit = make_unit("qiaocheng")
+    unit = make_unit("qiaocheng", parent=make_unit("city"))
     w = type("World", (), {})()
     w.unit = unit
     w.clerk = make_user("clerk_q", unit=unit, role=Role.CLERK)
@@ -141,7 +141,7 @@ def test_it_shows_every_write_path_on_the_entry_and_target_history_pages(client,
 
     from tests.test_admin import admin_form_data
 
-    boss = make_user("boss", unit=make_unit("city"), role=Role.ADMIN)
+    boss = make_user("boss", unit=world.unit.parent, role=Role.ADMIN)
     # Admin form: an administrator renames the target.
     client.force_login(boss)
     target_url = reverse("admin:targets_target_change", args=[world.target.pk])
@@ -194,7 +194,7 @@ def test_it_shows_every_write_path_on_the_entry_and_target_history_pages(client,
 def test_it_records_the_entries_deleted_with_their_target(client, world):
     from django.urls import reverse
 
-    boss = make_user("boss", unit=make_unit("city"), role=Role.ADMIN)
+    boss = make_user("boss", unit=world.unit.parent, role=Role.ADMIN)
     entries = [make_entry(world.target, m, Decimal(m)) for m in (2, 3)]
     client.force_login(boss)
     response = client.post(reverse("admin:targets_target_delete", args=[world.target.pk]), {"post": "yes"})

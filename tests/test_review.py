@@ -217,9 +217,12 @@ def test_it_bulk_approves_in_a_fixed_number_of_queries(world, django_assert_max_
     assert len(result.done) == 10
 
 
-def test_it_lets_an_administrator_review_any_unit(world):
-    admin_user = make_user("boss", unit=world.guoyang, role=Role.ADMIN)
+def test_it_lets_an_administrator_review_any_unit_of_their_tree_only(world):
+    outsider = make_user("county_boss", unit=world.guoyang, role=Role.ADMIN)
     entry = entered(world, state=State.SUBMITTED)
+    with pytest.raises(review.ReviewError):
+        review.approve(outsider, entry)  # Guoyang's administrator, for Qiaocheng's figure
+    admin_user = make_user("boss", unit=world.guoyang.parent, role=Role.ADMIN)
     review.approve(admin_user, entry)
     entry.refresh_from_db()
     assert entry.state == State.APPROVED

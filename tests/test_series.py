@@ -221,8 +221,9 @@ def test_the_fixtures_give_the_2022_plan_its_series():
 
 
 def test_writing_the_series_checks_rights_versions_and_keeps_history(bozhou):
-    admin = make_user("boss", unit=make_unit("top"), role=Role.ADMIN)
-    clerk = make_user("clerk", unit=make_unit("low"), role=Role.CLERK)
+    top = Unit.objects.get(code="bozhou-jxj")  # the bureau issuing the plan its counties lead parts of
+    admin = make_user("boss", unit=top, role=Role.ADMIN)
+    clerk = make_user("clerk", unit=make_unit("low", parent=top), role=Role.CLERK)
     indicator, anhui = Indicator.objects.get(code="gytz"), Region.objects.get(code="anhui")
     assert not save_series(clerk, [SeriesRow(indicator, anhui, 2022, 8, D("1"))], "test", today=TODAY).ok
     assert save_series(admin, [SeriesRow(indicator, anhui, 2022, 8, D("1"))], "test", today=TODAY).ok

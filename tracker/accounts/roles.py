@@ -46,6 +46,14 @@ LOCKOUT_PERMISSIONS = {"axes.view_accessattempt", "axes.delete_accessattempt"}
 # History is written by the code, never by hand; permission rows belong to Django.
 NOBODY = {f"{label}.{action}_{model}" for label, model in (("audit", "change"), ("auth", "permission"))
           for action in ("add", "change", "delete")}
+# Shared by every organisation of the installation: the administrator role reads them; superusers (or an
+# administrator of the whole installation, see scoping.can_edit_shared) change them, or whoever a superuser gives
+# the model permission (e.g. through a group of their own). Groups carry permissions, so they are a superuser's.
+SHARED_MODELS = (("targets", "region"), ("targets", "peergroup"), ("targets", "indicator"),
+                 ("targets", "seriesvalue"), ("targets", "publishedrank"), ("registers", "industry"),
+                 ("auth", "group"))
+SHARED_WRITES = {f"{label}.{action}_{model}" for label, model in SHARED_MODELS
+                 for action in ("add", "change", "delete")}
 
 
 def tracker_app_labels():
@@ -71,8 +79,8 @@ def permissions_for(role):
     tracker = tracker_app_labels()
     every = list(Permission.objects.select_related("content_type"))
     if role == Role.ADMIN:
-        return [p for p in every if p.content_type.app_label in tracker | {"auth"} and _label(p) not in NOBODY
-                or _label(p) in LOCKOUT_PERMISSIONS]
+        return [p for p in every if p.content_type.app_label in tracker | {"auth"}
+                and _label(p) not in NOBODY | SHARED_WRITES or _label(p) in LOCKOUT_PERMISSIONS]
     if role == Role.LEADER:
         return [p for p in every if p.content_type.app_label in tracker and p.codename.startswith("view_")]
     wanted = REVIEWER_PERMISSIONS if role == Role.REVIEWER else CLERK_PERMISSIONS

@@ -4,13 +4,23 @@ A clerk or reviewer sees the targets led by their units and those units'
 sub-units. A leader reads the plans issued by their units' trees (an
 organisation: a bureau, a city government, a province holding its cities):
 every target of those plans and everything their units' trees lead, and
-nothing of another organisation. Administrators and superusers see
-everything. Seeing is not editing: leaders edit nothing; only clerks,
-reviewers and administrators enter figures, and only reviewers and
-administrators review them. Inactive or anonymous users get nothing.
+nothing of another organisation. An administrator administers their own
+organisation the same way (its plans, drafts included, their targets and
+entries; the people, imports, reminders and history of their units' trees);
+only a superuser sees and changes the whole installation. Seeing is not
+editing: leaders edit nothing; only clerks, reviewers and administrators
+enter figures, and only reviewers and administrators review them, each
+within their units' trees. Inactive or anonymous users get nothing.
 
-Plans: a draft is seen by administrators only (and is in no report, entry
-screen, import, reminder or API answer for anyone else). "Which plans does
+Shared reference data (regions, peer groups, indicators and their published
+values) belongs to no organisation: every staff member reads it; it is changed
+by superusers, by an administrator whose organisation is the whole
+installation (their units' trees hold every unit), or by whoever was given
+the model permission (`can_edit_shared`).
+
+Plans: a draft is seen by its organisation's administrators (and superusers)
+only (and is in no report, entry screen, import, reminder or API answer for
+anyone else). "Which plans does
 this user mean for this year" is answered here (`plans_for_year`,
 `check_period`, `targets_by_code`), never by a caller's own `Plan` query.
 """
@@ -24,10 +34,10 @@ from tracker.audit.models import Change
 from tracker.targets.models import Plan, ProgressEntry, Target, Unit, validate_period
 
 Role = Membership.Role
-WIDE_ROLES = {Role.ADMIN}
-READ_ROLES = {Role.LEADER}
-EDIT_ROLES = {Role.CLERK, Role.REVIEWER}
-REVIEW_ROLES = {Role.REVIEWER}
+# An administrator reads their organisation as a leader does, and enters and reviews within their units' trees.
+READ_ROLES = {Role.LEADER, Role.ADMIN}
+EDIT_ROLES = {Role.CLERK, Role.REVIEWER, Role.ADMIN}
+REVIEW_ROLES = {Role.REVIEWER, Role.ADMIN}
 
 
 def _memberships(user):
@@ -42,16 +52,15 @@ def _usable(user):
 
 
 def is_admin(user):
-    """Superusers and holders of the administrator role: every unit, every action."""
+    """Superusers and holders of the administrator role: every action, over the rows `unit_ids` gives them."""
     if not _usable(user):
         return False
     return user.is_superuser or any(role == Role.ADMIN for _, role in _memberships(user))
 
 
 def sees_all(user):
-    if not _usable(user):
-        return False
-    return user.is_superuser or any(role in WIDE_ROLES for _, role in _memberships(user))
+    """Superusers only: the whole installation, every organisation's rows and the rows of no unit."""
+    return _usable(user) and user.is_superuser
 
 
 def roles(user):
@@ -149,6 +158,13 @@ def _target_q(user, ids, prefix=""):
     return inside | Q(**{f"{prefix}lead_unit_id__in": outside, f"{prefix}plan_id__in": plans})
 
 
+def own_unit_ids(user):
+    """The units whose own rows (people, registers) this person sees: `unit_ids` without the units seen only
+    for their part of the person's organisation's plans. None means all."""
+    ids = unit_ids(user)
+    return None if ids is None else ids - _outside_unit_ids(user)
+
+
 def unit_ids(user, role=None):
     """Ids of the units whose rows this user may SEE (with all sub-units); None means all units."""
     if sees_all(user):
@@ -169,14 +185,14 @@ def edit_unit_ids(user):
     Leaders read their organisation but edit nothing unless they also hold a
     clerk or reviewer membership somewhere.
     """
-    if is_admin(user):
+    if sees_all(user):
         return None
     return _unit_ids_for(user, EDIT_ROLES)
 
 
 def review_unit_ids(user):
     """Ids of the units whose entries this user may approve, return and reopen; None means all."""
-    if is_admin(user):
+    if sees_all(user):
         return None
     return _unit_ids_for(user, REVIEW_ROLES)
 
@@ -186,9 +202,73 @@ def visible_units(user):
     return Unit.objects.all() if ids is None else Unit.objects.filter(pk__in=ids)
 
 
-def sees_drafts(user):
-    """Draft plans are for administrators (and superusers) only."""
-    return is_admin(user)
+def admin_unit_ids(user):
+    """The units this person administers (their administrator memberships' trees); None means all."""
+    if sees_all(user):
+        return None
+    return _unit_ids_for(user, {Role.ADMIN})
+
+
+def administered_units(user):
+    """The units this person may set up and give roles in (administrators: their trees; superusers: all)."""
+    ids = admin_unit_ids(user)
+    return Unit.objects.all() if ids is None else Unit.objects.filter(pk__in=ids)
+
+
+def can_administer_unit(user, unit_id):
+    ids = admin_unit_ids(user)
+    return ids is None or unit_id in ids
+
+
+def administered_plans(user, queryset=None):
+    """The plans this person may change, publish, close, reopen or copy: those issued by the units they
+    administer; a plan issued by no unit is the whole installation's (see `administers_everything`)."""
+    qs = Plan.objects.all() if queryset is None else queryset
+    ids = admin_unit_ids(user)
+    if ids is None:
+        return qs
+    if not ids:
+        return qs.none()
+    return qs.filter(Q(unit_id__in=ids) | Q(unit__isnull=True)) if administers_everything(user) else qs.filter(
+        unit_id__in=ids)
+
+
+def can_administer_plan(user, plan):
+    if plan is None:
+        return False
+    if plan.unit_id is None:
+        return administers_everything(user)
+    return can_administer_unit(user, plan.unit_id)
+
+
+def administers_everything(user):
+    """A superuser, or an administrator of the whole installation in effect: every unit that issues a plan or
+    leads a target is in their units' trees or leads a part of the plans those trees issued (a bureau whose
+    counties lead parts of its plan; a province's department holding every city)."""
+    ids = admin_unit_ids(user)
+    if ids is None:
+        return True
+    if not ids:
+        return False
+    cache = user.__dict__.setdefault("_tracker_unit_ids", {})
+    if "everything" not in cache:
+        leads = set(Target.objects.filter(plan__unit_id__in=ids).values_list("lead_unit_id", flat=True).distinct())
+        used = set(Target.objects.values_list("lead_unit_id", flat=True).distinct())
+        used |= set(Plan.objects.filter(unit__isnull=False).values_list("unit_id", flat=True).distinct())
+        cache["everything"] = used <= ids | leads
+    return cache["everything"]
+
+
+def _without_drafts(user, qs, prefix=""):
+    """`qs` (plans, or rows whose plan is at `prefix`) without the drafts this person may not see: a draft is
+    seen by the administrators of its organisation (the plans issued by their units' trees) and superusers."""
+    if sees_all(user):
+        return qs
+    drafts = Q(**{f"{prefix}status": Plan.Status.DRAFT})
+    admin_ids = admin_unit_ids(user)
+    if admin_ids:
+        drafts &= ~Q(**{f"{prefix}pk__in": _organisation_plans(user, admin_ids).values("pk")})
+    return qs.exclude(drafts)
 
 
 def visible_plans(user, queryset=None):
@@ -196,8 +276,7 @@ def visible_plans(user, queryset=None):
     qs = Plan.objects.all() if queryset is None else queryset
     if not _usable(user):
         return qs.none()
-    if not sees_drafts(user):
-        qs = qs.exclude(status=Plan.Status.DRAFT)
+    qs = _without_drafts(user, qs)
     ids = unit_ids(user)
     if ids is None:
         return qs
@@ -217,7 +296,7 @@ def own_plans(user, year):
     """The plans of `year` issued by this user's own organisation: those whose bulletin they may write.
     A plan issued above them (the province's) is read, never written, by a city's staff."""
     plans = plans_for_year(user, year)
-    if is_admin(user):
+    if sees_all(user):
         return plans
     return plans.filter(pk__in=_organisation_plans(user, _unit_ids_for(user, set(Role))).values("pk"))
 
@@ -230,10 +309,17 @@ def check_period(user, year, month, today=None):
     return plans, validate_period(year, year, month, today)
 
 
+def organisation_targets(unit, queryset):
+    """The targets of `queryset` a leader of `unit` reads (for a report made without a person: the monthly_report
+    command's --organisation): every target of the plans issued by the unit's tree (or by no unit), and the
+    targets its tree leads in plans issued above it."""
+    tree = _with_descendants({unit.pk})
+    issued = Plan.objects.filter(Q(unit__isnull=True) | Q(unit_id__in=tree)).values("pk")
+    return queryset.filter(Q(plan_id__in=issued) | Q(lead_unit_id__in=tree))
+
+
 def visible_targets(user, queryset=None):
-    qs = Target.objects.all() if queryset is None else queryset
-    if not sees_drafts(user):
-        qs = qs.exclude(plan__status=Plan.Status.DRAFT)
+    qs = _without_drafts(user, Target.objects.all() if queryset is None else queryset, "plan__")
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(_target_q(user, ids))
 
@@ -250,8 +336,8 @@ def targets_by_code(user, pairs):
     if not pairs:
         return {}
     qs = Target.objects.filter(code__in={c for c, _y in pairs})
-    if not sees_drafts(user):
-        qs = qs.exclude(plan__status=Plan.Status.DRAFT)
+    if user is not None:
+        qs = _without_drafts(user, qs, "plan__")
     by_code = {}
     for target in qs.select_related("plan").order_by("plan_id"):
         by_code.setdefault(target.code, []).append(target)
@@ -269,10 +355,33 @@ def targets_by_code(user, pairs):
     return found
 
 
+def target_for_code(user, code, year, plan_id=None, queryset=None):
+    """(target, candidates) for a target page asked for by code (codes are unique within a plan only).
+
+    `?plan=` names one; otherwise the one target of that code this person sees, else the one of their own
+    organisation's plans of `year` (the period asked for, or the year being reported), else the one of `year`
+    among all they see. Where that still leaves several (or none of `year`), the target is None and
+    `candidates` lists them all (plan, year, issuing unit), for the person to choose: never another
+    organisation's target by a guess."""
+    qs = visible_targets(user, Target.objects.all() if queryset is None else queryset).filter(code=code)
+    if plan_id is not None:
+        qs = qs.filter(plan_id=plan_id)
+    candidates = list(qs.select_related("plan__unit").order_by("-plan__year", "plan_id"))
+    if len(candidates) <= 1:
+        return (candidates[0] if candidates else None), candidates
+    own = set(_organisation_plans(user, _unit_ids_for(user, set(Role))).filter(
+        pk__in=[t.plan_id for t in candidates]).values_list("pk", flat=True)) if not sees_all(user) else set()
+    for pool in ([t for t in candidates if t.plan_id in own], candidates):
+        in_year = [t for t in pool if t.plan.year == year]
+        if len(in_year) == 1:
+            return in_year[0], candidates
+        if in_year:
+            break
+    return None, candidates
+
+
 def visible_entries(user, queryset=None):
-    qs = ProgressEntry.objects.all() if queryset is None else queryset
-    if not sees_drafts(user):
-        qs = qs.exclude(target__plan__status=Plan.Status.DRAFT)
+    qs = _without_drafts(user, ProgressEntry.objects.all() if queryset is None else queryset, "target__plan__")
     ids = unit_ids(user)
     return qs if ids is None else qs.filter(_target_q(user, ids, "target__"))
 
@@ -323,10 +432,62 @@ def visible_people(user, queryset, field="user"):
     own = Q(**{field: user})
     if any(r in READ_ROLES for _unit, r in _memberships(user)):
         # Not the people of a unit seen only for its part of the plans: their imports may be of other plans.
-        people = Membership.objects.filter(
-            unit_id__in=_reader_unit_ids(user) - _outside_unit_ids(user)).values("user_id")
+        people = Membership.objects.filter(unit_id__in=own_unit_ids(user)).values("user_id")
         return queryset.filter(own | Q(**{f"{field}__in": people}))
     return queryset.filter(own)
+
+
+def administered_people(user, queryset, field="user"):
+    """Rows owned by a person (reminders, robots, API tokens, import batches) that this person manages: a
+    superuser everyone's; an administrator their own and those of the people of the units they administer;
+    anyone else their own."""
+    if sees_all(user):
+        return queryset
+    if not _usable(user):
+        return queryset.none()
+    mine = Q(**{field: user.pk})
+    ids = admin_unit_ids(user)
+    if ids:
+        mine |= Q(**{f"{field}__in": Membership.objects.filter(unit_id__in=ids).values("user_id")})
+    return queryset.filter(mine)
+
+
+def administered_users(user, active_only=True):
+    """The people whose accounts and roles this person manages: a superuser everyone; an administrator the
+    people all of whose roles are in the units they administer (never a superuser, never a person who also
+    works for another organisation); anyone else nobody."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.all()
+    if active_only:
+        users = users.filter(is_active=True)
+    ids = admin_unit_ids(user)
+    if ids is None:
+        return users
+    if not ids:
+        return users.none()
+    elsewhere = Membership.objects.exclude(unit_id__in=ids).values("user_id")
+    inside = Membership.objects.filter(unit_id__in=ids).values("user_id")
+    return users.filter(pk__in=inside, is_superuser=False).exclude(pk__in=elsewhere)
+
+
+def visible_policies(user, queryset):
+    """Reporting policies: the default one; those of the person's own units (not of a unit seen only for its part
+    of their plans); those of the targets they see."""
+    ids = own_unit_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(Q(unit__isnull=True, target__isnull=True) | Q(unit_id__in=ids)
+                           | Q(target__in=visible_targets(user)))
+
+
+def administers_policy(user, policy):
+    """A unit's policy by its administrators, a target's by its plan's; the default binds every organisation."""
+    if policy.target_id:
+        return can_administer_plan(user, policy.target.plan)
+    if policy.unit_id:
+        return can_administer_unit(user, policy.unit_id)
+    return administers_everything(user)
 
 
 def can_see_unit(user, unit_id):
@@ -349,9 +510,16 @@ def can_read_series(user):
     return _usable(user) and user.is_staff
 
 
-def can_edit_series(user):
-    """Indicator values (the province's and other regions' published figures) are typed by administrators, or
-    by whoever holds the permission to change them; every staff member reads them."""
+def can_edit_shared(user, perm):
+    """Shared reference data (regions, peer groups, indicators, their published values) binds every
+    organisation: changed by a superuser, an administrator of the whole installation, or whoever was given
+    the model permission `perm` ("targets.change_region"; the role groups do not carry it)."""
     if not _usable(user):
         return False
-    return is_admin(user) or user.has_perm("targets.change_seriesvalue")
+    return administers_everything(user) or user.has_perm(perm)
+
+
+def can_edit_series(user):
+    """Indicator values (the province's and other regions' published figures): read by every staff member,
+    typed as `can_edit_shared` says."""
+    return can_edit_shared(user, "targets.change_seriesvalue")

@@ -17,7 +17,7 @@ from tracker.accounts import scoping
 from tracker.adminkit.history import HistoryAdminMixin
 from tracker.audit import service as audit
 from tracker.audit.models import Change
-from tracker.targets.models import Plan, ProgressEntry, Target, Unit
+from tracker.targets.models import Plan, ProgressEntry, Section, Target, Unit
 
 
 def scoped_choices(model, user):
@@ -30,8 +30,10 @@ def scoped_choices(model, user):
         return scoping.visible_entries(user)
     if model is Plan:
         return scoping.visible_plans(user)
+    if model is Section:
+        return Section.objects.filter(plan__in=scoping.visible_plans(user))
     if model is get_user_model():
-        ids = scoping.unit_ids(user)
+        ids = scoping.own_unit_ids(user)
         users = get_user_model().objects.filter(is_active=True)
         return users if ids is None else users.filter(memberships__unit_id__in=ids).distinct()
     return None
@@ -140,16 +142,76 @@ class ScopedAdmin(HistoryAdminMixin, ScopedMixin, admin.ModelAdmin):
 
 
 
+class AdministeredMixin:
+    """Set-up rows changed only by those who administer them: a superuser, or an administrator of the row's
+    organisation (`administers`); everyone else with the permission reads them. Dropdowns of plans and of the
+    units named in `administered_unit_fields` offer only what this person administers, so a new row cannot be
+    put into another organisation's plan or unit."""
+
+    administered_unit_fields = ()
+
+    def administers(self, user, obj):
+        return True
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or self.administers(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or self.administers(request.user, obj))
+
+    def get_deleted_objects(self, objs, request):
+        # The list's delete action checks the model's permission only: a row one reads but does not administer
+        # (a province plan's target, seen by a city) makes it refuse, as a missing permission does.
+        to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(not self.administers(request.user, obj) for obj in objs):
+            perms_needed = {*perms_needed, str(self.opts.verbose_name)}
+        return to_delete, counts, perms_needed, protected
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Plan:
+            field.queryset = scoping.administered_plans(request.user, field.queryset)
+        if field is not None and db_field.related_model is Section:
+            field.queryset = field.queryset.filter(plan__in=scoping.administered_plans(request.user))
+        if field is not None and db_field.name in self.administered_unit_fields:
+            field.queryset = field.queryset & scoping.administered_units(request.user)
+            # Only a superuser adds a top unit or a plan issued by no unit (the installation's own).
+            field.required = field.required or not scoping.sees_all(request.user)
+        return field
+
+
+class SharedDataMixin:
+    """Shared reference data (regions, peer groups, indicators): read with the view permission, changed as
+    `scoping.can_edit_shared` says (superusers, an administrator of the whole installation, or whoever was
+    given the model permission), never by one organisation's administrator for everyone."""
+
+    def _may_write(self, request, action):
+        return scoping.can_edit_shared(request.user, f"{self.opts.app_label}.{action}_{self.opts.model_name}")
+
+    def has_add_permission(self, request):
+        return self._may_write(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_write(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_write(request, "delete")
+
+
 class OwnRowsMixin:
     """Rows that belong to a person (`user`), such as API tokens and reminder robots: anyone signed in to the admin
-    adds and manages their own, whatever their role; administrators everyone's."""
+    adds and manages their own, whatever their role; administrators those of the people they administer."""
 
     def _own_only(self, request):
         return not scoping.is_admin(request.user)
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs.filter(user=request.user) if self._own_only(request) else qs
+        return scoping.administered_people(request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = scoping.administered_people(request.user, get_user_model().objects.all(), "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff

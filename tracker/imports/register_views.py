@@ -94,7 +94,7 @@ def register_upload(request):
 
 def _visible(user):
     qs = RegisterImport.objects.select_related("user")
-    return qs if scoping.is_admin(user) else qs.filter(user=user)
+    return scoping.administered_people(user, qs)
 
 
 @staff_member_required

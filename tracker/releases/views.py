@@ -186,7 +186,7 @@ def upload(request):
 @staff_member_required
 def batch_detail(request, pk):
     qs = ReleaseBatch.objects.select_related("user")
-    batch = get_object_or_404(qs if scoping.sees_all(request.user) else qs.filter(user=request.user), pk=pk)
+    batch = get_object_or_404(scoping.administered_people(request.user, qs), pk=pk)
     counts = Counter(row["outcome"] for row in batch.rows)
     counts["error"] = max(counts.get("error", 0), len({p["line"] for p in batch.problems if p["line"]}))
     mine = batch.user_id == request.user.pk

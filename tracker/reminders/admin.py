@@ -73,25 +73,28 @@ class ReportingPolicyAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        # The default policy, and the policies of the units and targets this person sees.
-        qs = super().get_queryset(request)
-        ids = scoping.unit_ids(request.user)
-        if ids is None:
-            return qs
-        return qs.filter(Q(unit__isnull=True, target__isnull=True) | Q(unit_id__in=ids)
-                         | Q(target__in=scoping.visible_targets(request.user)))
+        return scoping.visible_policies(request.user, super().get_queryset(request))
 
-    # The policy binds every unit: only administrators change it; others may look.
+    # A unit's or a target's policy is changed by the administrators of its organisation; the default one binds
+    # every organisation (shared: see scoping.can_edit_shared). Others may look.
     def has_add_permission(self, request):
         return scoping.is_admin(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return scoping.is_admin(request.user)
+        return scoping.is_admin(request.user) and (obj is None or scoping.administers_policy(request.user, obj))
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and not obj.unit_id and not obj.target_id:
             return False  # the default stays; edit it instead
-        return scoping.is_admin(request.user)
+        return self.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = scoping.administered_units(request.user)
+        elif db_field.name == "target":
+            kwargs["queryset"] = scoping.visible_targets(
+                request.user).filter(plan__in=scoping.administered_plans(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Reminder)
@@ -115,9 +118,10 @@ class ReminderAdmin(admin.ModelAdmin):
         return DateHierarchyChangeList
 
     def get_queryset(self, request):
-        # Reminders name people and their work: administrators see all, everyone else their own.
+        # Reminders name people and their work: administrators see those of the people they administer,
+        # everyone else their own.
         qs = recovery.with_attention(super().get_queryset(request), timezone.now())
-        return qs if scoping.is_admin(request.user) else qs.filter(user=request.user)
+        return scoping.administered_people(request.user, qs)
 
     @admin.display(description=Reminder._meta.get_field("period").verbose_name, ordering="period")
     def shown_period(self, obj):
@@ -214,6 +218,18 @@ class WebhookAdmin(OwnRowsMixin, admin.ModelAdmin):
     list_select_related = ("unit", "user")
     raw_id_fields = ("unit", "user")
 
+    def get_queryset(self, request):
+        # The robots of the people this person administers (OwnRowsMixin), and those of the units they administer.
+        qs = super().get_queryset(request)
+        if scoping.sees_all(request.user) or not scoping.is_admin(request.user):
+            return qs
+        return qs | Webhook.objects.filter(unit__in=scoping.administered_units(request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = scoping.administered_units(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_fields(self, request, obj=None):
         fields = ["name", "kind", "url", "new_secret"] + (["clear_secret"] if obj and obj.secret else []) + ["active"]
         return fields if self._own_only(request) else ["user", "unit", *fields]
@@ -255,9 +271,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = recovery.with_attention(super().get_queryset(request), timezone.now())
-        if scoping.is_admin(request.user):
+        if scoping.sees_all(request.user):
             return qs
-        return qs.filter(Q(webhook__user=request.user) | Q(reminder__user=request.user))
+        mine = Q(webhook__user=request.user) | Q(reminder__user=request.user)
+        if scoping.is_admin(request.user):
+            robots = WebhookAdmin(Webhook, self.admin_site).get_queryset(request)
+            mine |= Q(webhook__in=robots) | Q(reminder__in=scoping.administered_people(
+                request.user, Reminder.objects.all()))
+        return qs.filter(mine)
 
     attention = ReminderAdmin.attention
     error_short = ReminderAdmin.error_short
@@ -269,7 +290,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         if not self.has_module_permission(request):
             return False
         own = obj is None or request.user.pk in (obj.webhook.user_id, obj.reminder.user_id)
-        return own or scoping.is_admin(request.user)
+        return own or self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_add_permission(self, request):
         return False

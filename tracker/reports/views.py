@@ -347,15 +347,32 @@ class TargetView(PeriodMixin, TemplateView):
                 request.user, Target.objects.select_related(
                     "plan", "section", "lead_unit", "continues", "series_indicator", "series_region",
                     "comparator_region"))
-            # Codes are unique within a plan: ?plan= names one; else the newest plan's target of that code.
-            qs = qs.filter(code=kwargs["code"]).order_by("-plan__year", "plan_id")
+            # Codes are unique within a plan: ?plan= names one; else scoping prefers one's own organisation's
+            # plan of the period's year, and lists the candidates where that still leaves several.
             plan_id = request.GET.get("plan", "")
-            if plan_id:
-                qs = qs.filter(plan_id=int(plan_id)) if plan_id.isdigit() and len(plan_id) < 10 else qs.none()
-            self.target = qs.first()
+            if plan_id and not (plan_id.isdigit() and len(plan_id) < 10):
+                qs = qs.none()
+            try:
+                year = Period.parse(request.GET["period"]).year if request.GET.get("period") else current_period().year
+            except ValueError as exc:
+                return bad_request(request, str(exc))
+            self.target, candidates = scoping.target_for_code(
+                request.user, kwargs["code"], year, int(plan_id) if plan_id.isdigit() else None, qs)
+            if self.target is None and candidates:
+                return self.choose(request, kwargs["code"], candidates)
             if self.target is None:
                 raise Http404(_("No target %(code)s that you may see.") % {"code": kwargs["code"]})
         return super().dispatch(request, *args, **kwargs)
+
+    def choose(self, request, code, candidates):
+        """Several plans hold this code and none is clearly the one meant: list them, each with its link."""
+        query = request.GET.copy()
+        rows = []
+        for t in candidates:
+            query["plan"] = str(t.plan_id)
+            rows.append({"target": t, "url": f"{links.target_url(code)}?{query.urlencode()}"})
+        return render(request, "reports/target_choices.html", {
+            "code": code, "rows": rows, "nav_links": navigation.nav_links(request.user, current_period())})
 
     def resolve_period(self, request, kwargs):
         period = super().resolve_period(request, kwargs)

@@ -7,27 +7,39 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from tracker.accounts import scoping
 from tracker.accounts.models import Membership, Profile
 from tracker.accounts.roles import sync_user_groups
-from tracker.adminkit.base import ScopedAdmin
+from tracker.adminkit.base import AdministeredMixin, ScopedAdmin
 from tracker.adminkit.filters import DateHierarchyChangeList
 
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedAdmin):
+class MembershipAdmin(AdministeredMixin, ScopedAdmin):
+    """Roles are given in the units one administers (an administrator: their trees; a superuser: anywhere)."""
+
     list_display = ["user", "unit", "role"]
     list_filter = ["role", ("unit", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__first_name", "user__last_name", "unit__code", "unit__name"]
     list_select_related = ["user", "unit"]
+    administered_unit_fields = ["unit"]
 
     def scope(self, request, queryset):
-        ids = scoping.unit_ids(request.user)
+        ids = scoping.own_unit_ids(request.user)
         return queryset if ids is None else queryset.filter(unit_id__in=ids)
+
+    def administers(self, user, obj):
+        return scoping.can_administer_unit(user, obj.unit_id)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = scoping.administered_users(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Profile)
@@ -38,7 +50,7 @@ class ProfileAdmin(ScopedAdmin):
     list_select_related = ["user"]
 
     def scope(self, request, queryset):
-        ids = scoping.unit_ids(request.user)
+        ids = scoping.own_unit_ids(request.user)
         return queryset if ids is None else queryset.filter(user__memberships__unit_id__in=ids).distinct()
 
 
@@ -87,9 +99,27 @@ class FailedLoginAdmin(admin.ModelAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """A person's roles, in the units the administrator administers; a new person gets at least one (else an
+    administrator would lose sight of the person they just made)."""
+
     model = Membership
     extra = 1
     fields = ["unit", "role"]
+
+    def get_queryset(self, request):
+        ids = scoping.admin_unit_ids(request.user)
+        qs = super().get_queryset(request)
+        return qs if ids is None else qs.filter(unit_id__in=ids)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "unit":
+            kwargs["queryset"] = scoping.administered_units(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        if obj is None and not scoping.sees_all(request.user):
+            kwargs.update(min_num=1, validate_min=True, extra=0)
+        return super().get_formset(request, obj, **kwargs)
 
 
 class ProfileInline(admin.StackedInline):
@@ -112,7 +142,17 @@ class StaffUserAdmin(UserAdmin):
                    ("memberships__unit", admin.RelatedOnlyFieldListFilter)]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("memberships__unit")
+        qs = super().get_queryset(request).prefetch_related("memberships__unit")
+        if scoping.sees_all(request.user) or not scoping.is_admin(request.user):
+            return qs  # people without the administrator role hold no permission on accounts: 403 everywhere
+        return qs.filter(pk__in=scoping.administered_users(request.user, active_only=False).values("pk"))
+
+    def get_object(self, request, object_id, from_field=None):
+        # Another organisation's person (or a superuser) is simply not found, as in every scoped admin.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(gettext("No such object, or not one of your units'."))
+        return obj
 
     @admin.display(description=_("units and roles"))
     def roles(self, obj):
@@ -120,9 +160,10 @@ class StaffUserAdmin(UserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        # Only a superuser makes superusers: an administrator cannot step outside the roles.
+        # Only a superuser makes superusers or gives permissions and groups beyond the roles (which follow the
+        # memberships): an administrator cannot step outside the roles.
         if not request.user.is_superuser:
-            fields += ["is_superuser", "user_permissions"]
+            fields += ["is_superuser", "user_permissions", "groups"]
         return fields
 
     def save_related(self, request, form, formsets, change):

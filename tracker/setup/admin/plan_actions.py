@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tracker.accounts import scoping
 from tracker.services import plans as lifecycle
 
 
@@ -21,7 +22,8 @@ class PlanActionsMixin:
     copy_template = "admin/targets/plan/copy_preview.html"
 
     def _steps(self, request, queryset, step):
-        for plan in queryset.order_by("pk"):
+        # Only the plans one administers: a city's administrator reads the province's plan, never closes it.
+        for plan in scoping.administered_plans(request.user, queryset).order_by("pk"):
             try:
                 step(request.user, plan)
             except lifecycle.PlanError as exc:
@@ -59,6 +61,7 @@ class PlanActionsMixin:
 
     @admin.action(description=gettext_lazy("Copy to next year (preview first)"), permissions=["add"])
     def copy_to_next_year(self, request, queryset):
+        queryset = scoping.administered_plans(request.user, queryset)
         if queryset.count() != 1:
             self.message_user(request, _("Choose exactly one plan to copy."), messages.WARNING)
             return None

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from tracker.accounts import scoping
-from tracker.adminkit.base import ReadOnlyMixin, ScopedAdmin, ScopedMixin
+from tracker.adminkit.base import AdministeredMixin, ReadOnlyMixin, ScopedAdmin, ScopedMixin, SharedDataMixin
 from tracker.setup.admin.plan_actions import PlanActionsMixin
 from tracker.targets.models import (
     Indicator,
@@ -26,15 +26,26 @@ from tracker.targets.numbers import plain_number
 
 
 @admin.register(Unit)
-class UnitAdmin(ScopedAdmin):
+class UnitAdmin(AdministeredMixin, ScopedAdmin):
     list_display = ["code", "name", "name_en", "kind", "parent", "email"]
     list_filter = ["kind"]
     search_fields = ["code", "name", "name_en"]
     list_select_related = ["parent"]
+    administered_unit_fields = ["parent"]
 
     def scope(self, request, queryset):
         ids = scoping.unit_ids(request.user)
         return queryset if ids is None else queryset.filter(pk__in=ids)
+
+    def administers(self, user, obj):
+        return scoping.can_administer_unit(user, obj.pk)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # The top of an administrator's tree hangs under a unit they do not administer: only a superuser moves it.
+        if obj is not None and obj.parent_id and not scoping.can_administer_unit(request.user, obj.parent_id):
+            fields.append("parent")
+        return fields
 
 
 class SectionInline(ScopedMixin, admin.TabularInline):
@@ -44,7 +55,7 @@ class SectionInline(ScopedMixin, admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(PlanActionsMixin, ScopedAdmin):
+class PlanAdmin(PlanActionsMixin, AdministeredMixin, ScopedAdmin):
     list_display = ["year", "title", "unit", "status", "ratio_at_risk", "ratio_off_track", "points_at_risk",
                     "points_off_track"]
     list_filter = ["status", "year", ("unit", admin.RelatedOnlyFieldListFilter)]
@@ -53,9 +64,13 @@ class PlanAdmin(PlanActionsMixin, ScopedAdmin):
     # The status moves only through the actions (publish, close, reopen with a reason), each kept in the history.
     readonly_fields = ["status"]
     inlines = [SectionInline]
+    administered_unit_fields = ["unit"]
 
     def scope(self, request, queryset):
         return scoping.visible_plans(request.user, queryset)
+
+    def administers(self, user, obj):
+        return scoping.can_administer_plan(user, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -63,8 +78,16 @@ class PlanAdmin(PlanActionsMixin, ScopedAdmin):
         super().save_model(request, obj, form, change)
 
 
+class PlanRowAdmin(AdministeredMixin, ScopedAdmin):
+    """Rows of a plan (sections, targets, recorded results): changed by the administrators of the plan's
+    organisation; a plan issued above them (the province's) is read, never changed, by a city's."""
+
+    def administers(self, user, obj):
+        return scoping.can_administer_plan(user, obj.plan)
+
+
 @admin.register(Section)
-class SectionAdmin(ScopedAdmin):
+class SectionAdmin(PlanRowAdmin):
     list_display = ["__str__", "plan", "name_en"]
     list_filter = [("plan", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "name_en"]
@@ -99,7 +122,7 @@ class EntryInline(ReadOnlyMixin, ScopedMixin, admin.TabularInline):
 
 
 @admin.register(Target)
-class TargetAdmin(ScopedAdmin):
+class TargetAdmin(PlanRowAdmin):
     list_display = ["code", "name", "section", "lead_unit", "kind", "shown_target", "deadline", "is_active"]
     list_display_links = ["code", "name"]
     list_filter = [
@@ -139,7 +162,7 @@ class TargetAdmin(ScopedAdmin):
 
 
 @admin.register(RecordedResult)
-class RecordedResultAdmin(ScopedAdmin):
+class RecordedResultAdmin(PlanRowAdmin):
     list_display = ["code", "name", "shown_value", "period_label", "year", "plan", "section"]
     list_filter = [("plan", admin.RelatedOnlyFieldListFilter), ("section", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name", "name_en"]
@@ -156,11 +179,11 @@ class RecordedResultAdmin(ScopedAdmin):
 
 
 # Regions, peer groups and indicators are shared reference data (published statistics), not any unit's rows:
-# every staff member may read them; administrators (model permissions) change them.
+# every staff member may read them; scoping.can_edit_shared says who changes them.
 
 
 @admin.register(Region)
-class RegionAdmin(ScopedAdmin):
+class RegionAdmin(SharedDataMixin, ScopedAdmin):
     list_display = ["code", "name", "name_en", "kind", "aliases", "unit", "order"]
     list_editable = ["order"]
     list_filter = ["kind"]
@@ -169,7 +192,7 @@ class RegionAdmin(ScopedAdmin):
 
 
 @admin.register(PeerGroup)
-class PeerGroupAdmin(ScopedAdmin):
+class PeerGroupAdmin(SharedDataMixin, ScopedAdmin):
     list_display = ["code", "name", "name_en", "province", "order"]
     search_fields = ["code", "name", "name_en"]
     filter_horizontal = ["members"]
@@ -177,7 +200,7 @@ class PeerGroupAdmin(ScopedAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(ScopedAdmin):
+class IndicatorAdmin(SharedDataMixin, ScopedAdmin):
     list_display = ["code", "name", "name_en", "is_rate", "measure", "higher_is_better", "order"]
     list_editable = ["order"]
     search_fields = ["code", "name", "name_en", "aliases"]
