@@ -52,6 +52,21 @@ def test_it_counts_by_status_and_section_and_lists_red_then_yellow(client, world
     assert "本月应报数据3项，已报1项（33%），其中按时报送0项。" in html
 
 
+def test_it_lists_the_worst_flagged_targets_and_sends_to_the_report_for_the_rest(client, world, monkeypatch):
+    from tracker.reports import views
+
+    monkeypatch.setattr(views, "DASHBOARD_FLAGGED", 1)
+    client.force_login(world.leader)
+    html = client.get(reverse("reports:dashboard") + "?period=2022-06").content.decode()
+    flagged = html[html.index('<table class="flagged">'):html.index("</table>", html.index('<table class="flagged">'))]
+    assert "工业投资" in flagged and "新增规上企业" not in flagged  # the red one, not the yellow one
+    assert "显示最严重的1项（共2项）" in html
+    assert 'href="/reports/2022-06/?status=at_risk">预警 (1)</a>' in html
+    monkeypatch.setattr(views, "DASHBOARD_FLAGGED", 2)
+    html = client.get(reverse("reports:dashboard") + "?period=2022-06").content.decode()
+    assert "新增规上企业" in html and "flagged-more" not in html
+
+
 def test_it_limits_the_dashboard_to_the_clerks_units(client, world):
     client.force_login(world.county_clerk)
     summary = client.get(reverse("reports:dashboard") + "?period=2022-06").context["summary"]

@@ -133,7 +133,8 @@ def _reader_unit_ids(user):
     cache = user.__dict__.setdefault("_tracker_unit_ids", {})
     if "reader" not in cache:
         trees = _unit_ids_for(user, READ_ROLES)
-        leads = set(Target.objects.filter(plan__in=_organisation_plans(user, trees))
+        # order_by(): without it DISTINCT runs over the default ordering's columns too, i.e. every target.
+        leads = set(Target.objects.filter(plan__in=_organisation_plans(user, trees)).order_by()
                     .values_list("lead_unit_id", flat=True).distinct()) if trees else set()
         # Units outside the trees are read only for their targets of the organisation's plans (below).
         cache["reader"] = trees | leads

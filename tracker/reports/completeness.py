@@ -19,10 +19,9 @@ from tracker.services.entries import awaiting_computation
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.policies import REPORTED_AT, Policies, reported_on
+from tracker.targets.status import load_targets
 
 ON_TIME, LATE, MISSING, PENDING, AWAITING = "on_time", "late", "missing", "pending", "register"
-# What the page, the reporting policies and expects_entry read of a target.
-TARGET_FIELDS = ("code", "name", "name_en", "lead_unit", "combined_jan_feb", "kind")
 # Kinds reported as a figure; the others (milestones, qualitative tasks) report progress, counted apart.
 FIGURE_KINDS = {"growth", "margin", "cumulative", "recurring"}
 
@@ -34,8 +33,8 @@ def completeness(targets_qs, year, month, today=None):
     the totals; a decomposed total that rolls up from its parts is not expected by itself.
     """
     today = today or timezone.localdate()
-    # Only the fields shown and needed for the deadline; units come in one query of their own.
-    targets = [t for t in targets_qs.only(*TARGET_FIELDS) if t.expects_entry(month)]
+    # Plain rows, not model instances (thousands for a province reader); units come in one query of their own.
+    targets = [t for t in load_targets(targets_qs) if t.expects_entry(month)]
     all_units = Unit.objects.in_bulk()
     policies = Policies()
     # A decomposed total with no figure of its own rolls up from its parts: not missing by itself.

@@ -59,11 +59,16 @@ def report_targets(user, year):
     return scoping.visible_targets(user, qs)
 
 
-def build_rows(targets_qs, year, month, today=None):
-    """Report rows for the targets, grouped by section in plan order."""
+def build_rows(targets_qs, year, month, today=None, last_year=True):
+    """Report rows for the targets, grouped by section in plan order.
+
+    `last_year`: whether to read last year's figures for the rows' "last_year" (two queries over last year's
+    entries); without it that column is empty, for pages that never show it (dashboards, the report without
+    ?yoy=1).
+    """
     with gc_paused():
         data = load_period(targets_qs, year, month)
-        rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data))
+        rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data) if last_year else {})
         add_series_columns(data, rows, month)
         # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
         del data

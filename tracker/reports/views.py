@@ -103,6 +103,10 @@ class PeriodMixin(LoginRequiredMixin):
         return context
 
 
+# How many of the off-track and at-risk targets the dashboard lists (red first, as `summarise` sorts them).
+DASHBOARD_FLAGGED = 100
+
+
 class DashboardView(PeriodMixin, TemplateView):
     template_name = "reports/dashboard.html"
     nav_key = "dashboard"
@@ -110,11 +114,17 @@ class DashboardView(PeriodMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         targets = report_targets(self.request.user, self.year)
-        rows = build_rows(targets, self.year, self.month)
+        rows = build_rows(targets, self.year, self.month, last_year=False)
         if len({p.unit_id for p in self.plans}) > 1:
             context["organisations_url"] = f"{links.organisations_url()}?period={self.period.key}"
         context["summary"] = summary = summarise(rows)
-        context["flagged_rows"] = self.flagged_rows(summary["flagged"])
+        flagged = summary["flagged"]
+        # The worst first, a screen's worth: a province reader may have thousands; the report lists every one.
+        context["flagged_rows"] = self.flagged_rows(flagged[:DASHBOARD_FLAGGED])
+        if len(flagged) > DASHBOARD_FLAGGED:
+            context["flagged_more"] = _(
+                "The %(shown)s most serious of %(total)s are shown; the report lists them all:") % {
+                "shown": DASHBOARD_FLAGGED, "total": len(flagged)}
         # The indicators that follow a series: the gap to the province and the ranks, as a bulletin quotes them.
         context["ranked_rows"] = [r for r in rows if r.get("province") is not None or r.get("places")]
         totals = completeness(targets, self.year, self.month)["totals"]
@@ -152,7 +162,7 @@ class OrganisationsView(PeriodMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month)
+        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month, last_year=False)
         context["organisations"] = by_organisation(rows, self.plans)
         context["summary"] = summarise(rows)
         return context
@@ -225,7 +235,7 @@ class ReportView(NotePlanMixin, PeriodMixin, SingleTableMixin, FilterView):
     def all_rows(self):
         """(rows before the status filter, rows after it); computed once per request."""
         if not hasattr(self, "_rows"):
-            rows = build_rows(self.object_list, self.year, self.month)
+            rows = build_rows(self.object_list, self.year, self.month, last_year=self.shows_last_year)
             status = self.filterset.chosen_status
             self._rows = rows, [r for r in rows if status is None or r["status"] == status]
         return self._rows

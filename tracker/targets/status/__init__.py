@@ -42,6 +42,7 @@ from tracker.targets.status.loading import (
     gc_paused,
     last_year_series,
     load_period,
+    load_targets,
 )
 from tracker.targets.status.rules import actual_series, assess, expected_value, judge
 from tracker.targets.status.vocabulary import (
@@ -64,5 +65,5 @@ __all__ = [
     "ACHIEVED", "AT_RISK", "DEFAULT_THRESHOLDS", "NO_DATA", "NOT_DUE", "OFF_TRACK", "ON_TRACK", "SEVERITY",
     "STATUS_LABELS", "STATUSES", "Assessment", "EntryData", "PeriodData", "TargetData", "Thresholds",
     "actual_series", "assess", "assess_loaded", "assess_period", "expected_value", "gc_paused", "judge",
-    "last_year_series", "load_period", "status_label",
+    "last_year_series", "load_period", "load_targets", "status_label",
 ]

@@ -76,6 +76,9 @@ class TargetData(BilingualNameMixin, namedtuple("TargetRow", TARGET_FIELDS)):
     def comparator_from_series(self):
         return bool(self.series_indicator_id and self.comparator_region_id)
 
+    # The model's rule, on the plain row (no January for 1-2月 indicators).
+    expects_entry = Target.expects_entry
+
 
 class EntryData(namedtuple("EntryRow", ENTRY_FIELDS)):
     """The fields of a ProgressEntry that the engine reads; far cheaper to build than model instances.
@@ -95,7 +98,8 @@ class EntryData(namedtuple("EntryRow", ENTRY_FIELDS)):
         return self.state != APPROVED and self.approved_at is None
 
 
-def _targets(queryset):
+def load_targets(queryset):
+    """[TargetData] of the queryset's targets, in its order."""
     return list(map(TargetData._make, queryset.values_list(*TARGET_FIELDS)))
 
 
@@ -126,7 +130,7 @@ def load_period(targets_queryset, year, month=12):
     tuples (TargetData, EntryData): building 2,000 model instances and 20,000 entries would cost
     more than the queries themselves.
     """
-    targets = _targets(targets_queryset)
+    targets = load_targets(targets_queryset)
     entries, points, children = {}, {}, {}
     if not targets:
         return PeriodData(targets, entries, points, children, year=year, month=month)
@@ -145,7 +149,7 @@ def load_period(targets_queryset, year, month=12):
     ):
         points.setdefault(target_id, {})[m] = value
     # Sub-targets count even when outside the queryset (e.g. another unit's share of a city-wide target).
-    kids = _targets(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
+    kids = load_targets(Target.objects.filter(parent__in=id_subquery, is_active=True).order_by("pk"))
     if kids:
         kid_entries = _entries(period_entries.filter(target__parent__in=id_subquery, target__is_active=True))
         for kid in kids:
