@@ -60,8 +60,9 @@ DUMP = "database.dump"
 MEDIA = "media"
 # What each format holds besides the manifest and media/.
 CONTENT = {FORMAT: DATA, PG_DUMP_FORMAT: DUMP}
-# Rebuilt by `migrate` (content types, permissions) or worthless after a restore (sessions).
-EXCLUDED = ["contenttypes", "auth.permission", "sessions"]
+# Rebuilt by `migrate` (content types, permissions) or worthless after a restore (sessions). The data stamps stay
+# as they are: a restore adds to them (its writes are stamped), so no summary kept before it can be shown after.
+EXCLUDED = ["contenttypes", "auth.permission", "sessions", "targets.datastamp"]
 ARCHIVE_PATTERN = "tracker-backup-*.tar.gz"
 # Made by `migrate` with ids of their own: referred to (and groups matched) by natural key.
 NATURAL_KEY_MODELS = (ContentType, Permission, Group)

@@ -28,7 +28,7 @@ from tracker.accounts.models import Membership
 from tracker.audit import service as audit
 from tracker.registers import lists as register_lists
 from tracker.registers.models import RegisterFigure
-from tracker.reports import briefing, exports
+from tracker.reports import briefing, exports, summaries
 from tracker.reports.charts import line_chart
 from tracker.reports.completeness import completeness
 from tracker.reports.filters import ReportFilter
@@ -105,6 +105,8 @@ class PeriodMixin(LoginRequiredMixin):
 
 # How many of the off-track and at-risk targets the dashboard lists (red first, as `summarise` sorts them).
 DASHBOARD_FLAGGED = 100
+# What the dashboard's table of indicators against the province reads of a row.
+RANKED_KEYS = ("status", "code", "name", "period", "actual", "province", "province_gap", "rank")
 
 
 class DashboardView(PeriodMixin, TemplateView):
@@ -113,33 +115,42 @@ class DashboardView(PeriodMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        targets = report_targets(self.request.user, self.year)
-        rows = build_rows(targets, self.year, self.month, last_year=False)
         if len({p.unit_id for p in self.plans}) > 1:
             context["organisations_url"] = f"{links.organisations_url()}?period={self.period.key}"
-        context["summary"] = summary = summarise(rows)
+        context.update(summaries.cached("dashboard", self.request.user, self.period, self.judged))
+        return context
+
+    def judged(self):
+        """What the dashboard shows of the judged targets, as plain data (kept by `summaries`)."""
+        targets = report_targets(self.request.user, self.year)
+        rows = build_rows(targets, self.year, self.month, last_year=False)
+        summary = summarise(rows)
         flagged = summary["flagged"]
-        # The worst first, a screen's worth: a province reader may have thousands; the report lists every one.
-        context["flagged_rows"] = self.flagged_rows(flagged[:DASHBOARD_FLAGGED])
+        found = {
+            "summary": summaries.light(summary),
+            # The worst first, a screen's worth: a province reader may have thousands; the report lists them all.
+            "flagged_rows": self.flagged_rows(flagged[:DASHBOARD_FLAGGED]),
+            # The indicators that follow a series: the gap to the province and the ranks, as a bulletin quotes them.
+            "ranked_rows": [{k: r[k] for k in RANKED_KEYS} for r in rows
+                            if r.get("province") is not None or r.get("places")],
+        }
         if len(flagged) > DASHBOARD_FLAGGED:
-            context["flagged_more"] = _(
+            found["flagged_more"] = _(
                 "The %(shown)s most serious of %(total)s are shown; the report lists them all:") % {
                 "shown": DASHBOARD_FLAGGED, "total": len(flagged)}
-        # The indicators that follow a series: the gap to the province and the ranks, as a bulletin quotes them.
-        context["ranked_rows"] = [r for r in rows if r.get("province") is not None or r.get("places")]
         totals = completeness(targets, self.year, self.month)["totals"]
-        context["completeness"] = totals
+        found["completeness"] = totals
         if totals["expected"]:
-            context["rates"] = _(
+            found["rates"] = _(
                 "%(reported)s of %(expected)s figures reported for this month (%(rate)s%%), %(on_time)s on time."
             ) % {"reported": totals["reported"], "expected": totals["expected"], "on_time": totals["on_time"],
                  "rate": fmt_number(totals["reporting_rate"] * 100, 0)}
             # Figures and progress reports counted apart (a task's progress is not a figure).
-            context["rates_split"] = _(
+            found["rates_split"] = _(
                 "Figures: %(figures_reported)s of %(figures)s reported; progress of tasks and milestones: "
                 "%(tasks_reported)s of %(tasks)s."
             ) % totals
-        return context
+        return found
 
     def flagged_rows(self, flagged):
         """The red and yellow rows as table rows: built in one pass, as there may be hundreds of them."""
@@ -162,10 +173,14 @@ class OrganisationsView(PeriodMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month, last_year=False)
-        context["organisations"] = by_organisation(rows, self.plans)
-        context["summary"] = summarise(rows)
+        context.update(summaries.cached("organisations", self.request.user, self.period, self.judged))
         return context
+
+    def judged(self):
+        """Status counts per organisation and in all, as plain data (kept by `summaries`)."""
+        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month, last_year=False)
+        return {"organisations": [(unit, summaries.light(s, ())) for unit, s in by_organisation(rows, self.plans)],
+                "summary": summaries.light(summarise(rows), ())}
 
 
 def gap_share(row):

@@ -819,3 +819,20 @@ def validate_entry_text(values):
             errors[name] = _("This text has %(length)s characters; at most %(limit)s are allowed.") % {
                 "length": f"{length:,}", "limit": f"{limit:,}"}
     return errors
+
+
+class DataStamp(models.Model):
+    """One row per statement that wrote something a status is judged from (see tracker.targets.stamps).
+
+    Written by the database wrapper in the writing transaction, never by hand; `weight` lets old rows be
+    folded into one without changing the sum.
+    """
+
+    weight = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("data stamp")
+        verbose_name_plural = _("data stamps")
+
+    def __str__(self):
+        return f"{self.pk} (+{self.weight})"
