@@ -27,7 +27,7 @@ from tracker.imports.models import ImportBatch
 from tracker.registers.models import Coordination, Firm, Listing, Project, RegisterFigure
 from tracker.reminders.models import Reminder, Webhook, WebhookDelivery
 from tracker.services.entries import EntryRow, save_entries
-from tracker.targets.models import ProgressEntry, RecordedResult, ReportingPolicy
+from tracker.targets.models import Plan, ProgressEntry, RecordedResult, ReportingPolicy
 
 pytestmark = pytest.mark.django_db
 Role = Membership.Role
@@ -927,3 +927,29 @@ def test_a_leader_reads_an_outside_units_reporting_policies_only_for_its_part_of
     client.force_login(w.province_leader)
     listed = set(client.get(reverse("admin:targets_reportingpolicy_changelist")).context["cl"].result_list)
     assert {own_part, province_part} <= listed
+
+
+def test_an_administrator_administers_the_top_units_reporting_only_to_their_plans(client, province_plan):
+    """As in the 2022 fixture, where the counties are top units of their own leading parts of the bureau's plan:
+    the bureau's administrator administers them (people, figures, reviews). A county that also reports to another
+    organisation's plan (临泉, for Y's plan and the province's) is administered by the organisation holding all
+    its plans (the province), not by Y's."""
+    w = province_plan
+    bureau = make_unit("bureau", name="某市经信局")
+    county = make_unit("county", name="某县")
+    plan = Plan.objects.create(year=2022, unit=bureau, title="某市2022年工作要点")
+    part = make_target(code="B-1-C", name="某县新增企业", plan=plan, section=make_section(plan, 1), lead_unit=county)
+    county_clerk = make_user("county_clerk", unit=county, role=Role.CLERK)
+    boss = make_user("bureau_admin", unit=bureau, role=Role.ADMIN)
+    assert scoping.admin_unit_ids(boss) == {bureau.pk, county.pk}
+    assert scoping.can_edit_unit(boss, county.pk) and scoping.can_review_unit(boss, county.pk)
+    assert county_clerk in scoping.administered_users(boss)
+    assert list(scoping.visible_targets(boss)) == [part]
+    assert w.y_county.pk not in scoping.admin_unit_ids(w.y_admin)
+    assert not scoping.can_edit_unit(w.y_admin, w.y_county.pk)
+    province_admin = make_user("province_admin", unit=w.province, role=Role.ADMIN)
+    assert w.y_county.pk in scoping.admin_unit_ids(province_admin) and county.pk not in scoping.admin_unit_ids(
+        province_admin)
+    client.force_login(boss)
+    assert client.get(admin_url(county_clerk, "change")).status_code == 200
+    assert client.get(admin_url(w.y_clerk, "change")).status_code == 404

@@ -36,8 +36,8 @@ from tracker.targets.models import Plan, ProgressEntry, Target, Unit, validate_p
 Role = Membership.Role
 # An administrator reads their organisation as a leader does, and enters and reviews within their units' trees.
 READ_ROLES = {Role.LEADER, Role.ADMIN}
-EDIT_ROLES = {Role.CLERK, Role.REVIEWER, Role.ADMIN}
-REVIEW_ROLES = {Role.REVIEWER, Role.ADMIN}
+EDIT_ROLES = {Role.CLERK, Role.REVIEWER}
+REVIEW_ROLES = {Role.REVIEWER}
 
 
 def _memberships(user):
@@ -146,7 +146,7 @@ def _outside_unit_ids(user):
     the city's tree leading a part of the city's target): their rows of those plans only, nothing else."""
     if not _usable(user) or not any(r in READ_ROLES for _unit, r in _memberships(user)):
         return set()
-    return _reader_unit_ids(user) - _unit_ids_for(user, set(Role))
+    return _reader_unit_ids(user) - _unit_ids_for(user, set(Role)) - admin_unit_ids(user)
 
 
 def _target_q(user, ids, prefix=""):
@@ -173,7 +173,7 @@ def unit_ids(user, role=None):
     if not _usable(user):
         return set()
     if role is None:
-        ids = _unit_ids_for(user, set(Role))
+        ids = _unit_ids_for(user, set(Role)) | admin_unit_ids(user)
         if any(r in READ_ROLES for _unit, r in _memberships(user)):
             ids |= _reader_unit_ids(user)
         return ids
@@ -188,14 +188,14 @@ def edit_unit_ids(user):
     """
     if sees_all(user):
         return None
-    return _unit_ids_for(user, EDIT_ROLES)
+    return _unit_ids_for(user, EDIT_ROLES) | admin_unit_ids(user)
 
 
 def review_unit_ids(user):
     """Ids of the units whose entries this user may approve, return and reopen; None means all."""
     if sees_all(user):
         return None
-    return _unit_ids_for(user, REVIEW_ROLES)
+    return _unit_ids_for(user, REVIEW_ROLES) | admin_unit_ids(user)
 
 
 def visible_units(user):
@@ -204,10 +204,24 @@ def visible_units(user):
 
 
 def admin_unit_ids(user):
-    """The units this person administers (their administrator memberships' trees); None means all."""
+    """The units this person administers; None means all. An administrator's memberships' trees, and the units
+    outside every such tree that report only to the plans those trees issued (a bureau's counties, top units of
+    their own leading parts of the bureau's plan and of no other organisation's), with their sub-units."""
     if sees_all(user):
         return None
-    return _unit_ids_for(user, {Role.ADMIN})
+    trees = _unit_ids_for(user, {Role.ADMIN})
+    if not trees:
+        return set()
+    cache = user.__dict__.setdefault("_tracker_unit_ids", {})
+    if "admin" not in cache:
+        plans = Plan.objects.filter(unit_id__in=trees).values("pk")
+        parts = set(Target.objects.filter(plan__in=plans).exclude(lead_unit_id__in=trees)
+                    .values_list("lead_unit_id", flat=True).distinct())
+        if parts:
+            parts -= set(Target.objects.filter(lead_unit_id__in=parts).exclude(plan__in=plans)
+                         .values_list("lead_unit_id", flat=True).distinct())
+        cache["admin"] = trees | _with_descendants(parts, _parents(user))
+    return set(cache["admin"])
 
 
 def administered_units(user):
