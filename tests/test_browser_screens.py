@@ -1,6 +1,8 @@
 """Every main screen, as each demo role, in headless Chromium (issue 16): no page is wider than the screen at 1366 or
 390 px in Chinese or English, and axe-core (vendored, tests/vendor/axe-core) finds no serious or critical
-accessibility violation on the login, entry, review, dashboard, report, completeness, target and import pages.
+accessibility violation on the login, entry, review, dashboard, report, completeness, target and import pages, nor
+on the registers' pages (the leader's three lists, the scheduling screen, the firm and project lists, the register
+import and its preview).
 
 One data set (the 2022 plan and the demo data, as `make run` loads them) and one browser for the module; each test
 walks many pages, so the module stays quick.
@@ -13,10 +15,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tools.screenshots import PASSWORD, pages
+from tools.screenshots import PASSWORD, pages, sample_register_batch
 from tracker.targets.models import ProgressEntry, Target
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.10.3"
 PERIOD = "2022-05"
@@ -27,14 +29,15 @@ BLOCKING = ("serious", "critical")
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("loaddata", "bozhou_2022", "demo", verbosity=0)
+    call_command("loaddata", "bozhou_2022", "demo", "registers_demo", verbosity=0)
     # The fixture's hashes are PBKDF2; the test settings hash with MD5 only (fast logins).
     for user in get_user_model().objects.all():
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
     entry = ProgressEntry.objects.filter(state=ProgressEntry.State.SUBMITTED).order_by("pk").first()
     target = Target.objects.filter(kind=Target.Kind.CUMULATIVE).order_by("code").first()
-    return {"REVIEW": f"/admin/targets/progressentry/{entry.pk}/review/", "TARGET": f"/targets/{target.code}/"}
+    return {"REVIEW": f"/admin/targets/progressentry/{entry.pk}/review/", "TARGET": f"/targets/{target.code}/",
+            "REGISTER_BATCH": f"/imports/registers/{sample_register_batch()}/"}
 
 
 @pytest.fixture
@@ -96,7 +99,7 @@ def test_no_main_page_is_wider_than_the_screen_at_1366_or_390_px_in_either_langu
                         wide.append(f"{role} {language} {width}px {path}: {px}px too wide")
                     if width == 1366 and (px := inner_overflow(page)) > 0:  # e.g. the entries list cut off
                         wide.append(f"{role} {language} {width}px {path}: a table scrolls by {px}px")
-    assert wide == []
+    assert wide == [], "\n".join(wide)
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_the_main_pages(context, live_server, demo):
@@ -111,6 +114,15 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_main_pages(context, l
         "report": ("leader", f"/reports/{PERIOD}/"),
         "completeness": ("leader", f"/reports/{PERIOD}/completeness/"),
         "target": ("leader", demo["TARGET"]),
+        "open-items": ("leader", f"/registers/open-items/?period={PERIOD}"),
+        "behind": ("leader", f"/registers/behind/?period={PERIOD}"),
+        "expected": ("leader", f"/registers/expected/?period={PERIOD}"),
+        "registers": ("qiaocheng_clerk", "/registers/"),
+        "schedule": ("qiaocheng_clerk", f"/registers/schedule/qiaocheng/{PERIOD}/"),
+        "firms": ("qiaocheng_clerk", "/admin/registers/firm/"),
+        "projects": ("qiaocheng_clerk", "/admin/registers/project/"),
+        "register-import": ("admin", "/imports/registers/"),
+        "register-preview": ("admin", demo["REGISTER_BATCH"]),
     }
     found = {}
     for language, width in (("zh-hans", 1366), ("en", 390)):

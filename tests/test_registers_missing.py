@@ -66,7 +66,7 @@ def test_the_completeness_page_shows_the_register_column_and_names_the_target(cl
     response = client.get(reverse("reports:completeness", kwargs={"year": "2022", "month": "05"}))
     html = response.content.decode()
     head = html.split('id="completeness"')[1].split("</thead>")[0]
-    assert "No figure from the register yet" in head
+    assert "Awaiting the register" in head
     row = html.split('class="item-register"')[1].split("</tr>")[0]
     assert "NEW-ABOVE-GY" in row and "No figure from the register yet" in row
 

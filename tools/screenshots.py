@@ -49,13 +49,51 @@ def pages(period):
             ("report", report),
             ("completeness", f"{report}completeness/"),
             ("target", "TARGET"),
+            # The registers: what the leader asks of them (issue 15).
+            ("open-items", f"/registers/open-items/?period={period}"),
+            ("behind", f"/registers/behind/?period={period}"),
+            ("expected", f"/registers/expected/?period={period}"),
+        ]),
+        ("county-clerk", "qiaocheng_clerk", [
+            ("registers", "/registers/"),
+            ("schedule", f"/registers/schedule/qiaocheng/{period}/"),
+            ("firms", "/admin/registers/firm/"),
+            ("projects", "/admin/registers/project/"),
         ]),
         ("admin", "admin", [
             ("admin-home", "/admin/"),
             ("targets", "/admin/targets/target/"),
             ("import-upload", "/imports/"),
+            ("register-import", "/imports/registers/"),
+            ("register-preview", "REGISTER_BATCH"),
         ]),
     ]
+
+
+SAMPLE_FIRMS = (
+    "企业名称,统一社会信用代码,所属县区,行业代码,企业规模,入规培育库,预计入规月份\n"
+    "示例导入企业甲,91341600MA20000016,谯城区,C27,小型,培育中,2022-09\n"
+    "示例导入企业乙（一家名字很长的企业：检查预览表格的换行与宽度）,91341600MA20000029,谯城区,C15,中型,培育中,2022-10\n"
+    "示例导入企业丙,913416000000000000,蒙城县,C99,特大型,入库,2022-13\n"
+)
+
+
+def sample_register_batch(username="admin"):
+    """A previewed firm import with a row of problems (the register preview page's content); returns its id."""
+    import hashlib
+
+    from django.contrib.auth import get_user_model
+
+    from tracker.imports import registers
+    from tracker.imports.models import RegisterImport
+
+    user = get_user_model().objects.get(username=username)
+    data = SAMPLE_FIRMS.encode("gb18030")
+    report, _rows = registers.run_import(user, data, "firms", dry_run=True)
+    batch = RegisterImport.objects.create(user=user, kind="firms", file_name="示例企业库.csv",
+                                          sha256=hashlib.sha256(data).hexdigest(), rows=report.rows,
+                                          problems=registers.problems_as_dicts(report))
+    return batch.pk
 
 
 def free_port():
@@ -85,13 +123,16 @@ def main():
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "loaddata", "-v0", "bozhou_2022", "demo"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "loaddata", "-v0", "bozhou_2022", "demo", "registers_demo"], env=env, check=True,
+                   cwd=ROOT)
     lookup = ("from tracker.targets.models import ProgressEntry as E, Target as T;"
+              "from tools.screenshots import sample_register_batch;"
               "e = E.objects.filter(state='submitted').order_by('pk').first() or E.objects.order_by('pk').first();"
               "t = T.objects.filter(kind='cumulative').order_by('code').first();"
-              "print(e.pk if e else 0, t.code if t else '')")
-    entry_pk, target_code = subprocess.run([*manage, "shell", "--no-imports", "-c", lookup], env=env, check=True,
-                                           cwd=ROOT, capture_output=True, text=True).stdout.split()
+              "print(e.pk if e else 0, t.code if t else '', sample_register_batch())")
+    found = subprocess.run([*manage, "shell", "--no-imports", "-c", lookup], env=env, check=True, cwd=ROOT,
+                           capture_output=True, text=True)
+    entry_pk, target_code, batch_pk = found.stdout.split()
     port = free_port()
     server = subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -103,14 +144,16 @@ def main():
                 break
             except OSError:
                 time.sleep(0.2)
-        shoot(chromium, base, out, args, entry_pk, target_code)
+        shoot(chromium, base, out, args, {"REVIEW": f"/admin/targets/progressentry/{entry_pk}/review/",
+                                          "TARGET": f"/targets/{target_code}/",
+                                          "REGISTER_BATCH": f"/imports/registers/{batch_pk}/"})
     finally:
         server.terminate()
         server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def shoot(chromium, base, out, args, entry_pk, target_code):
+def shoot(chromium, base, out, args, placeholders):
     from playwright.sync_api import sync_playwright
 
     widths = args.width or WIDTHS
@@ -133,10 +176,7 @@ def shoot(chromium, base, out, args, entry_pk, target_code):
                 for width in widths:
                     page.set_viewport_size({"width": width, "height": 900})
                     for page_name, path in [("landing", landing), *role_pages]:
-                        if path == "REVIEW":
-                            path = f"/admin/targets/progressentry/{entry_pk}/review/"
-                        elif path == "TARGET":
-                            path = f"/targets/{target_code}/"
+                        path = placeholders.get(path, path)
                         page.goto(base + path)
                         page.wait_for_load_state()
                         name = out / f"{role}-{language}-{width}-{page_name}.png"

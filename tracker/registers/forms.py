@@ -40,6 +40,10 @@ class MonthForm(forms.Form):
         initial = {"version": update.version if update else 0, "subject_version": subject.version,
                    **self.initial_values(subject, update, previous)}
         super().__init__(*args, prefix=f"{self.letter}{subject.pk}", initial=initial, **kwargs)
+        # The screen's cells have no <label> of their own: each input is named by its row and column.
+        for field in self.fields.values():
+            if not field.widget.is_hidden:
+                field.widget.attrs["aria-label"] = f"{getattr(subject, 'name', subject)} {field.label}"
         limit = settings.ENTRY_TEXT_MAX_CHARS
         for name in self.texts:
             self.fields[name].max_length = limit
