@@ -21,7 +21,7 @@ from tracker.accounts import scoping
 from tracker.imports import registers as service
 from tracker.imports.forms import UploadForm
 from tracker.imports.models import ImportBatch, RegisterImport
-from tracker.imports.views import say_imported
+from tracker.imports.views import refresh_batch, render_page, say_imported
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PERMISSION = {RegisterImport.Kind.FIRMS: "registers.add_firm", RegisterImport.Kind.PROJECTS: "registers.add_project"}
@@ -30,10 +30,6 @@ ROWS_PER_PAGE = 500
 
 class RegisterUploadForm(UploadForm):
     kind = forms.ChoiceField(label=gettext_lazy("register"), choices=RegisterImport.Kind.choices)
-
-
-def _render(request, template, title, **context):
-    return render(request, template, {**admin.site.each_context(request), "title": title, **context})
 
 
 def _allowed(user, kind):
@@ -88,7 +84,7 @@ def register_upload(request):
             rows=report.rows, problems=service.problems_as_dicts(report))
         return redirect("imports:register_batch", batch.pk)
     recent = RegisterImport.objects.filter(user=request.user).defer("rows", "problems")[:10]
-    return _render(request, "imports/register_upload.html", _("Import firms or projects"), form=form,
+    return render_page(request, "imports/register_upload.html", _("Import firms or projects"), form=form,
                    recent=recent)
 
 
@@ -104,7 +100,7 @@ def register_batch(request, pk):
               for name in ("created", "changed", "unchanged", "error")}
     page = Paginator(batch.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
-    return _render(request, "imports/register_batch.html", title % {"file": batch.file_name}, batch=batch,
+    return render_page(request, "imports/register_batch.html", title % {"file": batch.file_name}, batch=batch,
                    page=page, counts=counts, problems=batch.problems[:500], problem_count=len(batch.problems),
                    mine=batch.user_id == request.user.pk)
 
@@ -143,14 +139,12 @@ def register_confirm(request, pk):
 @require_POST
 def register_refresh(request, pk):
     """Check the kept rows again against the registers as they are now (a new preview to confirm)."""
-    with transaction.atomic():
-        batch = get_object_or_404(RegisterImport.objects.select_for_update(), pk=pk, user=request.user)
-        if batch.status != ImportBatch.Status.PREVIEWED:
-            messages.error(request, _("This import was already applied."))
-            return redirect("imports:register_batch", batch.pk)
+
+    def recheck(batch):
         report = service.import_rows(request.user, batch.kind, _rows(batch), dry_run=True)
-        batch.rows, batch.problems = report.rows, service.problems_as_dicts(report)
-        batch.save(update_fields=["rows", "problems"])
-    messages.success(request, _("The preview now compares with the registers as they are at %(time)s.") % {
-        "time": timezone.localtime().strftime("%H:%M:%S")})
-    return redirect("imports:register_batch", batch.pk)
+        return report.rows, service.problems_as_dicts(report)
+
+    return refresh_batch(
+        request, pk, RegisterImport, "imports:register_batch",
+        lambda batch: batch.status == ImportBatch.Status.PREVIEWED, _("This import was already applied."), recheck,
+        _("The preview now compares with the registers as they are at %(time)s."))

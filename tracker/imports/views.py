@@ -30,8 +30,24 @@ ROWS_PER_PAGE = 500
 PROBLEMS_PER_PAGE = 200
 
 
-def _render(request, template, title, **context):
+def render_page(request, template, title, **context):
+    """An import page inside the admin (its header, language switcher and navigation)."""
     return render(request, template, {**admin.site.each_context(request), "title": title, **context})
+
+
+def refresh_batch(request, pk, model, url_name, allowed, refused, recheck, done):
+    """The flow both imports' "refresh the preview" follow: lock the user's own batch, refuse with `refused` unless
+    `allowed(batch)`, store what `recheck(batch)` gives — (rows, problems), the kept rows checked again against
+    what is stored now — and say `done` with the time. Writes nothing but the batch."""
+    with transaction.atomic():
+        batch = get_object_or_404(model.objects.select_for_update(), pk=pk, user=request.user)
+        if not allowed(batch):
+            messages.error(request, refused)
+            return redirect(url_name, batch.pk)
+        batch.rows, batch.problems = recheck(batch)
+        batch.save(update_fields=["rows", "problems"])
+    messages.success(request, done % {"time": timezone.localtime().strftime("%H:%M:%S")})
+    return redirect(url_name, batch.pk)
 
 
 @staff_member_required
@@ -43,7 +59,7 @@ def template_download(request):
         response = HttpResponse(build_template(unit, year, month), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(True, template_file_name(unit, year, month))
         return response
-    return _render(request, "imports/template_form.html", _("Download a template"), form=form)
+    return render_page(request, "imports/template_form.html", _("Download a template"), form=form)
 
 
 @staff_member_required
@@ -60,7 +76,7 @@ def upload(request):
         )
         return redirect("imports:batch", batch.pk)
     recent = ImportBatch.objects.filter(user=request.user).defer("rows", "problems", "file_problems")[:10]
-    return _render(request, "imports/upload.html", _("Import progress figures"), form=form, recent=recent)
+    return render_page(request, "imports/upload.html", _("Import progress figures"), form=form, recent=recent)
 
 
 def _visible_batches(user):
@@ -80,7 +96,7 @@ def batch_detail(request, pk):
     earlier = (ImportBatch.objects.filter(user=batch.user, sha256=batch.sha256, status=ImportBatch.Status.APPLIED)
                .exclude(pk=batch.pk).order_by("-applied_at").first())
     title = _("Preview of %(file)s") if batch.status == ImportBatch.Status.PREVIEWED else _("Import of %(file)s")
-    return _render(
+    return render_page(
         request, "imports/batch.html", title % {"file": batch.file_name},
         batch=batch, page=page, columns=COLUMN_LABELS, earlier=earlier,
         problems=[Problem(**p) for p in problem_page.object_list], problem_page=problem_page,
@@ -144,18 +160,13 @@ def batch_confirm(request, pk):
 @require_POST
 def batch_refresh(request, pk):
     """Check the kept rows again against the figures stored now, as a new preview to confirm."""
-    with transaction.atomic():
-        batch = get_object_or_404(ImportBatch.objects.select_for_update(), pk=pk, user=request.user)
-        if not batch.can_refresh:
-            messages.error(request, _(
-                "This preview cannot be refreshed (already applied, or the file itself has problems: "
-                "fix it and upload it again)."))
-            return redirect("imports:batch", batch.pk)
+
+    def recheck(batch):
         report = import_rows(request.user, rows_from_report(batch.rows, check_versions=False), dry_run=True)
-        batch.rows = report.rows
-        batch.problems = [asdict(p) for p in report.problems]
-        batch.save(update_fields=["rows", "problems"])
-    messages.success(request, _(
-        "The preview now compares with the figures stored at %(time)s. Check it, then confirm."
-    ) % {"time": timezone.localtime().strftime("%H:%M:%S")})
-    return redirect("imports:batch", batch.pk)
+        return report.rows, [asdict(p) for p in report.problems]
+
+    return refresh_batch(
+        request, pk, ImportBatch, "imports:batch", lambda batch: batch.can_refresh,
+        _("This preview cannot be refreshed (already applied, or the file itself has problems: fix it and upload "
+          "it again)."), recheck,
+        _("The preview now compares with the figures stored at %(time)s. Check it, then confirm."))
