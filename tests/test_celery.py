@@ -31,8 +31,10 @@ def make_clerk_with_a_missing_figure():
     return make_user("cecile", unit, Membership.Role.CLERK)
 
 
-def test_beat_runs_one_sweep_task_every_sweep_period():
-    (entry,) = app.conf.beat_schedule.values()
+def test_beat_runs_one_sweep_task_every_sweep_period_and_folds_the_data_stamps_hourly():
+    entry, fold = app.conf.beat_schedule.values()
+    assert fold == {"task": "tracker.ops.tasks.fold_data_stamps", "schedule": 3600, "options": {"expires": 3600}}
+    assert fold["task"] in app.tasks
     assert entry["task"] == "tracker.reminders.tasks.sweep_reminders"
     assert entry["schedule"] == settings.REMINDER_SWEEP_SECONDS == 300
     assert entry["options"] == {"expires": 300}

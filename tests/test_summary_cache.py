@@ -169,3 +169,38 @@ def test_every_table_a_status_or_its_reader_depends_on_is_watched():
     for sql in ('SELECT * FROM "targets_target"', 'UPDATE "django_session" SET x = 1',
                 'INSERT INTO "targets_datastamp" (weight) VALUES (1)', 'UPDATE "auth_user_groups" SET x = 1'):
         assert not stamps.watched_write(sql), sql
+
+
+def test_folding_the_stamps_keeps_their_sum_moves_the_stamp_and_never_shows_an_old_colour(client, world):
+    from tracker.ops.tasks import fold_data_stamps
+
+    first, _ = shown(client)
+    before = stamps.current()
+    rows = DataStamp.objects.count()
+    assert rows > 1
+    assert fold_data_stamps() == rows
+    assert DataStamp.objects.count() == 1
+    after = stamps.current()
+    assert after[0] == before[0] and after[1] > before[1]  # same sum, a new highest id: the stamp moved
+    assert fold_data_stamps() == 0  # one row: nothing to fold
+    assert shown(client)[0] == first
+    # A write after the fold still shows at once.
+    ProgressEntry.objects.filter(pk=world.entry.pk).update(value=Decimal("40"))
+    assert shown(client)[0][0] == {"on_track": 1}
+    assert stamps.current()[0] == before[0] + 1
+
+
+def test_a_cache_that_cannot_be_reached_costs_time_not_the_page(client, world, settings):
+    from django.core.cache import caches
+
+    # A Redis cache on a port nothing listens on.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    caches["default"].close()
+    del caches["default"]
+    try:
+        assert shown(client)[0][0] == {"at_risk": 1}
+        ProgressEntry.objects.filter(pk=world.entry.pk).update(value=Decimal("40"))
+        assert shown(client)[0][0] == {"on_track": 1}
+    finally:
+        del caches["default"]

@@ -158,6 +158,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once when two requests overlap.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
+# Kept dashboard summaries (tracker.reports.summaries). Default: each process's own memory; CACHE_URL
+# (redis://…) shares them between the web processes. A cache that fails is read as empty (pages compute afresh).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
@@ -242,6 +251,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracker.reminders.tasks.sweep_reminders",
         "schedule": REMINDER_SWEEP_SECONDS,
         "options": {"expires": REMINDER_SWEEP_SECONDS},
+    },
+    # The data stamps behind the kept dashboard summaries (tracker.targets.stamps) folded into one row.
+    "fold-data-stamps": {
+        "task": "tracker.ops.tasks.fold_data_stamps",
+        "schedule": 3600,
+        "options": {"expires": 3600},
     },
 }
 # Scheduled sweeps send nothing before this local hour (the command runs whenever it is called).

@@ -11,12 +11,15 @@ Django's cache framework holds them (CACHES; the default is each process's own m
 """
 
 import hashlib
+import logging
 
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from tracker.targets import stamps
+
+logger = logging.getLogger(__name__)
 
 # A summary is computed again after this long even when nothing changed (a safety net, not the freshness rule).
 TIMEOUT_SECONDS = 15 * 60
@@ -29,15 +32,25 @@ def key(page, user, period, stamp, extra=""):
 
 
 def cached(page, user, period, compute, extra=""):
-    """compute() (picklable), from the cache when nothing it depends on has changed since it was kept."""
+    """compute() (picklable), from the cache when nothing it depends on has changed since it was kept.
+
+    A cache that cannot be reached (CACHE_URL's Redis down) costs time, not the page: it is read as empty.
+    """
     stamp = stamps.current()
     if stamp is None:
         return compute()
     name = key(page, user, period, stamp, extra)
-    found = cache.get(name)
+    try:
+        found = cache.get(name)
+    except Exception:  # the backend's own errors (redis-py's, …) share no base class
+        logger.warning("summary cache unavailable", exc_info=True)
+        return compute()
     if found is None:
         found = compute()
-        cache.set(name, found, TIMEOUT_SECONDS)
+        try:
+            cache.set(name, found, TIMEOUT_SECONDS)
+        except Exception:
+            logger.warning("summary cache unavailable", exc_info=True)
     return found
 
 

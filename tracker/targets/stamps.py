@@ -10,11 +10,15 @@ only those that remember to say so. Only SQL typed outside Django (psql) goes un
 a table: the sum grows with each commit seen, and after a flush the ids (never reused) keep it from repeating.
 A reader inside a transaction that has itself written such a table gets no stamp (`None`): what it reads is
 not yet everyone's.
+
+The table grows by a row per writing statement; `fold()` (beat runs it every hour, `fold-data-stamps`) replaces
+the rows committed so far by one row of their summed weight. The sum stays, the highest id is new, so the stamp
+moves once (each kept summary is computed once more) and can never come back to a value it had before the fold.
 """
 
 import re
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 
 STAMP_TABLE = "targets_datastamp"
@@ -93,3 +97,21 @@ def current(using="default"):
         cursor.execute(f"SELECT COALESCE(SUM(weight), 0), COALESCE(MAX(id), 0) FROM {STAMP_TABLE}")
         total, highest = cursor.fetchone()
     return int(total), int(highest)
+
+
+def fold(using="default"):
+    """Fold the committed stamp rows into one row of their summed weight; returns how many rows went.
+
+    `DELETE … RETURNING` sums exactly the rows it removed, so a row committed meanwhile is either folded with its
+    weight or left as it is; two folds at once each fold what they deleted.
+    """
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {STAMP_TABLE}")
+        if cursor.fetchone()[0] < 2:
+            return 0
+        cursor.execute(f"DELETE FROM {STAMP_TABLE} RETURNING weight")
+        weights = [weight for (weight,) in cursor.fetchall()]
+        if weights:
+            cursor.execute(f"INSERT INTO {STAMP_TABLE} (weight) VALUES (%s)", [sum(weights)])
+    return len(weights)
