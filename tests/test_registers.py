@@ -354,3 +354,32 @@ def test_it_names_the_registers_problems_in_the_bulletin_for_the_units_one_sees(
         assert "涡阳县" in text and "1 家预计" in text  # 示例企业5, expected 2022-09, not entered
         clerk_text = bulletin(make_user("gy_clerk", unit=county, role=Role.CLERK))
         assert "利辛县" not in clerk_text and "涡阳县" in clerk_text
+
+
+@pytest.mark.django_db
+def test_it_shows_the_months_in_the_admin_without_a_way_round_the_scheduling_screen(client):
+    county = make_unit("guoyang", kind="county")
+    client.force_login(make_user("gy_admin_clerk", unit=county, role=Role.CLERK))
+    project = Project.objects.create(name="示例技改项目", unit=county, kind=Project.Kind.RENOVATION,
+                                     total_investment=Decimal("2"), stage=Project.Stage.BUILDING,
+                                     started_on=datetime.date(2022, 3, 1))
+    month = ProjectUpdate.objects.create(project=project, year=2022, month=5, stage=Project.Stage.BUILDING,
+                                         completed_ytd=Decimal("0.5"))
+    url = reverse("admin:registers_project_change", args=[project.pk])
+    page = client.get(url)
+    (updates,) = [f for f in page.context["inline_admin_formsets"] if f.opts.model is ProjectUpdate]
+    assert not updates.has_change_permission and not updates.has_add_permission
+    assert "0.5" in page.content.decode()
+    # A crafted form with the inline's fields is ignored: the month is written only by the screen.
+    form = page.context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items()
+            if name in form.fields and not isinstance(value, list)}
+    data.update({"updates-TOTAL_FORMS": "1", "updates-INITIAL_FORMS": "1", "updates-0-id": month.pk,
+                 "updates-0-project": project.pk, "updates-0-completed_ytd": "9", "updates-0-stage": "building",
+                 "updates-0-year": "2022", "updates-0-month": "5",
+                 "coordinations-TOTAL_FORMS": "0", "coordinations-INITIAL_FORMS": "0"})
+    response = client.post(url, data)
+    assert response.status_code == 302, [(f.formset.prefix, f.formset.errors, f.formset.non_form_errors())
+                                          for f in response.context["inline_admin_formsets"]]  # saved, month ignored
+    month.refresh_from_db()
+    assert month.completed_ytd == Decimal("0.5")

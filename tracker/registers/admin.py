@@ -113,7 +113,10 @@ class FirmAdmin(RegisterAdmin):
     child_models = [(Listing, "firm")]
 
 
-class FirmUpdateInline(ScopedMixin, admin.TabularInline):
+class FirmUpdateInline(ReadOnlyMixin, ScopedMixin, admin.TabularInline):
+    """Shown, not edited: the scheduling screen is the one write path of the months (version checks, soft
+    warnings, and the lock of a submitted or approved month)."""
+
     model = FirmUpdate
     extra = 0
     fields = ["year", "month", "revenue_ytd", "state", "expected_month", "progress", "problems"]
@@ -133,7 +136,10 @@ class ListingAdmin(RegisterAdmin):
     child_models = [(FirmUpdate, "listing")]
 
 
-class ProjectUpdateInline(ScopedMixin, admin.TabularInline):
+class ProjectUpdateInline(ReadOnlyMixin, ScopedMixin, admin.TabularInline):
+    """Shown, not edited: the scheduling screen is the one write path of the months (version checks, soft
+    warnings, and the lock of a submitted or approved month)."""
+
     model = ProjectUpdate
     extra = 0
     fields = ["year", "month", "stage", "completed_ytd", "progress", "problems"]
