@@ -144,3 +144,29 @@ def test_a_reviewer_whose_units_have_no_register_rows_gets_no_registers_part(reg
     assert "The registers in your units" not in rita_mail.body
     (july,) = to(run(D(2022, 7, 1)), w.rita)  # the entry still waits; the registers stay out
     assert "waiting for your review" in july.body and "The registers in your units" not in july.body
+
+
+def test_it_asks_the_reviewer_every_day_for_the_scheduling_months_waiting_and_stops_once_reviewed(registers):
+    from django.utils import timezone
+
+    from tracker.registers.models import ScheduleMonth
+
+    w = registers
+    submitted = timezone.make_aware(datetime.datetime(2022, 6, 8, 16))
+    month = ScheduleMonth.objects.create(unit=w.county, register=ScheduleMonth.Register.PROJECTS, year=2022,
+                                         month=5, state="submitted", submitted_at=submitted)
+    assert to(run(D(2022, 6, 7)), w.boss) == []  # not submitted yet that day
+    (boss_mail,) = to(run(D(2022, 6, 9)), w.boss)  # not the first working day: the month brings the email
+    part = registers_part(boss_mail.body)
+    assert "Scheduling months waiting for review: 1" in part
+    assert f"http://127.0.0.1:8000/registers/schedule/{w.county.code}/2022-05/" in part
+    html = boss_mail.alternatives[0].content
+    assert f'href="http://127.0.0.1:8000/registers/schedule/{w.county.code}/2022-05/"' in html
+    assert to(run(D(2022, 6, 9)), w.rita) == []  # the office's reviewer does not review the county
+    def subjects(day):  # the boss also leads: the escalation of overdue figures comes apart
+        return [m.subject for m in to(run(day), w.boss) if "Escalation" not in m.subject]
+
+    assert subjects(D(2022, 6, 10)) == [boss_mail.subject]  # still waiting the next day: asked again
+    assert subjects(D(2022, 6, 10)) == []  # once a day
+    ScheduleMonth.objects.filter(pk=month.pk).update(state="approved")
+    assert subjects(D(2022, 6, 13)) == []

@@ -70,6 +70,11 @@ def firm_schedule_url(unit, period):
     return reverse("registers:firm_schedule", args=[_code(unit), str(period)])
 
 
+def registers_home_url():
+    """The registers' home page: each unit's scheduling months and their review state."""
+    return reverse("registers:home")
+
+
 def register_pages():
     """The registers' pages for leaders: (URL name, path)."""
     return [(name, reverse(f"registers:{name}")) for name in ("open_items", "behind", "expected")]

@@ -284,7 +284,8 @@ def plan_escalations(today, items, people):
 def plan_reviews(today, people):
     """Entries submitted by the end of `today` and still waiting, to the reviewers of their units, with the
     registers' rows that need following up in those units (tracker.reminders.registers): one email a day while
-    entries wait; with nothing waiting, the registers' part alone on the month's first working day."""
+    entries or scheduling months wait; with nothing waiting, the registers' part alone on the month's first
+    working day."""
     reviewers = people.with_role(Role.REVIEWER)
     if not reviewers:
         return []
@@ -296,15 +297,16 @@ def plan_reviews(today, people):
         ).select_related("target__lead_unit", "submitted_by").order_by("year", "month", "target__code")
     )
     register_only = registers.register_only_day(today)
-    if not waiting and not register_only:
-        return []
     lines = registers.RegisterLines(today)
+    if not waiting and not register_only and not lines.months:
+        return []
     planned = []
     for user in reviewers:
         allowed = scoping.review_unit_ids(user)
         theirs = [e for e in waiting if allowed is None or e.target.lead_unit_id in allowed]
         register = lines.for_user(user)
-        if not theirs and not (register_only and register):
+        # Scheduling months waiting bring the email every day, as entries do; the rest rides along.
+        if not theirs and not (register and (register_only or lines.months_waiting(user))):
             continue
         # Keyed by the oldest waiting month, else the registers' month: one email per reviewer per day.
         period = theirs[0].period.key if theirs else register["period"].key

@@ -1,8 +1,9 @@
 """The registers' part of the reviewers' reminder email: what the leader asks of the registers (issue 15).
 
-For the units a reviewer reviews: open coordination items (协调事项) by age and handler, projects behind their
-planned stage, and firms expected to enter the above-scale list by the end of the quarter that have not — counts
-and the oldest few of each, with links to the three leader pages. The rows come from tracker.registers.lists
+For the units a reviewer reviews: the scheduling months submitted and waiting for review (each with a link to its
+screen), open coordination items (协调事项) by age and handler, projects behind their planned stage, and firms
+expected to enter the above-scale list by the end of the quarter that have not — counts and the oldest few of
+each, with links to the three leader pages. The rows come from tracker.registers.lists
 (the same rules as the pages and the bulletin), read once per sweep (three queries) and cut per reviewer.
 """
 
@@ -10,19 +11,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 from tracker import links
 from tracker.accounts import scoping
 from tracker.registers import lists
 from tracker.registers import views as pages
-from tracker.registers.models import Coordination, Listing, Project
+from tracker.registers.models import Coordination, Listing, Project, ScheduleMonth
 from tracker.targets import workdays
+from tracker.targets.models import ProgressEntry
 from tracker.targets.period import Period
-from tracker.targets.policies import current_period
+from tracker.targets.policies import current_period, end_of
 
 # How many of each kind the email names (the oldest); the page behind the link lists them all.
 OLDEST = 3
 PAGE_TITLES = {
+    "months": _("Scheduling months waiting for review"),
     "open_items": pages.OpenItemsView.title,
     "behind": pages.BehindView.title,
     "expected": pages.ExpectedView.title,
@@ -58,6 +62,20 @@ class RegisterLines:
         self.expected = list(lists.expected_not_entered(listings, self.period))
         query = f"?period={self.period.key}"
         self.urls = {name: links.absolute(path + query) for name, path in links.register_pages()}
+        # Submitted by the end of the day and waiting, as the entries of the same email.
+        self.months = list(ScheduleMonth.objects.filter(
+            state=ProgressEntry.State.SUBMITTED, submitted_at__lt=end_of(today),
+        ).select_related("unit").order_by("year", "month", "unit__code", "register"))
+        for month in self.months:
+            period = Period(month.year, month.month)
+            screen = links.schedule_url if month.register == ScheduleMonth.Register.PROJECTS else links.firm_schedule_url
+            month.period_label, month.url = period.label, links.absolute(screen(month.unit.code, period.key))
+        self.urls["months"] = links.absolute(links.registers_home_url())
+
+    def months_waiting(self, user):
+        """The submitted scheduling months in the units the user reviews."""
+        allowed = scoping.review_unit_ids(user)
+        return [m for m in self.months if allowed is None or m.unit_id in allowed]
 
     def for_user(self, user):
         """{"period", "parts"} of the registers' rows in the user's review units, or None when there are none."""
@@ -66,10 +84,11 @@ class RegisterLines:
         def mine(unit_id):
             return allowed is None or unit_id in allowed
 
+        months = self.months_waiting(user)
         items = [i for i in self.items if mine(i.project.unit_id)]
         behind = [p for p in self.behind if mine(p.unit_id)]
         expected = [x for x in self.expected if mine(x.firm.unit_id)]
-        if not (items or behind or expected):
+        if not (months or items or behind or expected):
             return None
         for item in items:
             item.days_open = (self.today - item.raised_on).days
@@ -78,6 +97,7 @@ class RegisterLines:
         handlers = Counter(i.handler for i in items)
         old = sum(1 for i in items if i.days_open > lists.OLD_ITEM_DAYS)
         parts = [
+            Part("months", len(months), months, self.urls["months"]),
             Part(
                 "open_items",
                 len(items),
