@@ -215,10 +215,10 @@ def admin_unit_ids(user):
     cache = user.__dict__.setdefault("_tracker_unit_ids", {})
     if "admin" not in cache:
         plans = Plan.objects.filter(unit_id__in=trees).values("pk")
-        parts = set(Target.objects.filter(plan__in=plans).exclude(lead_unit_id__in=trees)
+        parts = set(Target.objects.filter(plan__in=plans).exclude(lead_unit_id__in=trees).order_by()
                     .values_list("lead_unit_id", flat=True).distinct())
         if parts:
-            parts -= set(Target.objects.filter(lead_unit_id__in=parts).exclude(plan__in=plans)
+            parts -= set(Target.objects.filter(lead_unit_id__in=parts).exclude(plan__in=plans).order_by()
                          .values_list("lead_unit_id", flat=True).distinct())
         cache["admin"] = trees | _with_descendants(parts, _parents(user))
     return set(cache["admin"])
@@ -267,9 +267,11 @@ def administers_everything(user):
         return False
     cache = user.__dict__.setdefault("_tracker_unit_ids", {})
     if "everything" not in cache:
-        leads = set(Target.objects.filter(plan__unit_id__in=ids).values_list("lead_unit_id", flat=True).distinct())
-        used = set(Target.objects.values_list("lead_unit_id", flat=True).distinct())
-        used |= set(Plan.objects.filter(unit__isnull=False).values_list("unit_id", flat=True).distinct())
+        # order_by(): DISTINCT over the lead units only, not the default ordering's columns (every target).
+        leads = set(Target.objects.filter(plan__unit_id__in=ids).order_by()
+                    .values_list("lead_unit_id", flat=True).distinct())
+        used = set(Target.objects.order_by().values_list("lead_unit_id", flat=True).distinct())
+        used |= set(Plan.objects.filter(unit__isnull=False).order_by().values_list("unit_id", flat=True).distinct())
         cache["everything"] = used <= ids | leads
     return cache["everything"]
 
