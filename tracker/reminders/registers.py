@@ -68,7 +68,8 @@ class RegisterLines:
         ).select_related("unit").order_by("year", "month", "unit__code", "register"))
         for month in self.months:
             period = Period(month.year, month.month)
-            screen = links.schedule_url if month.register == ScheduleMonth.Register.PROJECTS else links.firm_schedule_url
+            projects = month.register == ScheduleMonth.Register.PROJECTS
+            screen = links.schedule_url if projects else links.firm_schedule_url
             month.period_label, month.url = period.label, links.absolute(screen(month.unit.code, period.key))
         self.urls["months"] = links.absolute(links.registers_home_url())
 
