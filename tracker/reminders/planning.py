@@ -306,7 +306,7 @@ def plan_reviews(today, people):
         theirs = [e for e in waiting if allowed is None or e.target.lead_unit_id in allowed]
         register = lines.for_user(user)
         # Scheduling months waiting bring the email every day, as entries do; the rest rides along.
-        if not theirs and not (register and (register_only or lines.months_waiting(user))):
+        if not theirs and not (register and (register_only or register["months_waiting"])):
             continue
         # Keyed by the oldest waiting month, else the registers' month: one email per reviewer per day.
         period = theirs[0].period.key if theirs else register["period"].key

@@ -73,19 +73,15 @@ class RegisterLines:
             month.period_label, month.url = period.label, links.absolute(screen(month.unit.code, period.key))
         self.urls["months"] = links.absolute(links.registers_home_url())
 
-    def months_waiting(self, user):
-        """The submitted scheduling months in the units the user reviews."""
-        allowed = scoping.review_unit_ids(user)
-        return [m for m in self.months if allowed is None or m.unit_id in allowed]
-
     def for_user(self, user):
-        """{"period", "parts"} of the registers' rows in the user's review units, or None when there are none."""
+        """{"period", "parts", "months_waiting"} of the registers' rows in the user's review units, or None when
+        there are none."""
         allowed = scoping.review_unit_ids(user)
 
         def mine(unit_id):
             return allowed is None or unit_id in allowed
 
-        months = self.months_waiting(user)
+        months = [m for m in self.months if mine(m.unit_id)]
         items = [i for i in self.items if mine(i.project.unit_id)]
         behind = [p for p in self.behind if mine(p.unit_id)]
         expected = [x for x in self.expected if mine(x.firm.unit_id)]
@@ -114,7 +110,7 @@ class RegisterLines:
             Part("behind", len(behind), sorted(behind, key=_planned)[:OLDEST], self.urls["behind"]),
             Part("expected", len(expected), expected[:OLDEST], self.urls["expected"]),
         ]
-        return {"period": self.period, "parts": parts}
+        return {"period": self.period, "parts": parts, "months_waiting": len(months)}
 
 
 def _month_label_now(key):
