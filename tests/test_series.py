@@ -162,6 +162,32 @@ def test_the_report_runs_the_same_queries_with_one_or_many_ranked_targets(django
     assert count() == few
 
 
+def test_rows_standing_at_different_months_each_get_the_province_figure_and_rank_of_their_own_month():
+    """The report reads the series only for the months its rows stand at: a figure reported to 6月 is set against
+    the province's 1–6月 figure, one reported to 9月 against 1–9月, in the same report."""
+    plan, unit = make_plan(2022), make_unit("bz")
+    province = Region.objects.create(code="p", name="全省", kind=Region.Kind.PROVINCE)
+    city, other = Region.objects.create(code="c", name="亳州", unit=unit), Region.objects.create(code="o", name="阜阳")
+    group = PeerGroup.objects.create(code="all", name="全省", province=province)
+    group.members.set([city, other])
+    indicator = Indicator.objects.create(code="inv", name="工业投资")
+    late, current = (make_target(Target.Kind.GROWTH, plan=plan, lead_unit=unit, code=code, series_indicator=indicator,
+                                 series_region=city, comparator_region=province) for code in ("T-6", "T-9"))
+    make_entry(late, 6, D("3"))
+    make_entry(current, 9, D("5"))
+    for month, (p_value, c_value, o_value) in {6: ("1", "3", "4"), 9: ("2", "5", "1")}.items():
+        for region, value in ((province, p_value), (city, c_value), (other, o_value)):
+            SeriesValue.objects.create(indicator=indicator, region=region, year=2022, month=month, value=D(value))
+    with __import__("django.utils.translation", fromlist=["override"]).override("zh-hans"):
+        rows = build_rows(Target.objects.filter(plan=plan), 2022, 9, today=TODAY)
+    six, nine = row_of(rows, "T-6"), row_of(rows, "T-9")
+    assert (six["as_of_month"], six["province"], six["province_gap"]) == (6, D("1"), D("2"))
+    assert (nine["as_of_month"], nine["province"], nine["province_gap"]) == (9, D("2"), D("3"))
+    # 亳州 is behind 阜阳 at 6月 (3 against 4) and ahead of it at 9月 (5 against 1): computed places.
+    assert [p.computed for p in six["places"]] == [2] and [p.computed for p in nine["places"]] == [1]
+    assert six["rank"] != nine["rank"]
+
+
 def test_a_margin_target_following_the_series_refuses_a_typed_comparator(bozhou):
     target = bozhou.get(code="BZ22-1-04")
     result = save_entries(None, [EntryRow(target, 2022, 9, {"value": D("6.2"), "comparator": D("5.8")})], "test",

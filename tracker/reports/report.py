@@ -59,15 +59,15 @@ def report_targets(user, year):
     return scoping.visible_targets(user, qs)
 
 
-def build_rows(targets_qs, year, month, today=None, last_year=True):
+def build_rows(targets_qs, year, month, today=None, last_year=True, targets=None):
     """Report rows for the targets, grouped by section in plan order.
 
     `last_year`: whether to read last year's figures for the rows' "last_year" (two queries over last year's
     entries); without it that column is empty, for pages that never show it (dashboards, the report without
-    ?yoy=1).
+    ?yoy=1). `targets`: the queryset's targets already loaded (status.load_targets).
     """
     with gc_paused():
-        data = load_period(targets_qs, year, month)
+        data = load_period(targets_qs, year, month, targets=targets)
         rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data) if last_year else {})
         add_series_columns(data, rows, month)
         # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
@@ -168,7 +168,9 @@ def add_series_columns(data, rows, month):
     completion for counts, by growth for rates) when all of them are in the rows. Five queries at most.
     """
     linked = {t.pk: t for t in data.targets if t.series_indicator_id}
-    table = rank_table({t.series_indicator_id for t in linked.values()}, data.year, range(1, month + 1),
+    # Only the months the rows stand at (mostly one): a year's values of every peer would be twelve times as many.
+    months = {row["as_of_month"] or month for row in rows if row["target_id"] in linked}
+    table = rank_table({t.series_indicator_id for t in linked.values()}, data.year, months,
                        {r for t in linked.values() for r in (t.series_region_id, t.comparator_region_id) if r})
     siblings = {}
     shown = {r["target_id"] for r in rows}

@@ -105,8 +105,9 @@ def rank_table(indicator_ids, year, months=None, region_ids=None):
     table.groups = [(pk, str(group), frozenset(members.get(pk, ()))) for pk, group in
                     ((g.pk, g) for g in PeerGroup.objects.all())]
     wanted = set(region_ids or ()) | {r for ids in members.values() for r in ids}
-    values = SeriesValue.objects.filter(year=year, indicator_id__in=indicator_ids, region_id__in=wanted)
-    ranks = PublishedRank.objects.filter(value__year=year, value__indicator_id__in=indicator_ids)
+    # No default ordering: it would join the indicators and regions only to sort thousands of rows read into dicts.
+    values = SeriesValue.objects.filter(year=year, indicator_id__in=indicator_ids, region_id__in=wanted).order_by()
+    ranks = PublishedRank.objects.filter(value__year=year, value__indicator_id__in=indicator_ids).order_by()
     if months is not None:
         values, ranks = values.filter(month__in=list(months)), ranks.filter(value__month__in=list(months))
     for indicator_id, region_id, month, value in values.values_list("indicator_id", "region_id", "month", "value"):
