@@ -136,6 +136,29 @@ def test_it_filters_by_status_section_unit_and_kind(client, world):
                                     "not_due": 0}
 
 
+def test_its_filter_lists_keep_the_choice_escaped_and_labelled_as_django_would(client, world):
+    """The report's selects are written in one pass (filters.QuickSelect): the same options, the chosen one
+    selected, names escaped, each select labelled, only the units the reader sees."""
+    import re
+
+    world.invest.name = "投资科 <b>&</b>"
+    world.invest.save()
+    client.force_login(world.leader)
+    html = client.get(report_url(unit=world.invest.pk, status="at_risk")).content.decode()
+    form = html[html.index('id="report-filters"'):html.index("</form>", html.index('id="report-filters"'))]
+    for name in ("section", "unit", "status", "kind"):
+        assert re.search(rf'<label for="id_{name}">[^<]+</label>\s*<select name="{name}" id="id_{name}">', form)
+    assert f'<option value="{world.invest.pk}" selected>投资科 &lt;b&gt;&amp;&lt;/b&gt;</option>' in form
+    assert '<option value="at_risk" selected>' in form and form.count(" selected>") == 4  # two chosen, two "All"
+    units = re.findall(r'<select name="unit".*?</select>', form, re.S)[0]
+    assert units.count("<option") == 3  # All, and the two units of the plan
+
+    client.force_login(world.clerk)  # the clerk sees the economic operation section's targets only
+    html = client.get(report_url()).content.decode()
+    units = re.findall(r'<select name="unit".*?</select>', html, re.S)[0]
+    assert "投资科" not in units and "经济运行科" in units
+
+
 def test_it_sorts_by_a_column(client, world):
     client.force_login(world.leader)
     rows = client.get(report_url(sort="status")).context["table"].data.data
@@ -282,6 +305,20 @@ def test_it_shows_completeness_with_rates_and_entry_links(client, world):
     html = client.get(reverse("reports:completeness", args=[2022, "06"])).content.decode()
     assert entry_link in html
     assert reverse("admin:targets_progressentry_entry", args=["invest", "2022-06"]) not in html
+
+
+def test_its_completeness_is_the_same_from_targets_already_read(world):
+    """The dashboard reads the targets once for judging and completeness: the same counts either way."""
+    from tracker.reports.completeness import completeness
+    from tracker.targets.status import load_targets
+
+    qs = Target.objects.filter(plan=world.plan)
+    today = datetime.date(2022, 7, 8)
+    fresh = completeness(qs, 2022, 6, today=today)
+    given = completeness(qs, 2022, 6, today=today, targets=load_targets(qs))
+    assert fresh["totals"] == given["totals"] and fresh["totals"]["expected"] == 4
+    assert [(i["target"].code, i["state"]) for i in fresh["items"]] == [
+        (i["target"].code, i["state"]) for i in given["items"]]
 
 
 def test_it_runs_the_same_report_from_the_command_line(world, tmp_path):

@@ -47,6 +47,7 @@ from tracker.targets.status import (
     gc_paused,
     last_year_series,
     load_period,
+    load_targets,
     status_label,
 )
 
@@ -123,7 +124,9 @@ class DashboardView(PeriodMixin, TemplateView):
     def judged(self):
         """What the dashboard shows of the judged targets, as plain data (kept by `summaries`)."""
         targets = report_targets(self.request.user, self.year)
-        rows = build_rows(targets, self.year, self.month, last_year=False)
+        # Read once for the judging and the completeness (a province reader's 4,800).
+        loaded = load_targets(targets)
+        rows = build_rows(targets, self.year, self.month, last_year=False, targets=loaded)
         summary = summarise(rows)
         flagged = summary["flagged"]
         found = {
@@ -138,7 +141,7 @@ class DashboardView(PeriodMixin, TemplateView):
             found["flagged_more"] = _(
                 "The %(shown)s most serious of %(total)s are shown; the report lists them all:") % {
                 "shown": DASHBOARD_FLAGGED, "total": len(flagged)}
-        totals = completeness(targets, self.year, self.month)["totals"]
+        totals = completeness(targets, self.year, self.month, targets=loaded)["totals"]
         found["completeness"] = totals
         if totals["expected"]:
             found["rates"] = _(

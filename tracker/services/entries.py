@@ -36,14 +36,16 @@ CHECKED = ("warnings", "warning_note")
 FIGURE = ("value", "comparator")
 
 # Higher layers that compute figures register here a callable taking target ids and returning
-# {target id: (source, label)} for those whose figure they compute (one query per batch). A row from
+# {target id: (source, label)} for those whose figure they compute (one query per batch; the ids may be a
+# queryset of ids, used as a subquery). A row from
 # any other source that would change such a target's figure is refused (no silent overwrite by the
 # next computation); its notes stay the row's to write.
 COMPUTED_FIGURES = []
 
 
 def computed_targets(target_ids):
-    """{target id: (source, label)} of the targets among `target_ids` whose figure is computed, not typed."""
+    """{target id: (source, label)} of the targets among `target_ids` (ids, or a queryset of ids) whose figure
+    is computed, not typed."""
     found = {}
     for lookup in COMPUTED_FIGURES:
         found.update(lookup(target_ids))
