@@ -269,6 +269,25 @@ def test_it_shows_last_years_figure_for_the_same_months_in_rows_json_and_api(cli
     assert Decimal(found["last_year"]) == Decimal("6.8") and found["last_year_period"] == "2022年1—5月"
 
 
+def test_last_years_figure_in_correction_shows_as_last_approved_and_a_returned_one_not_at_all(two_years, admin_user):
+    from django.utils import timezone
+
+    from tracker.reports.report import build_rows, report_targets
+
+    def last_year():
+        rows = build_rows(report_targets(admin_user, 2023), 2023, 5, today=datetime.date(2023, 6, 20))
+        return next(r for r in rows if r["code"] == "BZ23-2-03")["last_year"]
+
+    old = ProgressEntry.objects.filter(target__code="BZ22-2-03", year=2022, month=5)
+    # Reopened for correction: the new figure is a draft; the one approved before still counts.
+    old.update(state=ProgressEntry.State.DRAFT, value=Decimal("9.9"), approved_value=Decimal("6.8"),
+               approved_at=timezone.now())
+    assert last_year() == Decimal("6.8")
+    # Returned and never approved: judged wrong, so not shown as last year's figure.
+    old.update(state=ProgressEntry.State.RETURNED, approved_at=None)
+    assert last_year() is None
+
+
 def test_it_hides_the_last_year_column_until_asked_and_exports_it_then(client, two_years, admin_user):
     client.force_login(admin_user)
     url = reverse("reports:report", args=["2023", "05"])

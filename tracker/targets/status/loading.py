@@ -123,14 +123,15 @@ def _related(objects, attname, model):
     return model.objects.in_bulk({getattr(o, attname) for o in objects})
 
 
-def load_period(targets_queryset, year, month=12):
+def load_period(targets_queryset, year, month=12, targets=None):
     """Targets (with plan, section, lead unit), their entries up to the month, plan points and sub-targets.
 
     A fixed number of queries whatever the number of targets and entries. Rows come as plain
     tuples (TargetData, EntryData): building 2,000 model instances and 20,000 entries would cost
-    more than the queries themselves.
+    more than the queries themselves. `targets`: the queryset's targets already loaded (load_targets), for a
+    page that reads them for something else too.
     """
-    targets = load_targets(targets_queryset)
+    targets = load_targets(targets_queryset) if targets is None else targets
     entries, points, children = {}, {}, {}
     if not targets:
         return PeriodData(targets, entries, points, children, year=year, month=month)
@@ -167,12 +168,18 @@ def last_year_series(data):
             continued.setdefault(t.continues_id, []).append(t.id)
     if not continued or data.year is None:
         return {}
-    entries = _entries(ProgressEntry.objects.filter(
+    queryset = ProgressEntry.objects.filter(
         target_id__in=list(continued), year=data.year - 1, month__lte=data.month or 12,
-    ).exclude(state=ProgressEntry.State.RETURNED, approved_at__isnull=True))
+    ).exclude(state=ProgressEntry.State.RETURNED, approved_at__isnull=True).order_by()
+    # Only the month and the figure (a province reader's 28,800 rows): the figures in correction as last approved.
+    found = {}
+    for old_id, month, value in queryset.exclude(IN_CORRECTION).values_list("target_id", "month", "value"):
+        found.setdefault(old_id, {})[month] = value
+    for old_id, month, value in queryset.filter(IN_CORRECTION).values_list("target_id", "month", "approved_value"):
+        found.setdefault(old_id, {})[month] = value
     series = {}
-    for old_id, rows in entries.items():
-        values = {e.month: e.value for e in rows if e.value is not None}
+    for old_id, months in found.items():
+        values = {m: months[m] for m in sorted(months) if months[m] is not None}
         for new_id in continued[old_id]:
             series[new_id] = values
     return series
@@ -186,7 +193,7 @@ def series_values(pairs, year, month=12):
         return found
     rows = SeriesValue.objects.filter(
         year=year, month__lte=month, indicator_id__in={i for i, _r in pairs}, region_id__in={r for _i, r in pairs},
-        value__isnull=False).values_list("indicator_id", "region_id", "month", "value")
+        value__isnull=False).order_by().values_list("indicator_id", "region_id", "month", "value")
     for indicator_id, region_id, m, value in rows:
         if (indicator_id, region_id) in pairs:
             found.setdefault((indicator_id, region_id), {})[m] = value
