@@ -20,13 +20,20 @@ def _scale(lo, hi, size, pad):
 
 def sparkline(points, width=84, height=22):
     """A small trend line of (month, value) pairs over months 1..12."""
-    points = [(m, Decimal(v)) for m, v in points if v is not None]
+    # Floats, not Decimals: a hundred of these on a report page, drawn to a tenth of a pixel.
+    points = [(m, float(v)) for m, v in points if v is not None]
     if not points:
         return ""
     values = [v for _, v in points]
     lo, hi = min(values), max(values)
-    x = _scale(Decimal(1), Decimal(12), width, 2)
-    y = _scale(lo, hi, height, 2)
+    x_step, y_step = (width - 4) / 11, (height - 4) / ((hi - lo) or 1)
+
+    def x(month):
+        return 2 + (month - 1) * x_step
+
+    def y(value):
+        return 2 + (value - lo) * y_step
+
     coords = " ".join(f"{x(m):.1f},{height - y(v):.1f}" for m, v in points)
     last_m, last_v = points[-1]
     return mark_safe(

@@ -1,11 +1,12 @@
 """The monthly report table: one row dict per target (see report.build_rows)."""
 
 from decimal import Decimal
+from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,8 @@ from tracker.targets.models import measure_label
 from tracker.targets.numbers import fmt_number, fmt_quantity, fmt_rate
 
 GROWTH_KINDS = ("growth", "margin")
+# What Django's reverse() leaves unquoted in a path (RFC 3986's sub-delimiters and "~:@"), but for "/".
+URL_SAFE = "!$&'()*+,;=~:@"
 
 
 def _number(record, value):
@@ -106,8 +109,16 @@ class ReportTable(tables.Table):
     def render_measure(self, value, record):
         return measure_label(value) or "—"
 
+    @cached_property
+    def target_url_parts(self):
+        """The target page's URL around the code: reverse() once a page, not once a row."""
+        before, marker, after = reverse("reports:target", args=["CODE"]).rpartition("CODE")
+        return before, after
+
     def render_name(self, value, record):
-        url = reverse("reports:target", args=[record["code"]])
+        before, after = self.target_url_parts
+        # quote() as reverse() quotes a path segment (a code has no "/": the URL pattern would refuse it).
+        url = f"{before}{quote(record['code'], safe=URL_SAFE)}{after}"
         if self.period:
             url += f"?period={self.period}"
         if record["code"] in self.shared_codes:  # codes are unique within a plan: name the plan too
@@ -158,11 +169,10 @@ class ReportTable(tables.Table):
 
     def render_status(self, value, record):
         note = record.get("figure_note")
-        return format_html(
-            '<span class="badge status-{}">{}</span>{}<div class="reason">{}</div>',
-            value, record["status_label"],
-            format_html(' <span class="figure-note">{}</span>', note) if note else "", record["reason"],
-        )
+        note = f' <span class="figure-note">{escape(note)}</span>' if note else ""
+        # Written with escape() rather than format_html: one of these a row.
+        return mark_safe(f'<span class="badge status-{escape(value)}">{escape(record["status_label"])}</span>{note}'
+                         f'<div class="reason">{escape(record["reason"])}</div>')
 
     def render_trend(self, value, record):
         return sparkline(value.items()) or "—"
