@@ -19,7 +19,7 @@ from tracker.services.entries import awaiting_computation
 from tracker.targets.models import ProgressEntry, Target, Unit
 from tracker.targets.period import Period
 from tracker.targets.policies import REPORTED_AT, Policies, reported_on
-from tracker.targets.status import load_targets
+from tracker.targets.status import gc_paused, load_targets
 
 ON_TIME, LATE, MISSING, PENDING, AWAITING = "on_time", "late", "missing", "pending", "register"
 # Kinds reported as a figure; the others (milestones, qualitative tasks) report progress, counted apart.
@@ -33,20 +33,26 @@ def completeness(targets_qs, year, month, today=None, targets=None):
     the totals; a decomposed total that rolls up from its parts is not expected by itself. `targets`: the
     queryset's targets already loaded (status.load_targets), for a page that judges them too.
     """
-    today = today or timezone.localdate()
+    # The collector sleeps while thousands of rows and dicts are built (as for the report's rows).
+    with gc_paused():
+        return _completeness(targets_qs, year, month, today or timezone.localdate(), targets)
+
+
+def _completeness(targets_qs, year, month, today, targets):
     # Plain rows, not model instances (thousands for a province reader); units come in one query of their own.
     loaded = load_targets(targets_qs) if targets is None else targets
     targets = [t for t in loaded if t.expects_entry(month)]
     all_units = Unit.objects.in_bulk()
     policies = Policies()
     # A decomposed total with no figure of its own rolls up from its parts: not missing by itself.
-    rolls_up = set(Target.objects.filter(parent__in=targets_qs.values("pk"), is_active=True)
+    # No default ordering on these two: it joins the targets and sections only to sort rows read into a set/dict.
+    rolls_up = set(Target.objects.filter(parent__in=targets_qs.values("pk"), is_active=True).order_by()
                    .values_list("parent_id", flat=True))
     entries = {
         target_id: (state, stamp)
         for target_id, state, stamp in ProgressEntry.objects.filter(
             target__in=targets_qs.values("pk"), year=year, month=month
-        ).values_list("target_id", "state", REPORTED_AT)
+        ).order_by().values_list("target_id", "state", REPORTED_AT)
     }
     state_labels = {value: str(label) for value, label in ProgressEntry.State.choices}
     # The ids as a subquery: a province reader's 4,800 as parameters cost more than the query itself.

@@ -123,7 +123,8 @@ class DashboardView(PeriodMixin, TemplateView):
 
     def judged(self):
         """What the dashboard shows of the judged targets, as plain data (kept by `summaries`)."""
-        targets = report_targets(self.request.user, self.year)
+        # No ordering: the rows and the counts are sorted of their own (and the sort joins the sections).
+        targets = report_targets(self.request.user, self.year).order_by()
         # Read once for the judging and the completeness (a province reader's 4,800).
         loaded = load_targets(targets)
         rows = build_rows(targets, self.year, self.month, last_year=False, targets=loaded)
@@ -181,7 +182,8 @@ class OrganisationsView(PeriodMixin, TemplateView):
 
     def judged(self):
         """Status counts per organisation and in all, as plain data (kept by `summaries`)."""
-        rows = build_rows(report_targets(self.request.user, self.year), self.year, self.month, last_year=False)
+        rows = build_rows(report_targets(self.request.user, self.year).order_by(), self.year, self.month,
+                          last_year=False)
         return {"organisations": [(unit, summaries.light(s, ())) for unit, s in by_organisation(rows, self.plans)],
                 "summary": summaries.light(summarise(rows), ())}
 

@@ -108,7 +108,7 @@ def _entries(queryset):
     rows = queryset.order_by("target_id", "month").values_list(*ENTRY_FIELDS)
     found = {target_id: list(map(EntryData._make, group)) for target_id, group in groupby(rows, itemgetter(0))}
     # The few figures in correction count as last approved: one small query, no work per ordinary row.
-    approved = queryset.filter(IN_CORRECTION).values_list(
+    approved = queryset.filter(IN_CORRECTION).order_by().values_list(
         "target_id", "month", "approved_value", "approved_comparator", "approved_is_done")
     for target_id, month, value, comparator, is_done in approved:
         rows_of = found[target_id]
@@ -145,7 +145,8 @@ def load_period(targets_queryset, year, month=12, targets=None):
         state=ProgressEntry.State.RETURNED, approved_at__isnull=True
     )
     entries = _entries(period_entries.filter(target__in=id_subquery))
-    for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).values_list(
+    # No default ordering (target, month): it would join the targets and their sections only to sort.
+    for target_id, m, value in MonthlyPlanPoint.objects.filter(target__in=id_subquery).order_by().values_list(
         "target_id", "month", "value"
     ):
         points.setdefault(target_id, {})[m] = value
