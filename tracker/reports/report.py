@@ -68,7 +68,8 @@ def build_rows(targets_qs, year, month, today=None, last_year=True, targets=None
     """
     with gc_paused():
         data = load_period(targets_qs, year, month, targets=targets)
-        rows = _rows(data, assess_loaded(data, year, month, today), last_year_series(data) if last_year else {})
+        last = last_year_series(data, targets_qs) if last_year else {}
+        rows = _rows(data, assess_loaded(data, year, month, today), last)
         add_series_columns(data, rows, month)
         # Freed while the collector still sleeps, so that it never walks the tens of thousands of entries.
         del data
