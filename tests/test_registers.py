@@ -283,11 +283,14 @@ class TestPages:
         client.force_login(make_user("leader", unit=city, role=Role.LEADER))
         expected = client.get(reverse("registers:expected"), {"period": "2022-08"})
         assert [r[1] for r in page_rows(expected)] == ["示例企业5"]
+        # Months as people read them, not as keys: 预计入规月份 2022年X月, the planned month in the reason too.
+        assert all("年" in r[4] and "月" in r[4] and "-" not in r[4] for r in page_rows(expected))
         assert page_rows(client.get(reverse("registers:expected"), {"period": "2022-05"})) == []
         items = client.get(reverse("registers:open_items"), {"handler": "规划科"})
         assert [r[2] for r in page_rows(items)] == ["用地指标"]
         behind = client.get(reverse("registers:behind"), {"period": "2022-05"})
         assert [r[1] for r in page_rows(behind)] == ["示例项目"]
+        assert "计划2022年4月开工" in page_rows(behind)[0][-1]
         assert page_rows(client.get(reverse("registers:behind"), {"period": "2022-03"})) == []
 
     @pytest.mark.parametrize("name", ["registers:open_items", "registers:behind", "registers:expected"])

@@ -88,7 +88,7 @@ def test_it_adds_the_registers_of_the_reviewers_units_to_the_review_email(regist
     assert "Guoyang county · 涡阳扩能项目: 用地指标尚未落实 · 张科长 · 68 days open" in part
     assert "已解决的事项" not in part
     assert "Projects behind their planned stage: 1" in part
-    assert "Guoyang county · 涡阳扩能项目: Planned to start in 2022-03, still Signed (签约)" in part
+    assert "Guoyang county · 涡阳扩能项目: Planned to start in Mar 2022, still Signed (签约)" in part
     assert "涡阳按期项目" not in part
     assert "that have not: 1" in part and "涡阳待入规企业: expected Jun 2022" in part
     assert "涡阳年底入规企业" not in part
@@ -114,7 +114,7 @@ def test_it_writes_the_registers_in_chinese_for_a_chinese_reader(registers):
     assert "截至2022年5月，您所辖单位的台账情况：" in body
     assert "未解决的协调事项：1（其中超过30天的1个）" in body
     assert "涡阳县 · 涡阳扩能项目：用地指标尚未落实 · 张科长 · 已68天未解决" in body
-    assert "未按计划推进的项目：1" in body and "涡阳县 · 涡阳扩能项目：计划 2022-03 开工，目前仍为“签约”" in body
+    assert "未按计划推进的项目：1" in body and "涡阳县 · 涡阳扩能项目：计划2022年3月开工，目前仍为“签约”" in body
     assert "涡阳县 · 涡阳待入规企业：预计2022年6月入规" in body
     assert "科室技改项目" not in body  # the office is not the county reviewer's
     assert "查看全部：未解决的协调事项" in email.alternatives[0].content

@@ -37,6 +37,16 @@ def _lateness(project, key):
     return ""
 
 
+def month_text(key):
+    """A register's "YYYY-MM" as people read it (2022年3月 / Mar 2022); "" for none, the text itself if malformed."""
+    if not key:
+        return ""
+    try:
+        return Period.parse(key).month_label
+    except ValueError:
+        return key
+
+
 def _behind_reason(project, key):
     """Why the project is behind at period `key`, in the active language ("" if it is not)."""
     lateness = _lateness(project, key)
@@ -44,10 +54,10 @@ def _behind_reason(project, key):
         return _("Suspended or slowed: %(reason)s") % {"reason": project.suspended_reason}
     if lateness == "start":
         return _("Planned to start in %(month)s, still %(stage)s") % {
-            "month": project.planned_start, "stage": project.get_stage_display()}
+            "month": month_text(project.planned_start), "stage": project.get_stage_display()}
     if lateness == "production":
         return _("Planned to produce in %(month)s, still %(stage)s") % {
-            "month": project.planned_production, "stage": project.get_stage_display()}
+            "month": month_text(project.planned_production), "stage": project.get_stage_display()}
     return ""
 
 

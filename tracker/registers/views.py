@@ -209,7 +209,7 @@ class ExpectedView(RegisterPage):
             Column(_("Firm"), lambda x: x.firm.name),
             Column(_("Unified social credit code"), lambda x: x.firm.credit_code),
             Column(_("Industry"), lambda x: x.firm.industry or "—"),
-            Column(_("Expected month"), lambda x: x.expected_month),
+            Column(_("Expected month"), lambda x: lists.month_text(x.expected_month)),
             Column(_("Contact"), lambda x: " ".join(filter(None, [x.firm.contact_person, x.firm.contact_phone]))),
         ]
 

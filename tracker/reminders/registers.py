@@ -113,15 +113,8 @@ class RegisterLines:
         return {"period": self.period, "parts": parts, "months_waiting": len(months)}
 
 
-def _month_label_now(key):
-    try:
-        return Period.parse(key).month_label
-    except ValueError:
-        return key
-
-
 # Worded when the email is rendered, in its reader's language.
-_month_label = lazy(_month_label_now, str)
+_month_label = lazy(lists.month_text, str)
 
 
 def _planned(project):
