@@ -77,6 +77,21 @@ class ReportTable(tables.Table):
         """Whether rows stand under their section headings: in plan order, or sorted by gap within sections."""
         return not self.order_by or self.order_by[0].bare == "gap"
 
+    def body_rows(self):
+        """The <tr>s of the current page as one string, under their section headings while grouped.
+
+        One string for the page instead of a template loop over rows and cells (see page_cells).
+        """
+        grouped, width, section, html = self.grouped, len(self.columns), object(), []
+        for record, cells in self.page_cells():
+            if grouped and record["section_number"] != section:
+                section = record["section_number"]
+                html.append(f'<tr class="section-row"><th colspan="{width}" scope="colgroup">'
+                            f'{escape(section)}. {escape(record["section"])}</th></tr>')
+            status = escape(record["status"])
+            html.append(f'<tr class="row-{status}" data-status="{status}">{cells}</tr>')
+        return mark_safe("\n".join(html))  # every value is escaped above or in page_cells
+
     def page_cells(self):
         """(record, the row's <td> cells as HTML) for the rows of the current page.
 
