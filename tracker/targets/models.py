@@ -638,6 +638,10 @@ class ProgressEntry(models.Model):
             # The admin's entries list, newest first with a tie-break, reads this index (no sort of the table).
             models.Index(fields=["-updated_at", "-id"], name="entry_recent_first"),
             models.Index(fields=["year", "-updated_at", "-id"], name="entry_year_recent_first"),
+            # The few figures reopened for correction (their approved values count): read beside every period's
+            # entries, found here instead of in a second pass over all of them.
+            models.Index(fields=["year", "month"], name="entry_in_correction",
+                         condition=models.Q(approved_at__isnull=False) & ~models.Q(state="approved")),
         ]
 
     def __str__(self):
