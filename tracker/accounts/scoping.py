@@ -25,7 +25,7 @@ this user mean for this year" is answered here (`plans_for_year`,
 `check_period`, `targets_by_code`), never by a caller's own `Plan` query.
 """
 
-from django.db.models import CharField, Q
+from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
@@ -128,14 +128,32 @@ def _organisation_plans(user, unit_ids):
     return Plan.objects.filter(Q(unit__isnull=True) | Q(unit_id__in=issuers))
 
 
+def _outside_leads(user, trees):
+    """The units outside `trees` leading a target of a plan of their organisation (a bureau's counties).
+
+    Asked of the few outside units when they are few (a province's reader holds nearly every unit: a semi-join
+    from them, each stopping at its first target), else as a DISTINCT over the organisation's targets (a city's
+    leader: the other cities' units would each scan all their targets of every year).
+    """
+    plans = _organisation_plans(user, trees)
+    outside = set(_parents(user)) - trees
+    if not outside:
+        return set()
+    if len(outside) <= len(trees):
+        return set(Unit.objects.filter(pk__in=outside).filter(
+            Exists(Target.objects.filter(lead_unit=OuterRef("pk"), plan__in=plans))).order_by()
+            .values_list("pk", flat=True))
+    # order_by(): without it DISTINCT runs over the default ordering's columns too, i.e. every target.
+    return set(Target.objects.filter(plan__in=plans).exclude(lead_unit_id__in=trees).order_by()
+               .values_list("lead_unit_id", flat=True).distinct())
+
+
 def _reader_unit_ids(user):
     """A leader's units: their trees, and every unit leading a target of a plan of their organisation."""
     cache = user.__dict__.setdefault("_tracker_unit_ids", {})
     if "reader" not in cache:
         trees = _unit_ids_for(user, READ_ROLES)
-        # order_by(): without it DISTINCT runs over the default ordering's columns too, i.e. every target.
-        leads = set(Target.objects.filter(plan__in=_organisation_plans(user, trees)).order_by()
-                    .values_list("lead_unit_id", flat=True).distinct()) if trees else set()
+        leads = _outside_leads(user, trees) if trees else set()
         # Units outside the trees are read only for their targets of the organisation's plans (below).
         cache["reader"] = trees | leads
     return set(cache["reader"])
